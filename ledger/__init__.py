@@ -1,0 +1,1 @@
+"""Jixiao write side: aggregates, events, commands, rules and the application."""

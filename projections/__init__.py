@@ -1,0 +1,1 @@
+"""Jixiao read side: projectors, views and point-in-time queries."""
