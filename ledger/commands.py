@@ -1,0 +1,289 @@
+"""Commands: what a client asks the ledger to do, validated before anything is recorded.
+
+Names are imperatives; each has a client-supplied command_id for idempotent retry.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from ledger.money import Money
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
+                                        pattern=r"^[0-9A-Za-z_.:\-]+$")]
+Score = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False)]
+Points = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False)]
+Year = Annotated[int, Field(ge=2000, le=2100)]
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    command_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8,
+                                                 max_length=128)]
+    effective_on: date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_floats(cls, data: Any) -> Any:
+        """Refuse floats anywhere in a command: scores and money travel as decimal strings."""
+        def walk(value: Any, path: str) -> None:
+            if isinstance(value, float):
+                raise ValueError(f"{path or 'value'}: floats are refused; send a decimal string")
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(v, f"{path}.{k}" if path else str(k))
+            elif isinstance(value, list | tuple):
+                for i, v in enumerate(value):
+                    walk(v, f"{path}[{i}]")
+        walk(data, "")
+        return data
+
+
+class RegisterUnit(Command):
+    code: Code
+    name: Text
+    kind: Literal["finance_bureau", "department", "subordinate", "township", "street",
+                  "other"] = "department"
+    parent_code: Code | None = None
+
+
+class RegisterSubject(Command):
+    code: Code
+    name: Text
+    kind: Literal["project", "policy", "department_overall", "fiscal_operations"]
+    fiscal_year: Year
+    unit_code: Code
+    funds: Money
+    is_new: bool = False
+    is_key: bool = False
+    tags: list[Literal["民生", "债券资金", "直达资金"]] = Field(default_factory=list)
+
+
+class RecordExAnteAssessment(Command):
+    subject_code: Code
+    dimensions: dict[Literal["立项必要性", "投入经济性", "绩效目标合理性", "实施方案可行性",
+                             "筹资合规性"], Text]
+    conclusion: Literal["予以支持", "调整后支持", "不予支持"]
+    remarks: str = ""
+
+
+class Indicator(BaseModel):
+    """A third-level indicator (三级指标) with its place in the tree."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    level1: Literal["产出", "效益", "满意度", "成本"]
+    level2: Literal["数量", "质量", "时效", "成本", "经济效益", "社会效益", "生态效益",
+                    "可持续影响", "服务对象满意度", "经济成本", "社会成本", "生态环境成本"]
+    name: Text
+    comparator: Literal[">=", "<=", "=", "qualitative"]
+    target: Text
+    unit: str = ""
+    weight: Points
+    library_code: str | None = None
+
+    @model_validator(mode="after")
+    def _numeric_target(self) -> Indicator:
+        if self.comparator != "qualitative":
+            try:
+                Decimal(self.target)
+            except ArithmeticError:
+                raise ValueError(f"target {self.target!r} must be numeric for "
+                                 f"comparator {self.comparator}") from None
+        return self
+
+
+class GoalsInput(Command):
+    subject_code: Code
+    indicators: list[Indicator] = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> GoalsInput:
+        names = [i.name for i in self.indicators]
+        if len(names) != len(set(names)):
+            raise ValueError("indicator names must be unique within a subject's goals")
+        return self
+
+
+class DeclareGoals(GoalsInput):
+    pass
+
+
+class ReviewGoals(Command):
+    subject_code: Code
+    decision: Literal["approve", "return"]
+    comments: str = ""
+
+
+class AdjustGoals(GoalsInput):
+    reason: Text
+
+
+class IndicatorProgress(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Text
+    actual: str = ""
+    progress: Annotated[Decimal, Field(ge=0, le=1000, decimal_places=2)] | None = None
+    expected_completion: str = ""
+    likelihood: Literal["确定能", "有可能", "完全不可能"]
+    deviation_cause: Literal["经费保障", "制度保障", "人员保障", "硬件条件保障", "其他"] | None = None
+    corrective_measures: str = ""
+
+
+class RecordMonitoring(Command):
+    subject_code: Code
+    round_name: Text
+    window_start: date
+    window_end: date
+    budget_amount: Money
+    executed_amount: Money
+    indicators: list[IndicatorProgress] = Field(default_factory=list, max_length=500)
+
+
+class IndicatorResult(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Text
+    actual: str | None = None
+    achieved: bool | None = None
+
+
+class SubmitSelfEvaluation(Command):
+    subject_code: Code
+    budget_amount: Money
+    executed_amount: Money
+    indicator_results: list[IndicatorResult] = Field(max_length=500)
+
+
+class CommissionEvaluation(Command):
+    subject_code: Code
+    agency_code: Code
+    commissioned_by: Code
+
+
+class DimensionScore(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Text
+    weight: Points
+    score: Points
+
+
+class RecordEvaluation(Command):
+    subject_code: Code
+    kind: Literal["finance", "department", "third_party"]
+    commission_id: str | None = None
+    agency_code: Code | None = None
+    dimensions: list[DimensionScore] = Field(min_length=1, max_length=20)
+    findings: list[Text] = Field(default_factory=list)
+    narrative: Text
+    evaluated_on: date
+
+
+class RecordSpotCheck(Command):
+    subject_code: Code
+    reviews: str = Field(description="'self' or the id of a commissioned evaluation")
+    score: Score
+    findings: list[Text] = Field(default_factory=list)
+
+
+class AssignGrade(Command):
+    subject_code: Code
+    grade: Literal["EXCELLENT", "GOOD", "FAIR", "POOR"]
+    basis_kind: Literal["spot_check", "evaluation", "self_evaluation"]
+    basis_id: str
+
+
+class ApplyResult(Command):
+    subject_code: Code
+    kind: Literal["priority", "reduce", "cancel", "recover", "transfer_link", "suspend"]
+    amount: Money | None = None
+    cites_kind: Literal["grade", "evaluation", "spot_check", "self_evaluation", "monitoring"]
+    cites_id: str = ""
+    remarks: str = ""
+
+
+class RequestRectification(Command):
+    subject_code: Code
+    items: list[Text] = Field(min_length=1, max_length=200)
+    deadline: date
+
+
+class ReportRectification(Command):
+    subject_code: Code
+    rectification_id: str
+    report: Text
+
+
+class ReviewRectification(Command):
+    subject_code: Code
+    rectification_id: str
+    decision: Literal["accept", "return"]
+    comments: str = ""
+
+
+class RecordDisclosure(Command):
+    fiscal_year: Year
+    audience: Literal["peoples_congress", "standing_committee", "public"]
+    title: Text
+    subject_codes: list[Code] = Field(max_length=10000)
+    content_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    content_position: int = Field(ge=0)
+    checkpoint: dict[str, Any] | None = None
+
+
+class AdmitAgency(Command):
+    code: Code
+    name: Text
+    qualification: str = ""
+
+
+class AssessAgency(Command):
+    code: Code
+    year: Year
+    score: Score
+    rating: Literal["优秀", "良好", "合格", "不合格"]
+    remarks: str = ""
+
+
+class SuspendAgency(Command):
+    code: Code
+    reason: Text
+
+
+class ReinstateAgency(Command):
+    code: Code
+    reason: Text
+
+
+class RemoveAgency(Command):
+    code: Code
+    reason: Text
+
+
+class AdmitExpert(Command):
+    code: Code
+    name: Text
+    fields: list[Text] = Field(default_factory=list)
+
+
+class RemoveExpert(Command):
+    code: Code
+    reason: Text
+
+
+class AdoptRules(Command):
+    rules: dict[str, Any]
+
+
+class CorrectEvent(Command):
+    position: int = Field(ge=1)
+    values: dict[str, Any]
+    reason: Text

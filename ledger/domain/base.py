@@ -1,0 +1,158 @@
+"""What every event carries, and the shared correction mechanism."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, ClassVar
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import Transcoding
+
+from ledger.errors import InvalidInput, RuleViolation
+
+LEDGER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:jixiao:ledger")
+
+
+def stable_id(kind: str, key: str) -> UUID:
+    """Deterministic aggregate ids, so a code names exactly one aggregate forever."""
+    return uuid5(LEDGER_NAMESPACE, f"{kind}:{key}")
+
+
+@dataclass(frozen=True)
+class Meta:
+    """Who did it, under which command id, and the business date it is about."""
+
+    actor_id: str
+    actor_role: str
+    command_id: str
+    effective_on: date | None = None
+
+
+class MetaAsDict(Transcoding):
+    type = Meta
+    name = "meta"
+
+    def encode(self, obj: Meta) -> dict[str, Any]:
+        data = asdict(obj)
+        data["effective_on"] = obj.effective_on.isoformat() if obj.effective_on else None
+        return data
+
+    def decode(self, data: dict[str, Any]) -> Meta:
+        eff = data.get("effective_on")
+        return Meta(
+            actor_id=data["actor_id"],
+            actor_role=data["actor_role"],
+            command_id=data["command_id"],
+            effective_on=date.fromisoformat(eff) if eff else None,
+        )
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+FieldParser = Callable[[Any], Any]
+
+
+class LedgerAggregate(Aggregate):
+    """Base aggregate: remembers which event each version was, so corrections can name it."""
+
+    # event name -> {field: parser}; the fields a correction may restate.
+    CORRECTABLE: ClassVar[Mapping[str, Mapping[str, FieldParser]]] = {}
+
+    def next_version(self) -> int:
+        """Inside an @event body (not __init__): the version of the event being applied."""
+        return int(self.version) + 1
+
+    def check_correctable(self, version: int, name: str,
+                          values: Mapping[str, Any]) -> dict[str, Any]:
+        if version < 1 or version > self.version:
+            raise RuleViolation("EVENT_NOT_FOUND", f"no event at version {version}",
+                                field="position", rule="the corrected event must exist")
+        if name == "EventCorrected":
+            raise RuleViolation("CORRECTION_OF_CORRECTION",
+                                "correct the original event, not a correction",
+                                field="position", rule="a correction names an original event")
+        allowed = self.CORRECTABLE.get(name, {})
+        if not allowed:
+            raise RuleViolation("NOT_CORRECTABLE", f"{name} has no correctable fields",
+                                field="position", rule="only factual fields can be corrected")
+        if not values:
+            raise InvalidInput("a correction must restate at least one field",
+                               field="values", rule="non-empty")
+        parsed: dict[str, Any] = {}
+        for key, raw in values.items():
+            if key not in allowed:
+                raise InvalidInput(
+                    f"{name} field {key!r} cannot be corrected; correctable: {sorted(allowed)}",
+                    field=f"values.{key}", rule="correctable field")
+            try:
+                parsed[key] = allowed[key](raw)
+            except (ValueError, TypeError) as exc:
+                raise InvalidInput(str(exc), field=f"values.{key}", rule="field format") from None
+        return parsed
+
+    def correct(self, version: int, name: str, values: Mapping[str, Any], reason: str,
+                meta: Meta) -> None:
+        if not reason.strip():
+            raise InvalidInput("a correction needs a reason", field="reason", rule="non-empty")
+        parsed = self.check_correctable(version, name, values)
+        self._corrected(corrects_version=version, corrected_event=name, values=parsed,
+                        reason=reason, meta=meta)
+
+    @event("EventCorrected")
+    def _corrected(self, corrects_version: int, corrected_event: str, values: dict[str, Any],
+                   reason: str, meta: Meta) -> None:
+        self.corrections.append({"version": corrects_version, "event": corrected_event,
+                                 "values": values, "reason": reason})
+        self.apply_correction(corrected_event, corrects_version, values)
+
+    def apply_correction(self, event_name: str, version: int, values: Mapping[str, Any]) -> None:
+        """Restate the corrected facts in the current state; aggregates override."""
+        for key, value in values.items():
+            setattr(self, key, value)
+
+
+def parse_text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be non-empty text")
+    return value
+
+
+def parse_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+def parse_score(value: Any) -> Decimal:
+    if isinstance(value, float | bool):
+        raise ValueError("a score is a decimal string or integer, not a float")
+    try:
+        score = Decimal(str(value))
+    except ArithmeticError:
+        raise ValueError(f"not a score: {value!r}") from None
+    if not score.is_finite() or score < 0 or score > 100:
+        raise ValueError("a score lies within [0, 100]")
+    if score != score.quantize(Decimal("0.01")):
+        raise ValueError("a score has at most two decimal places")
+    return score.quantize(Decimal("0.01"))
+
+
+def parse_date(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    raise ValueError("must be a date YYYY-MM-DD")

@@ -1,0 +1,384 @@
+"""An evaluation subject (评价对象) and its whole performance lifecycle for one fiscal year."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from ledger.domain.base import (
+    LedgerAggregate,
+    Meta,
+    parse_bool,
+    parse_date,
+    parse_score,
+    parse_text,
+    stable_id,
+)
+from ledger.errors import RuleViolation
+from ledger.grades import Grade, GradeScale
+from ledger.money import parse_money
+
+SUBJECT_KINDS = ("project", "policy", "department_overall", "fiscal_operations")
+SUPPORTING_CONCLUSIONS = ("予以支持", "调整后支持")
+EX_ANTE_CONCLUSIONS = (*SUPPORTING_CONCLUSIONS, "不予支持")
+EVALUATION_KINDS = ("finance", "department", "third_party")  # 财政 / 部门 / 第三方
+RESULT_KINDS = ("priority", "reduce", "cancel", "recover", "transfer_link", "suspend")
+AMOUNT_RESULTS = ("reduce", "recover")
+
+
+def rule(code: str, message: str, field: str, broken: str) -> RuleViolation:
+    return RuleViolation(code, message, field=field, rule=broken)
+
+
+class Subject(LedgerAggregate):
+    CORRECTABLE = {
+        "Registered": {"name": parse_text, "funds": parse_money, "is_key": parse_bool,
+                       "is_new": parse_bool},
+        "EvaluationRecorded": {"score": parse_score, "narrative": parse_text,
+                               "evaluated_on": parse_date},
+        "SelfEvaluationSubmitted": {"score": parse_score},
+        "SpotCheckRecorded": {"score": parse_score},
+        "MonitoringRecorded": {"budget_amount": parse_money, "executed_amount": parse_money},
+        "ResultApplied": {"amount": parse_money},
+    }
+
+    @staticmethod
+    def create_id(code: str, **_: Any) -> UUID:
+        return stable_id("subject", code)
+
+    @event("Registered")
+    def __init__(self, code: str, name: str, kind: str, fiscal_year: int, unit_code: str,
+                 funds: Decimal, is_new: bool, is_key: bool, tags: list[str], meta: Meta) -> None:
+        self.code = code
+        self.name = name
+        self.kind = kind
+        self.fiscal_year = fiscal_year
+        self.unit_code = unit_code
+        self.funds = funds
+        self.is_new = is_new
+        self.is_key = is_key
+        self.tags = tags
+        self.ex_ante: list[dict[str, Any]] = []
+        self.goal_status = "none"  # none / declared / returned / approved
+        self.indicators: list[dict[str, Any]] = []
+        self.goal_revision = 0
+        self.monitoring: list[dict[str, Any]] = []
+        self.self_evaluation: dict[str, Any] | None = None
+        self.commissions: dict[str, dict[str, Any]] = {}
+        self.evaluations: dict[str, dict[str, Any]] = {}
+        self.spot_checks: dict[str, dict[str, Any]] = {}
+        self.grade: dict[str, Any] | None = None
+        self.results: dict[str, dict[str, Any]] = {}
+        self.rectifications: dict[str, dict[str, Any]] = {}
+        self.corrections: list[dict[str, Any]] = []
+        # Which item a version recorded, so a correction can restate that item.
+        self.items_by_version: dict[int, tuple[str, str]] = {}
+
+    # -- ex-ante assessment (事前绩效评估) --------------------------------------------
+
+    def needs_ex_ante(self, threshold: Decimal) -> bool:
+        return self.is_new and self.funds >= threshold
+
+    def has_supporting_assessment(self) -> bool:
+        return bool(self.ex_ante) and self.ex_ante[-1]["conclusion"] in SUPPORTING_CONCLUSIONS
+
+    @event("ExAnteAssessed")
+    def record_ex_ante(self, assessment_id: str, dimensions: dict[str, str], conclusion: str,
+                       remarks: str, meta: Meta) -> None:
+        self.ex_ante.append({"id": assessment_id, "dimensions": dimensions,
+                             "conclusion": conclusion, "remarks": remarks})
+
+    # -- goals (绩效目标) -------------------------------------------------------------
+
+    def declare_goals(self, indicators: list[dict[str, Any]], meta: Meta) -> None:
+        if self.goal_status in ("declared", "approved"):
+            raise rule("GOALS_ALREADY_" + self.goal_status.upper(),
+                       f"goals are {self.goal_status}; "
+                       + ("adjust them with a reason" if self.goal_status == "approved"
+                          else "wait for the review"),
+                       "indicators", "goals are declared once, re-declared only after return")
+        self._goals_declared(indicators=indicators, meta=meta)
+
+    @event("GoalsDeclared")
+    def _goals_declared(self, indicators: list[dict[str, Any]], meta: Meta) -> None:
+        self.indicators = indicators
+        self.goal_status = "declared"
+        self.goal_revision += 1
+
+    def review_goals(self, approve: bool, comments: str, threshold: Decimal, meta: Meta) -> None:
+        if self.goal_status != "declared":
+            raise rule("GOALS_NOT_DECLARED", f"goals are {self.goal_status}, nothing to review",
+                       "subjectCode", "only declared goals are reviewed")
+        if approve:
+            self.check_ex_ante_gate(threshold)
+            self._goals_approved(comments=comments, meta=meta)
+        else:
+            if not comments.strip():
+                raise rule("RETURN_NEEDS_COMMENTS", "returned goals need review comments",
+                           "comments", "a return says what to change")
+            self._goals_returned(comments=comments, meta=meta)
+
+    def check_ex_ante_gate(self, threshold: Decimal) -> None:
+        if self.needs_ex_ante(threshold) and not self.has_supporting_assessment():
+            raise rule(
+                "EX_ANTE_REQUIRED",
+                f"new subject of {self.funds}万元 (threshold {threshold}万元) has no supporting "
+                "ex-ante assessment (予以支持 or 调整后支持)",
+                "subjectCode", "事前绩效评估 before budgeting a new subject at or above threshold")
+
+    @event("GoalsApproved")
+    def _goals_approved(self, comments: str, meta: Meta) -> None:
+        self.goal_status = "approved"
+
+    @event("GoalsReturned")
+    def _goals_returned(self, comments: str, meta: Meta) -> None:
+        self.goal_status = "returned"
+
+    def adjust_goals(self, indicators: list[dict[str, Any]], reason: str, meta: Meta) -> None:
+        if self.goal_status != "approved":
+            raise rule("GOALS_NOT_APPROVED", f"goals are {self.goal_status}",
+                       "subjectCode", "only approved goals are adjusted")
+        if not reason.strip():
+            raise rule("ADJUSTMENT_NEEDS_REASON", "an adjustment needs a reason", "reason",
+                       "调整 with a reason")
+        self._goals_adjusted(indicators=indicators, reason=reason, meta=meta)
+
+    @event("GoalsAdjusted")
+    def _goals_adjusted(self, indicators: list[dict[str, Any]], reason: str, meta: Meta) -> None:
+        self.indicators = indicators
+        self.goal_revision += 1
+
+    def check_goals_approved(self, what: str) -> None:
+        if self.goal_status != "approved":
+            raise rule("GOALS_NOT_APPROVED", f"{what} needs approved goals; goals are "
+                       f"{self.goal_status}", "subjectCode", f"{what} follows goal approval")
+
+    def indicator_names(self) -> set[str]:
+        return {str(i["name"]) for i in self.indicators}
+
+    # -- monitoring (绩效运行监控) ------------------------------------------------------
+
+    @event("MonitoringRecorded")
+    def record_monitoring(self, snapshot_id: str, round_name: str, window_start: date,
+                          window_end: date, budget_amount: Decimal, executed_amount: Decimal,
+                          execution_rate: Decimal, indicators: list[dict[str, Any]],
+                          warnings: list[dict[str, Any]], rule_version: int, meta: Meta) -> None:
+        self.items_by_version[self.next_version()] = ("monitoring", snapshot_id)
+        self.monitoring.append({
+            "id": snapshot_id, "round": round_name, "window_start": window_start,
+            "window_end": window_end, "budget_amount": budget_amount,
+            "executed_amount": executed_amount, "execution_rate": execution_rate,
+            "indicators": indicators, "warnings": warnings})
+
+    # -- self-evaluation, evaluations, spot checks ------------------------------------
+
+    @event("SelfEvaluationSubmitted")
+    def submit_self_evaluation(self, score: Decimal, parts: dict[str, Decimal],
+                               indicator_results: list[dict[str, Any]], rule_version: int,
+                               meta: Meta) -> None:
+        self.items_by_version[self.next_version()] = ("self_evaluation", "self")
+        self.self_evaluation = {"score": score, "parts": parts}
+
+    def commission(self, commission_id: str, agency_code: str, commissioned_by: str,
+                   meta: Meta) -> None:
+        if commissioned_by == self.unit_code:
+            raise rule("CONFLICT_OF_INTEREST",
+                       f"unit {commissioned_by} cannot commission a third party to evaluate "
+                       "its own subject", "commissionedBy",
+                       "an evaluator may not be commissioned by the unit it evaluates")
+        self._commissioned(commission_id=commission_id, agency_code=agency_code,
+                           commissioned_by=commissioned_by, meta=meta)
+
+    @event("EvaluationCommissioned")
+    def _commissioned(self, commission_id: str, agency_code: str, commissioned_by: str,
+                      meta: Meta) -> None:
+        self.commissions[commission_id] = {"agency_code": agency_code,
+                                           "commissioned_by": commissioned_by}
+
+    def commission_for(self, commission_id: str, agency_code: str) -> dict[str, Any]:
+        found = self.commissions.get(commission_id)
+        if found is None:
+            raise rule("COMMISSION_NOT_FOUND", f"no commission {commission_id!r} on this subject",
+                       "commissionId", "a third-party evaluation cites its commission")
+        if found["agency_code"] != agency_code:
+            raise rule("NOT_COMMISSIONED", f"agency {agency_code} was not commissioned by "
+                       f"{commission_id}", "agencyCode",
+                       "an agency records only the evaluations it was commissioned for")
+        if found["commissioned_by"] == self.unit_code:
+            raise rule("CONFLICT_OF_INTEREST", "the commissioning unit owns this subject",
+                       "commissionId", "no self-commissioned third-party evaluation")
+        return found
+
+    @event("EvaluationRecorded")
+    def record_evaluation(self, evaluation_id: str, evaluation_kind: str,
+                          commission_id: str | None, agency_code: str | None,
+                          dimensions: list[dict[str, Any]], score: Decimal, findings: list[str],
+                          narrative: str, evaluated_on: date, rule_version: int,
+                          meta: Meta) -> None:
+        self.items_by_version[self.next_version()] = ("evaluation", evaluation_id)
+        self.evaluations[evaluation_id] = {
+            "kind": evaluation_kind, "commission_id": commission_id, "agency_code": agency_code,
+            "dimensions": dimensions, "score": score, "findings": findings,
+            "narrative": narrative, "evaluated_on": evaluated_on, "seq": len(self.evaluations)}
+
+    def check_reviewable(self, reviews: str) -> None:
+        if reviews == "self":
+            if self.self_evaluation is None:
+                raise rule("SELF_EVALUATION_MISSING", "no self-evaluation to re-review",
+                           "reviews", "抽查复核 re-reviews an existing evaluation")
+        elif reviews not in self.evaluations:
+            raise rule("EVALUATION_NOT_FOUND", f"no evaluation {reviews!r} to re-review",
+                       "reviews", "抽查复核 re-reviews an existing evaluation")
+
+    @event("SpotCheckRecorded")
+    def record_spot_check(self, spot_check_id: str, reviews: str, score: Decimal,
+                          findings: list[str], meta: Meta) -> None:
+        self.items_by_version[self.next_version()] = ("spot_check", spot_check_id)
+        self.spot_checks[spot_check_id] = {"reviews": reviews, "score": score,
+                                           "findings": findings, "seq": len(self.spot_checks)}
+
+    def authoritative_score(self) -> tuple[str, str, Decimal] | None:
+        """Latest re-review, else latest commissioned evaluation, else the self-evaluation."""
+        if self.spot_checks:
+            key, item = max(self.spot_checks.items(), key=lambda kv: int(kv[1]["seq"]))
+            return "spot_check", key, Decimal(item["score"])
+        if self.evaluations:
+            key, item = max(self.evaluations.items(), key=lambda kv: int(kv[1]["seq"]))
+            return "evaluation", key, Decimal(item["score"])
+        if self.self_evaluation is not None:
+            return "self_evaluation", "self", Decimal(self.self_evaluation["score"])
+        return None
+
+    # -- grade and results application -------------------------------------------------
+
+    def assign_grade(self, grade: Grade, basis_kind: str, basis_id: str, scale: GradeScale,
+                     scale_version: int, meta: Meta) -> None:
+        current = self.authoritative_score()
+        if current is None:
+            raise rule("NO_SCORE", "nothing has been scored yet", "basis",
+                       "a grade rests on a score")
+        if (basis_kind, basis_id) != current[:2]:
+            raise rule("BASIS_NOT_AUTHORITATIVE",
+                       f"the authoritative score is {current[0]} {current[1]!r} ({current[2]})",
+                       "basis", "grade the latest re-review, else evaluation, else self-evaluation")
+        expected = scale.grade_for(current[2])
+        if grade != expected:
+            raise rule("GRADE_CONTRADICTS_SCALE",
+                       f"score {current[2]} is {expected.label} ({expected.value}) on scale "
+                       f"v{scale_version}, not {grade.label}", "grade",
+                       "优 [90,100], 良 [80,90), 中 [60,80), 差 [0,60) as the scale in force says")
+        self._graded(grade=grade.value, score=current[2], basis_kind=basis_kind,
+                     basis_id=basis_id, scale_version=scale_version, meta=meta)
+
+    @event("GradeAssigned")
+    def _graded(self, grade: str, score: Decimal, basis_kind: str, basis_id: str,
+                scale_version: int, meta: Meta) -> None:
+        self.grade = {"grade": grade, "score": score, "basis_kind": basis_kind,
+                      "basis_id": basis_id, "scale_version": scale_version,
+                      "version": self.next_version()}
+
+    def check_citation(self, cites_kind: str, cites_id: str) -> None:
+        found = {
+            "grade": self.grade is not None,
+            "evaluation": cites_id in self.evaluations,
+            "spot_check": cites_id in self.spot_checks,
+            "self_evaluation": self.self_evaluation is not None,
+            "monitoring": any(m["id"] == cites_id for m in self.monitoring),
+        }.get(cites_kind)
+        if not found:
+            raise rule("CITATION_NOT_FOUND", f"no {cites_kind} {cites_id!r} on this subject",
+                       "cites", "a consequence cites the grade or evaluation that justifies it")
+
+    def apply_result(self, result_id: str, result_kind: str, amount: Decimal | None,
+                     cites_kind: str, cites_id: str, remarks: str, meta: Meta) -> None:
+        self.check_citation(cites_kind, cites_id)
+        if result_kind == "priority" and (self.grade is None
+                                          or self.grade["grade"] != Grade.EXCELLENT.value):
+            raise rule("PRIORITY_NEEDS_EXCELLENT", "priority funding is for subjects graded 优",
+                       "kind", "优先安排 follows a grade of 优")
+        if result_kind in AMOUNT_RESULTS:
+            if amount is None or amount <= 0:
+                raise rule("AMOUNT_REQUIRED", f"{result_kind} needs a positive amount", "amount",
+                           "核减 and 收回 state the amount")
+            if amount > self.funds:
+                raise rule("AMOUNT_EXCEEDS_FUNDS", f"{amount} exceeds the subject's funds "
+                           f"{self.funds}", "amount", "cannot reduce or recover more than funded")
+        elif amount is not None:
+            raise rule("AMOUNT_NOT_APPLICABLE", f"{result_kind} takes no amount", "amount",
+                       "only 核减 and 收回 carry amounts")
+        self._result_applied(result_id=result_id, result_kind=result_kind, amount=amount,
+                             cites_kind=cites_kind, cites_id=cites_id, remarks=remarks, meta=meta)
+
+    @event("ResultApplied")
+    def _result_applied(self, result_id: str, result_kind: str, amount: Decimal | None,
+                        cites_kind: str, cites_id: str, remarks: str, meta: Meta) -> None:
+        self.items_by_version[self.next_version()] = ("result", result_id)
+        self.results[result_id] = {"kind": result_kind, "amount": amount,
+                                   "cites_kind": cites_kind, "cites_id": cites_id,
+                                   "remarks": remarks}
+
+    # -- rectification (整改) ----------------------------------------------------------
+
+    @event("RectificationRequested")
+    def request_rectification(self, rectification_id: str, items: list[str], deadline: date,
+                              meta: Meta) -> None:
+        self.rectifications[rectification_id] = {"items": items, "deadline": deadline,
+                                                 "status": "requested", "reports": []}
+
+    def rectification(self, rectification_id: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+        found = self.rectifications.get(rectification_id)
+        if found is None:
+            raise rule("RECTIFICATION_NOT_FOUND", f"no rectification {rectification_id!r}",
+                       "rectificationId", "rectification must have been requested")
+        if found["status"] not in allowed:
+            raise rule("RECTIFICATION_WRONG_STATE", f"rectification is {found['status']}",
+                       "rectificationId", f"allowed from: {', '.join(allowed)}")
+        return found
+
+    def report_rectification(self, rectification_id: str, report: str, meta: Meta) -> None:
+        self.rectification(rectification_id, ("requested", "returned"))
+        self._rectification_reported(rectification_id=rectification_id, report=report, meta=meta)
+
+    @event("RectificationReported")
+    def _rectification_reported(self, rectification_id: str, report: str, meta: Meta) -> None:
+        item = self.rectifications[rectification_id]
+        item["status"] = "reported"
+        item["reports"].append(report)
+
+    def review_rectification(self, rectification_id: str, accept: bool, comments: str,
+                             meta: Meta) -> None:
+        self.rectification(rectification_id, ("reported",))
+        if accept:
+            self._rectification_accepted(rectification_id=rectification_id, comments=comments,
+                                         meta=meta)
+        else:
+            self._rectification_returned(rectification_id=rectification_id, comments=comments,
+                                         meta=meta)
+
+    @event("RectificationAccepted")
+    def _rectification_accepted(self, rectification_id: str, comments: str, meta: Meta) -> None:
+        self.rectifications[rectification_id]["status"] = "accepted"
+
+    @event("RectificationReturned")
+    def _rectification_returned(self, rectification_id: str, comments: str, meta: Meta) -> None:
+        self.rectifications[rectification_id]["status"] = "returned"
+
+    # -- corrections ---------------------------------------------------------------------
+
+    def apply_correction(self, event_name: str, version: int, values: Any) -> None:
+        if event_name == "Registered":
+            super().apply_correction(event_name, version, values)
+            return
+        kind, key = self.items_by_version[version]
+        if kind == "monitoring":
+            target = next(m for m in self.monitoring if m["id"] == key)
+        elif kind == "self_evaluation" and self.self_evaluation is not None:
+            target = self.self_evaluation
+        else:
+            target = {"evaluation": self.evaluations, "spot_check": self.spot_checks,
+                      "result": self.results}[kind][key]
+        target.update(values)

@@ -1,0 +1,92 @@
+"""The global event log in order: the raw material auditors replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+
+from ledger.domain.base import Meta
+
+BASE_FIELDS = ("originator_id", "originator_version", "timestamp", "originator_topic")
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    position: int
+    recorded_at: datetime
+    type: str  # e.g. "Subject.GoalsDeclared"
+    aggregate_id: UUID
+    version: int
+    meta: Meta | None
+    payload: dict[str, Any]
+    event: Any
+
+    @property
+    def subject_code(self) -> str | None:
+        code = getattr(self.event, "code", None)
+        return str(code) if self.type == "Subject.Registered" and code else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "recorded_at": self.recorded_at.isoformat(),
+            "type": self.type,
+            "aggregate_id": str(self.aggregate_id),
+            "version": self.version,
+            "actor": None if self.meta is None else {
+                "id": self.meta.actor_id, "role": self.meta.actor_role},
+            "command_id": None if self.meta is None else self.meta.command_id,
+            "effective_on": None if self.meta is None or self.meta.effective_on is None
+            else self.meta.effective_on.isoformat(),
+            "payload": jsonable(self.payload),
+        }
+
+
+def event_type(event: Any) -> str:
+    return str(type(event).__qualname__)
+
+
+def to_record(position: int, event: Any) -> LogRecord:
+    state = {k: v for k, v in event.__dict__.items() if k not in BASE_FIELDS and k != "meta"}
+    return LogRecord(position=position, recorded_at=event.timestamp, type=event_type(event),
+                     aggregate_id=event.originator_id, version=event.originator_version,
+                     meta=getattr(event, "meta", None), payload=state, event=event)
+
+
+def read_log(app: Application[UUID], *, start: int = 1, stop: int | None = None,
+             batch: int = 1000, topics: list[str] | None = None) -> Iterator[LogRecord]:
+    """Every event from position `start` on (inclusive), in global order, decoded."""
+    position = start
+    while True:
+        notifications = app.recorder.select_notifications(
+            start=position, limit=batch, stop=stop, topics=topics or ())
+        if not notifications:
+            return
+        for n in notifications:
+            yield to_record(n.id, app.mapper.to_domain_event(n))
+        position = notifications[-1].id + 1
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Meta):
+        return jsonable(value.__dict__)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value

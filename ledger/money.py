@@ -1,0 +1,51 @@
+"""Money in 万元 (10,000 yuan): exact decimals with two places, never floats."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer
+
+CENT = Decimal("0.01")
+
+
+def parse_money(value: Any) -> Decimal:
+    """Turn an input into 万元 with two places, refusing floats and sub-cent digits.
+
+    Floats are refused because 0.1 + 0.2 style errors in public money are not acceptable;
+    clients send amounts as strings ("640.85") or integers.
+    """
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError("money must be a decimal string such as \"640.85\", not a float")
+    if isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, str):
+        text = value.strip().replace(",", "")
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"not a decimal amount: {value!r}") from None
+    else:
+        raise ValueError(f"money must be a decimal string, got {type(value).__name__}")
+    if not amount.is_finite():
+        raise ValueError("money must be a finite amount")
+    if amount != amount.quantize(CENT):
+        raise ValueError("money has at most two decimal places (万元 to the 元 hundred)")
+    if amount < 0:
+        raise ValueError("money must not be negative")
+    return amount.quantize(CENT)
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(parse_money),
+    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
+]
+"""A non-negative amount in 万元 with exactly two places."""
+
+
+def money_str(amount: Decimal) -> str:
+    return format(amount.quantize(CENT), "f")

@@ -1,0 +1,82 @@
+"""The versioned rule set: every place-specific number lives here as data.
+
+A rule set is adopted as an event (see RuleBook); the defaults below are version 1,
+the national defaults plus 相山区's own choices as stated in the 2022 report.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ledger.grades import DEFAULT_GRADE_SCALE, GradeScale
+from ledger.money import Money
+
+
+class MonitoringRule(BaseModel):
+    """When a monitoring snapshot raises a deviation warning."""
+
+    model_config = ConfigDict(frozen=True)
+
+    default_window_end_month: int = Field(default=7, ge=1, le=12)  # national: 1–7月, in August
+    # Execution expected by the end of the window: the straight-line share of the year
+    # minus this tolerance, in percentage points.
+    execution_tolerance_points: Decimal = Decimal("10")
+    # Goal progress and budget execution more than this many points apart: a warning.
+    max_progress_gap_points: Decimal = Decimal("10")
+
+
+class SelfEvaluationWeights(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    budget_execution: Decimal = Decimal("10")
+    output: Decimal = Decimal("50")
+    outcome: Decimal = Decimal("30")
+    satisfaction: Decimal = Decimal("10")
+
+    @model_validator(mode="after")
+    def _sums_to_100(self) -> SelfEvaluationWeights:
+        total = self.budget_execution + self.output + self.outcome + self.satisfaction
+        if total != 100:
+            raise ValueError(f"self-evaluation weights must sum to 100, got {total}")
+        return self
+
+    def without_satisfaction(self) -> SelfEvaluationWeights:
+        """No satisfaction indicator: its points go to 产出 and 效益 in proportion."""
+        share = self.output + self.outcome
+        extra_output = (self.satisfaction * self.output / share).quantize(Decimal("0.01"))
+        return SelfEvaluationWeights(
+            budget_execution=self.budget_execution,
+            output=self.output + extra_output,
+            outcome=self.outcome + (self.satisfaction - extra_output),
+            satisfaction=Decimal(0),
+        )
+
+
+class EvaluationDimensions(BaseModel):
+    """First-level dimensions for commissioned evaluations, per subject kind."""
+
+    model_config = ConfigDict(frozen=True)
+
+    project: tuple[str, ...] = ("决策", "过程", "产出", "效益")
+    department_overall: tuple[str, ...] = ("部门决策", "部门管理", "部门产出", "部门效益")
+    fiscal_operations: tuple[str, ...] = ("财政综合管理", "财政保障水平", "财政职能作用", "财政可持续发展")
+    # 产出 + 效益 carry at least this share of the weight in project evaluations.
+    min_output_outcome_weight: Decimal = Decimal("60")
+
+
+class RuleSet(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    version: int = Field(default=1, ge=1)
+    effective_from: date = date(2018, 9, 1)
+    grade_scale: GradeScale = DEFAULT_GRADE_SCALE
+    ex_ante_threshold: Money = Decimal("100.00")  # 万元; 相山区: 100万元及以上
+    monitoring: MonitoringRule = MonitoringRule()
+    self_evaluation: SelfEvaluationWeights = SelfEvaluationWeights()
+    evaluation: EvaluationDimensions = EvaluationDimensions()
+
+
+DEFAULT_RULES = RuleSet()

@@ -1,0 +1,136 @@
+"""Where the ledger lives: one URL selects SQLite (embedded default) or PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qs, unquote, urlparse
+
+DEFAULT_URL = "sqlite:///./jixiao.db"
+URL_SETTING = "JIXIAO_DATABASE_URL"
+APPLICATION_NAME = "Ledger"  # eventsourcing names the PostgreSQL table ledger_events
+
+
+class DatabaseURLError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Database:
+    """Connection facts for one ledger's storage."""
+
+    url: str
+    backend: Literal["sqlite", "postgres"]
+    sqlite_path: str = ""
+    host: str = ""
+    port: int = 5432
+    user: str = ""
+    password: str = field(default="", repr=False)
+    dbname: str = ""
+    schema: str = "public"
+
+    @classmethod
+    def from_url(cls, url: str | None = None) -> Database:
+        url = url or os.environ.get(URL_SETTING) or DEFAULT_URL
+        parsed = urlparse(url)
+        if parsed.scheme == "sqlite":
+            # sqlite:///relative.db, sqlite:////abs/path.db
+            path = unquote(parsed.path[1:] if parsed.path.startswith("/") else parsed.path)
+            if not path:
+                raise DatabaseURLError(f"{URL_SETTING}: sqlite URL needs a file path: {url}")
+            return cls(url=url, backend="sqlite", sqlite_path=str(Path(path).resolve()))
+        if parsed.scheme in ("postgresql", "postgres"):
+            query = parse_qs(parsed.query)
+            if not parsed.path.strip("/"):
+                raise DatabaseURLError(f"{URL_SETTING}: postgresql URL needs a database: {url}")
+            return cls(
+                url=url, backend="postgres", host=parsed.hostname or "127.0.0.1",
+                port=parsed.port or 5432, user=unquote(parsed.username or "postgres"),
+                password=unquote(parsed.password or ""), dbname=parsed.path.strip("/"),
+                schema=query.get("schema", ["public"])[0],
+            )
+        raise DatabaseURLError(
+            f"{URL_SETTING} must start with sqlite:/// or postgresql:// (got {parsed.scheme!r})")
+
+    @property
+    def placeholder(self) -> str:
+        return "?" if self.backend == "sqlite" else "%s"
+
+    def sql(self, statement: str) -> str:
+        """Write SQL once with '?' placeholders; PostgreSQL gets '%s'."""
+        return statement if self.backend == "sqlite" else statement.replace("?", "%s")
+
+    @property
+    def events_table(self) -> str:
+        if self.backend == "sqlite":
+            return "stored_events"
+        return f"{self.schema}.{APPLICATION_NAME.lower()}_events"
+
+    @property
+    def position_column(self) -> str:
+        return "rowid" if self.backend == "sqlite" else "notification_id"
+
+    def eventsourcing_env(self, *, create_table: bool = False) -> dict[str, str]:
+        env = {"CREATE_TABLE": "y" if create_table else "n"}
+        if self.backend == "sqlite":
+            env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=self.sqlite_path,
+                       SQLITE_LOCK_TIMEOUT="30")
+        else:
+            env.update(
+                PERSISTENCE_MODULE="eventsourcing.postgres", POSTGRES_DBNAME=self.dbname,
+                POSTGRES_HOST=self.host, POSTGRES_PORT=str(self.port), POSTGRES_USER=self.user,
+                POSTGRES_PASSWORD=self.password, POSTGRES_SCHEMA=self.schema,
+                POSTGRES_CONNECT_TIMEOUT="5", POSTGRES_POOL_SIZE="4", POSTGRES_MAX_OVERFLOW="8",
+                POSTGRES_PRE_PING="y", POSTGRES_LOCK_TIMEOUT="10",
+            )
+        return env
+
+    def connect(self) -> Any:
+        """A plain DB-API connection (autocommit off) for read models and integrity tables."""
+        if self.backend == "sqlite":
+            Path(self.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.sqlite_path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            return conn
+        import psycopg
+
+        conn = psycopg.connect(host=self.host, port=self.port, user=self.user,
+                               password=self.password or None, dbname=self.dbname,
+                               connect_timeout=5, autocommit=True)
+        if self.schema != "public":
+            conn.execute(f'SET search_path TO "{self.schema}", public')
+        return conn
+
+
+@contextmanager
+def transaction(db: Database, conn: Any) -> Iterator[Any]:
+    """One explicit transaction on a connection from Database.connect()."""
+    if db.backend == "sqlite":
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    else:
+        with conn.transaction():
+            yield conn
+
+
+def fetchall(db: Database, conn: Any, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+    cur = conn.execute(db.sql(statement), tuple(params))
+    rows: list[Any] = cur.fetchall()
+    return rows
+
+
+def fetchone(db: Database, conn: Any, statement: str, params: Sequence[Any] = ()) -> Any:
+    cur = conn.execute(db.sql(statement), tuple(params))
+    return cur.fetchone()

@@ -1,0 +1,1 @@
+"""SQL for the read-model tables, applied in order by `jixiao migrate`."""
