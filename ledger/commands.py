@@ -31,17 +31,11 @@ class Command(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_floats(cls, data: Any) -> Any:
-        """Refuse floats anywhere in a command: scores and money travel as decimal strings."""
-        def walk(value: Any, path: str) -> None:
-            if isinstance(value, float):
-                raise ValueError(f"{path or 'value'}: floats are refused; send a decimal string")
-            if isinstance(value, dict):
-                for k, v in value.items():
-                    walk(v, f"{path}.{k}" if path else str(k))
-            elif isinstance(value, list | tuple):
-                for i, v in enumerate(value):
-                    walk(v, f"{path}[{i}]")
-        walk(data, "")
+        """Refuse floats anywhere: scores and money travel as decimal strings."""
+        from ledger.runtime import find_float
+
+        if find_float(data) is not None:
+            raise ValueError("floats are refused; send a decimal string")
         return data
 
 
@@ -203,7 +197,8 @@ class AssignGrade(Command):
 
 class ApplyResult(Command):
     subject_code: Code
-    kind: Literal["priority", "reduce", "cancel", "recover", "transfer_link", "suspend"]
+    kind: Literal["priority", "continue", "reduce", "cancel", "recover", "transfer_link",
+                  "suspend"]
     amount: Money | None = None
     cites_kind: Literal["grade", "evaluation", "spot_check", "self_evaluation", "monitoring"]
     cites_id: str = ""

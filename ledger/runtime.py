@@ -58,12 +58,38 @@ class CommandResult:
     replayed: bool = False
 
 
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def field_path(loc: Sequence[Any]) -> str:
+    """API-facing field names: camelCase, dotted, as clients spell them."""
+    return ".".join(camel(p) if isinstance(p, str) else str(p) for p in loc) or "input"
+
+
+def find_float(value: Any, loc: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+    if isinstance(value, float):
+        return loc
+    items = value.items() if isinstance(value, dict) else (
+        enumerate(value) if isinstance(value, list | tuple) else ())
+    for key, item in items:
+        found = find_float(item, (*loc, key))
+        if found is not None:
+            return found
+    return None
+
+
 def parse_command(model: type[C], data: dict[str, Any]) -> C:
     """Validate input, turning pydantic's errors into one typed refusal naming the field."""
+    where = find_float(data)
+    if where is not None:
+        raise InvalidInput(f"{field_path(where)}: floats are refused; send a decimal string "
+                           "such as \"640.85\"", field=field_path(where), rule="no_float")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [{"field": ".".join(str(p) for p in e["loc"]) or "input", "rule": e["type"],
+        problems = [{"field": field_path(e["loc"]), "rule": e["type"],
                      "message": e["msg"]} for e in exc.errors()]
         first = problems[0]
         raise InvalidInput(f"{first['field']}: {first['message']}", field=first["field"],

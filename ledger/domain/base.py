@@ -156,3 +156,7 @@ def parse_date(value: Any) -> date:
     if isinstance(value, str):
         return date.fromisoformat(value)
     raise ValueError("must be a date YYYY-MM-DD")
+
+
+# The log's type name for a correction, whichever aggregate it restates.
+CORRECTION_TYPE = "LedgerAggregate.EventCorrected"

@@ -26,7 +26,7 @@ SUBJECT_KINDS = ("project", "policy", "department_overall", "fiscal_operations")
 SUPPORTING_CONCLUSIONS = ("予以支持", "调整后支持")
 EX_ANTE_CONCLUSIONS = (*SUPPORTING_CONCLUSIONS, "不予支持")
 EVALUATION_KINDS = ("finance", "department", "third_party")  # 财政 / 部门 / 第三方
-RESULT_KINDS = ("priority", "reduce", "cancel", "recover", "transfer_link", "suspend")
+RESULT_KINDS = ("priority", "continue", "reduce", "cancel", "recover", "transfer_link", "suspend")
 AMOUNT_RESULTS = ("reduce", "recover")
 
 

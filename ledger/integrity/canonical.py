@@ -35,8 +35,6 @@ import rfc8785
 
 from ledger.integrity.merkle import leaf_hash
 
-__all__ = ["canonical_bytes", "record_hash", "to_json_value"]
-
 JsonValue: TypeAlias = "bool | int | str | list[JsonValue] | dict[str, JsonValue] | None"
 """Plain JSON values, as accepted by RFC 8785 serialization (no floats)."""
 

@@ -29,18 +29,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-__all__ = [
-    "Checkpoint",
-    "NoteError",
-    "NoteSigner",
-    "NoteVerifier",
-    "init_key_file",
-    "load_signer",
-    "open_note",
-    "sign_note",
-    "verify_note",
-]
-
 _ALG_ED25519 = 0x01
 _SIG_PREFIX = "— "  # em dash U+2014, space
 _MAX_SIGNATURES = 100  # as golang.org/x/mod/sumdb/note; C2SP requires at least 16

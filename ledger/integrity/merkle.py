@@ -19,25 +19,6 @@ import json
 from collections.abc import Iterable, MutableMapping, Sequence
 from typing import Any, Protocol
 
-__all__ = [
-    "EMPTY_ROOT",
-    "HASH_SIZE",
-    "CompactRange",
-    "LeafSource",
-    "ProofError",
-    "SubtreeCache",
-    "consistency_proof",
-    "consistency_proof_length",
-    "inclusion_proof",
-    "inclusion_proof_length",
-    "leaf_hash",
-    "node_hash",
-    "root_of",
-    "subtree_hash",
-    "verify_consistency",
-    "verify_inclusion",
-]
-
 HASH_SIZE = 32
 """Size in bytes of every leaf, node and root hash (SHA-256)."""
 
@@ -67,9 +48,6 @@ SubtreeCache = MutableMapping[tuple[int, int], bytes]
 Such subtrees never change in an append-only log, so one cache can be shared by
 every proof of every tree size.
 """
-
-
-# --------------------------------------------------------------------------- hashing
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -113,7 +91,8 @@ def _largest_pow2_below(n: int) -> int:
 
 def _require_hash(what: str, value: object) -> bytes:
     if not isinstance(value, bytes) or len(value) != HASH_SIZE:
-        raise ProofError(f"{what} must be {HASH_SIZE} bytes, got {_describe(value)}")
+        got = f"{len(value)} bytes" if isinstance(value, bytes) else type(value).__name__
+        raise ProofError(f"{what} must be {HASH_SIZE} bytes, got {got}")
     return value
 
 
@@ -121,15 +100,6 @@ def _require_size(what: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ProofError(f"{what} must be a non-negative integer, got {value!r}")
     return value
-
-
-def _describe(value: object) -> str:
-    if isinstance(value, bytes):
-        return f"{len(value)} bytes"
-    return type(value).__name__
-
-
-# ------------------------------------------------------------------ compact range
 
 
 class CompactRange:
@@ -183,17 +153,10 @@ class CompactRange:
             acc = node_hash(left, acc)
         return acc
 
-    def copy(self) -> CompactRange:
-        """An independent copy (e.g. to compute a tentative root)."""
-        return CompactRange._restore(self._size, list(self._hashes))
-
     def to_json(self) -> str:
         """Stable JSON text {"hashes": [hex...], "size": n} for persistence."""
-        return json.dumps(
-            {"hashes": [h.hex() for h in self._hashes], "size": self._size},
-            sort_keys=True,
-            separators=(",", ":"),
-        )
+        state = {"hashes": [h.hex() for h in self._hashes], "size": self._size}
+        return json.dumps(state, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> CompactRange:
@@ -224,7 +187,7 @@ class CompactRange:
         """Rebuild the frontier for `size` from stored leaves (when no state was saved)."""
         _require_size("size", size)
         hashes: list[bytes] = []
-        start = 0
+        start = 0  # frontier = the perfect subtrees of the set bits of size, largest first
         for bit in reversed(range(size.bit_length())):
             if size >> bit & 1:
                 hashes.append(subtree_hash(start, start + (1 << bit), leaves, cache))
@@ -246,9 +209,6 @@ class CompactRange:
 
     def __repr__(self) -> str:
         return f"CompactRange(size={self._size}, root={self.root().hex()})"
-
-
-# --------------------------------------------------------------- proof generation
 
 
 def _fetch(leaves: LeafSource, start: int, end: int) -> Sequence[bytes]:
@@ -283,9 +243,8 @@ def inclusion_proof(
     index: int, size: int, leaves: LeafSource, cache: SubtreeCache | None = None
 ) -> list[bytes]:
     """Audit path for leaf `index` in the tree of `size` leaves (RFC 9162 §2.1.3.1)."""
-    _require_size("size", size)
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < size:
-        raise ValueError(f"leaf index {index!r} is outside a tree of size {size}")
+    if _require_size("leaf index", index) >= _require_size("size", size):
+        raise ValueError(f"leaf index {index} is outside a tree of size {size}")
     path: list[bytes] = []
     start, end = 0, size
     while end - start > 1:
@@ -345,9 +304,6 @@ def consistency_proof_length(old_size: int, new_size: int) -> int:
     return seed + (inner - shift) + border
 
 
-# ------------------------------------------------------------------- verification
-
-
 def _check_path(proof: Sequence[bytes], expected: int, what: str) -> list[bytes]:
     if isinstance(proof, (bytes, bytearray, str)):
         raise ProofError("proof must be a sequence of hashes, not a single byte string")
@@ -365,13 +321,12 @@ def verify_inclusion(
     """Check that `leaf_hash` is leaf `index` of the tree of `size` with `root`.
 
     RFC 9162 §2.1.3.2, plus an exact length check; raises ProofError on any failure.
+    Take `size` and `root` from one verified checkpoint: a root does not encode its
+    size, so a path shaped the same way under a neighbouring size also checks out.
     """
     _require_hash("leaf hash", leaf_hash)
     _require_hash("root", root)
-    _require_size("tree size", size)
-    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-        raise ProofError(f"leaf index must be a non-negative integer, got {index!r}")
-    if index >= size:
+    if _require_size("leaf index", index) >= _require_size("tree size", size):
         raise ProofError(f"leaf index {index} is not below tree size {size}")
     expected = inclusion_proof_length(index, size)
     path = _check_path(proof, expected, f"inclusion proof for leaf {index} of {size}")

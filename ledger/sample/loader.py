@@ -1,0 +1,170 @@
+"""Load the seed's 2022 data into a ledger.
+
+FACTS (from the source report, verbatim; see xiangshan_2022_annexes.json): the 16 subjects of
+附件1 and 附件2, their names, implementing units, funds, 评价情况 narratives and grades; the
+agency 安徽准信会计师事务所 and its evaluation of 渠沟镇's fiscal operations from 2022-12-09;
+the 1–8月 monitoring window with the snapshot taken in September; the 100万元 ex-ante threshold.
+
+ILLUSTRATIVE (invented to give each subject a plausible lifecycle; marked `illustrative`):
+unit codes, subject codes, the indicator trees, the monitoring figures, the self-evaluation
+results, the dimension scores (chosen so each total falls in the published grade's band),
+dates other than those above, and the consequence recorded for each grade.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+from ledger.application import Ledger
+from ledger.grades import Grade
+from ledger.runtime import Actor
+
+FISCAL_YEAR = 2022
+BUREAU = ("XS-CZJ", "相山区财政局")  # illustrative code
+AGENCY = ("91340600MA2TZX0001", "安徽准信会计师事务所")  # fact: name; illustrative: code
+BUREAU_ACTOR = Actor(id="sample-loader", role="finance_bureau", unit_code=BUREAU[0])
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    annex: str  # "key_projects" | "department_overall"
+    seq: int
+    name: str
+    unit: str
+    funds: str
+    assessment: str
+    grade: str  # 优 / 良 / 中 / 差
+
+
+def seed_rows() -> list[SeedRow]:
+    raw = json.loads(resources.files("ledger.sample").joinpath("xiangshan_2022_annexes.json")
+                     .read_text(encoding="utf-8"))
+    return [SeedRow(annex=annex, seq=int(r["seq"]), name=r["name"], unit=r["unit"],
+                    funds=r["funds"], assessment=r["assessment"], grade=r["grade"])
+            for annex in ("key_projects", "department_overall")
+            for r in raw[annex]["rows"]]
+
+
+def subject_kind(row: SeedRow) -> str:
+    if row.annex == "department_overall":
+        return "department_overall"
+    return "fiscal_operations" if "财政运行综合绩效" in row.name else "project"
+
+
+def unit_codes(rows: list[SeedRow]) -> dict[str, str]:
+    """Illustrative unit codes, in order of first appearance."""
+    codes: dict[str, str] = {}
+    for row in rows:
+        codes.setdefault(row.unit, f"XS-U{len(codes) + 1:02d}")
+    return codes
+
+
+# Illustrative: scores per dimension whose totals land in the published grade's band.
+SCORES = {"优": ("18.5", "19", "27.5", "27.5"), "良": ("17", "17.5", "25", "25.5")}
+WEIGHTS = ("20", "20", "30", "30")
+DIMENSIONS = {
+    "project": ("决策", "过程", "产出", "效益"),
+    "department_overall": ("部门决策", "部门管理", "部门产出", "部门效益"),
+    "fiscal_operations": ("财政综合管理", "财政保障水平", "财政职能作用", "财政可持续发展"),
+}
+
+
+def indicators(row: SeedRow) -> list[dict[str, Any]]:
+    """An illustrative indicator tree (一级/二级/三级) for every subject."""
+    return [
+        {"level1": "产出", "level2": "数量", "name": "任务完成数", "comparator": ">=",
+         "target": "100", "unit": "%", "weight": "30"},
+        {"level1": "产出", "level2": "时效", "name": "按期完成率", "comparator": ">=",
+         "target": "95", "unit": "%", "weight": "20"},
+        {"level1": "效益", "level2": "社会效益", "name": "服务保障水平", "comparator": "qualitative",
+         "target": "有效提升", "unit": "", "weight": "30"},
+        {"level1": "满意度", "level2": "服务对象满意度", "name": "服务对象满意度",
+         "comparator": ">=", "target": "90", "unit": "%", "weight": "20"},
+    ]
+
+
+def load_sample(app: Ledger) -> int:
+    """Record the sample; every command id is fixed, so loading twice appends nothing."""
+    rows = seed_rows()
+    actor = BUREAU_ACTOR
+    last = 0
+
+    def run(method: str, key: str, **fields: Any) -> Any:
+        nonlocal last
+        data = {"command_id": f"sample-{FISCAL_YEAR}-{method}-{key}", **fields}
+        result = getattr(app, method)(data, actor)
+        last = max(last, result.position)
+        return result
+
+    run("register_unit", BUREAU[0], code=BUREAU[0], name=BUREAU[1], kind="finance_bureau",
+        effective_on=date(2022, 1, 1))
+    codes = unit_codes(rows)
+    for unit_name, code in codes.items():
+        run("register_unit", code, code=code, name=unit_name, kind="department",
+            effective_on=date(2022, 1, 1))
+    run("adopt_rules", "xiangshan", rules={
+        "version": 2, "effective_from": "2022-01-01",
+        "monitoring": {"default_window_end_month": 8}}, effective_on=date(2022, 1, 1))
+    run("admit_agency", AGENCY[0], code=AGENCY[0], name=AGENCY[1],
+        qualification="会计师事务所", effective_on=date(2022, 3, 1))
+
+    for row in rows:
+        load_subject(run, row, codes[row.unit])
+    return last
+
+
+def load_subject(run: Any, row: SeedRow, unit_code: str) -> None:
+    code = f"XS-{FISCAL_YEAR}-{'KP' if row.annex == 'key_projects' else 'DO'}-{row.seq:02d}"
+    kind = subject_kind(row)
+    funds = Decimal(row.funds).quantize(Decimal("0.01"))
+    is_new = kind == "project" and row.seq in (2, 4)  # illustrative: two new projects
+    run("register_subject", code, code=code, name=row.name, kind=kind, fiscal_year=FISCAL_YEAR,
+        unit_code=unit_code, funds=str(funds), is_new=is_new, is_key=True,
+        tags=["民生"] if kind == "project" else [], effective_on=date(2022, 1, 1))
+    if is_new:
+        run("record_ex_ante_assessment", code, subject_code=code, conclusion="予以支持",
+            dimensions={"立项必要性": "必要", "投入经济性": "经济", "绩效目标合理性": "合理",
+                        "实施方案可行性": "可行", "筹资合规性": "合规"},
+            effective_on=date(2021, 10, 20))
+    run("declare_goals", code, subject_code=code, indicators=indicators(row),
+        effective_on=date(2021, 11, 15))
+    run("review_goals", code, subject_code=code, decision="approve", comments="同意",
+        effective_on=date(2022, 1, 10))
+    # Illustrative: where the narrative says 预算执行不到位, the September snapshot lags.
+    lagging = "预算执行不到位" in row.assessment
+    executed = (funds * Decimal("0.35" if lagging else "0.62")).quantize(Decimal("0.01"))
+    run("record_monitoring", code, subject_code=code, round_name="2022年1-8月绩效运行监控",
+        window_start="2022-01-01", window_end="2022-08-31", budget_amount=str(funds),
+        executed_amount=str(executed), effective_on=date(2022, 9, 15), indicators=[
+            {"name": "任务完成数", "progress": "50" if lagging else "65",
+             "likelihood": "有可能" if lagging else "确定能",
+             "deviation_cause": "其他" if lagging else None,
+             "corrective_measures": "加快合同约定的付款进度" if lagging else ""},
+            {"name": "按期完成率", "progress": "60", "likelihood": "确定能"},
+        ])
+    run("submit_self_evaluation", code, subject_code=code, budget_amount=str(funds),
+        executed_amount=str((funds * Decimal("0.97")).quantize(Decimal("0.01"))),
+        effective_on=date(2023, 2, 28), indicator_results=[
+            {"name": "任务完成数", "actual": "100"}, {"name": "按期完成率", "actual": "96"},
+            {"name": "服务保障水平", "achieved": True}, {"name": "服务对象满意度", "actual": "93"}])
+    commission = run("commission_evaluation", code, subject_code=code, agency_code=AGENCY[0],
+                     commissioned_by=BUREAU[0], effective_on=date(2022, 11, 20))
+    evaluated_on = date(2022, 12, 9) if kind == "fiscal_operations" else date(2023, 3, 15)
+    dims = [{"name": n, "weight": w, "score": s}
+            for n, w, s in zip(DIMENSIONS[kind], WEIGHTS, SCORES[row.grade], strict=True)]
+    evaluation = run("record_evaluation", code, subject_code=code, kind="third_party",
+                     commission_id=commission.ids["commissionId"], agency_code=AGENCY[0],
+                     dimensions=dims, narrative=row.assessment, evaluated_on=evaluated_on,
+                     findings=[], effective_on=evaluated_on)
+    run("assign_grade", code, subject_code=code, grade=Grade.from_label(row.grade).value,
+        basis_kind="evaluation", basis_id=evaluation.ids["evaluationId"],
+        effective_on=date(2023, 4, 10))
+    priority = "优先" in row.assessment
+    run("apply_result", code, subject_code=code, kind="priority" if priority else "continue",
+        cites_kind="grade", remarks="财政予以支持，统筹安排，合理保障",
+        effective_on=date(2023, 4, 20))

@@ -1,0 +1,77 @@
+"""Fixtures: a real SQLite file and a real PostgreSQL schema for every storage test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from ledger.application import Ledger
+from ledger.migrate import migrate
+from ledger.store import Database
+
+PG_URL = os.environ.get("JIXIAO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def postgres_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL, connect_timeout=3):
+            return True
+    except Exception:  # noqa: BLE001 - any failure means "not here"
+        return False
+
+
+_PG_OK: bool | None = None
+
+
+def require_postgres() -> None:
+    global _PG_OK
+    if _PG_OK is None:
+        _PG_OK = postgres_available()
+    if not _PG_OK:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL must be reachable under CI=true ({PG_URL})")
+        pytest.skip("PostgreSQL not reachable; set JIXIAO_TEST_POSTGRES_URL")
+
+
+def fresh_postgres() -> Database:
+    """A new schema per test, so tests never see each other's events."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    return Database.from_url(f"{PG_URL}?schema={schema}")
+
+
+def drop_schema(db: Database) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Database]:
+    if request.param == "sqlite":
+        db = Database.from_url(f"sqlite:///{tmp_path}/ledger.db")
+        migrate(db)
+        yield db
+    else:
+        db = fresh_postgres()
+        migrate(db)
+        try:
+            yield db
+        finally:
+            drop_schema(db)
+
+
+@pytest.fixture
+def ledger(database: Database) -> Iterator[Ledger]:
+    app = Ledger(database)
+    try:
+        yield app
+    finally:
+        app.close()
