@@ -35,7 +35,7 @@ _MAX_SIGNATURES = 100  # as golang.org/x/mod/sumdb/note; C2SP requires at least 
 _ROOT_SIZE = 32
 _DECIMAL = re.compile(r"0|[1-9][0-9]*")
 _HEX8 = re.compile(r"[0-9a-fA-F]{8}")
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z")
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
 
 
@@ -47,8 +47,10 @@ class NoteError(ValueError):
 
 
 def _valid_name(name: str) -> bool:
-    """Key names: non-empty, no Unicode spaces, no '+' (C2SP signed-note)."""
-    return bool(name) and "+" not in name and not any(c.isspace() for c in name)
+    """Key names: non-empty, no Unicode spaces, no '+' (C2SP signed-note), no controls."""
+    if not name or "+" in name or _CONTROL.search(name):
+        return False
+    return not any(c.isspace() for c in name)
 
 
 def _key_id(name: str, public_key: bytes) -> int:

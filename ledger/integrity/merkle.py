@@ -6,9 +6,9 @@ export without the database. Hashing is SHA-256 with the RFC 6962 domain separat
 interchangeable with other RFC 6962 / C2SP tlog tooling.
 
 The verifiers follow RFC 9162 §2.1.3.2 and §2.1.4.2 step by step and, on top of that,
-check the exact proof length up front. A proof with an extra, missing or
-odd-sized element is therefore always refused, never "partly" checked (the class
-of bug behind the immudb advisory GHSA-672p-m5jq-mrh8).
+check the exact proof length and every hash size up front. A proof with an extra,
+missing or malformed element is refused outright rather than partly checked (the
+class of bug behind the immudb advisory GHSA-672p-m5jq-mrh8).
 """
 
 from __future__ import annotations
@@ -74,10 +74,9 @@ def root_of(leaf_hashes: Sequence[bytes]) -> bytes:
         raise ValueError(f"leaf hashes must be {HASH_SIZE} bytes each")
     sha, prefix = _sha256, _NODE_PREFIX
     while len(level) > 1:
-        pairs = iter(level)  # zip(pairs, pairs) yields (0, 1), (2, 3), ...; an odd tail is
-        upper = [  # left over and promoted unchanged below.
-            sha(prefix + left + right).digest() for left, right in zip(pairs, pairs, strict=False)
-        ]
+        # zip over one iterator pairs (0, 1), (2, 3), ...; an odd last node is promoted.
+        pairs = iter(level)
+        upper = [sha(prefix + a + b).digest() for a, b in zip(pairs, pairs, strict=False)]
         if len(level) & 1:
             upper.append(level[-1])
         level = upper
