@@ -1,0 +1,116 @@
+"""The `jixiao` command line: a thin entrypoint over the application and the views."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from uuid import UUID
+
+from ledger.store import Database
+
+Handler = Callable[[argparse.Namespace, Database], int]
+
+
+def parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no timezone; write e.g. "
+                                         "2022-09-30T18:00:00+08:00")
+    return moment
+
+
+def cmd_migrate(args: argparse.Namespace, db: Database) -> int:
+    from ledger.migrate import migrate
+
+    applied = migrate(db)
+    print(f"migrated {db.backend} ({', '.join(applied) or 'nothing new'})")
+    return 0
+
+
+def cmd_log(args: argparse.Namespace, db: Database) -> int:
+    from ledger.application import Ledger
+    from ledger.domain.base import stable_id
+    from ledger.log import read_log
+
+    app = Ledger(db)
+    wanted: UUID | None = None
+    if args.subject:
+        try:
+            wanted = UUID(args.subject)
+        except ValueError:
+            wanted = stable_id("subject", args.subject)
+    out = sys.stdout
+    for record in read_log(app, start=args.from_position):
+        if args.until is not None and record.recorded_at > args.until:
+            break
+        if wanted is not None and record.aggregate_id != wanted:
+            continue
+        out.write(json.dumps(record.as_json(), ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace, db: Database) -> int:
+    from ledger.application import Ledger
+    from ledger.migrate import migrate
+    from ledger.sample.loader import load_sample
+
+    migrate(db)
+    app = Ledger(db)
+    position = load_sample(app)
+    print(f"sample loaded: 16 subjects of 相山区 2022; ledger position {position}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jixiao", description="绩效 budget performance ledger")
+    parser.add_argument("--database", help="overrides JIXIAO_DATABASE_URL "
+                        "(default sqlite:///./jixiao.db)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("migrate", help="create or upgrade every table (idempotent)")
+    p.set_defaults(handler=cmd_migrate)
+
+    p = sub.add_parser("log", help="print events in global order as JSON lines")
+    p.add_argument("--from", dest="from_position", type=int, default=1, metavar="POSITION")
+    p.add_argument("--until", type=parse_time, metavar="ISO-TIME")
+    p.add_argument("--subject", metavar="CODE-OR-ID")
+    p.set_defaults(handler=cmd_log)
+
+    p = sub.add_parser("sample", help="sample data")
+    p.add_argument("action", choices=["load"])
+    p.set_defaults(handler=cmd_sample)
+
+    for register in extra_commands():
+        register(sub)
+    return parser
+
+
+def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
+    """Commands of the read side and the API, registered where they live."""
+    registrars = []
+    for module in ("projections.cli", "schema.cli", "ledger.integrity.cli"):
+        try:
+            imported = __import__(module, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        registrars.append(imported.register)
+    return registrars
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    db = Database.from_url(args.database)
+    handler: Handler = args.handler
+    try:
+        return handler(args, db)
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
