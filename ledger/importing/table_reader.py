@@ -171,7 +171,7 @@ _PLAIN_AMOUNT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _GROUPED_AMOUNT = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
-class _CellError(Exception):
+class _CellError(ValueError):
     def __init__(self, rule: str, message: str) -> None:
         super().__init__(message)
         self.rule, self.message = rule, message
