@@ -14,7 +14,7 @@ class AnnexKind(str, Enum):
     KEY_PROJECTS = "key-projects"  # 附件1 重点项目支出和政策
     DEPARTMENT_OVERALL = "department-overall"  # 附件2 部门整体支出
 
-    def title(self, fiscal_year: int) -> str:
+    def title_for(self, fiscal_year: int) -> str:
         if self is AnnexKind.KEY_PROJECTS:
             return f"{fiscal_year}年度重点项目支出和政策绩效评价情况表"
         return f"{fiscal_year}年度部门整体支出绩效评价情况表"
@@ -61,7 +61,7 @@ class AnnexTable:
 
     @property
     def title(self) -> str:
-        return self.kind.title(self.fiscal_year)
+        return self.kind.title_for(self.fiscal_year)
 
     @property
     def total_funds(self) -> Decimal:
