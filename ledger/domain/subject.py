@@ -21,12 +21,9 @@ from ledger.domain.base import (
 from ledger.errors import RuleViolation
 from ledger.grades import Grade, GradeScale
 from ledger.money import parse_money
+from ledger.monitoring import execution_rate
 
-SUBJECT_KINDS = ("project", "policy", "department_overall", "fiscal_operations")
 SUPPORTING_CONCLUSIONS = ("予以支持", "调整后支持")
-EX_ANTE_CONCLUSIONS = (*SUPPORTING_CONCLUSIONS, "不予支持")
-EVALUATION_KINDS = ("finance", "department", "third_party")  # 财政 / 部门 / 第三方
-RESULT_KINDS = ("priority", "continue", "reduce", "cancel", "recover", "transfer_link", "suspend")
 AMOUNT_RESULTS = ("reduce", "recover")
 
 
@@ -62,6 +59,7 @@ class Subject(LedgerAggregate):
         self.is_new = is_new
         self.is_key = is_key
         self.tags = tags
+        self.registered_on = meta.effective_on
         self.ex_ante: list[dict[str, Any]] = []
         self.goal_status = "none"  # none / declared / returned / approved
         self.indicators: list[dict[str, Any]] = []
@@ -172,7 +170,7 @@ class Subject(LedgerAggregate):
             "id": snapshot_id, "round": round_name, "window_start": window_start,
             "window_end": window_end, "budget_amount": budget_amount,
             "executed_amount": executed_amount, "execution_rate": execution_rate,
-            "indicators": indicators, "warnings": warnings})
+            "indicators": indicators, "warnings": warnings, "rule_version": rule_version})
 
     # -- self-evaluation, evaluations, spot checks ------------------------------------
 
@@ -279,7 +277,7 @@ class Subject(LedgerAggregate):
                 scale_version: int, meta: Meta) -> None:
         self.grade = {"grade": grade, "score": score, "basis_kind": basis_kind,
                       "basis_id": basis_id, "scale_version": scale_version,
-                      "version": self.next_version()}
+                      "version": self.next_version(), "graded_on": meta.effective_on}
 
     def check_citation(self, cites_kind: str, cites_id: str) -> None:
         found = {
@@ -376,6 +374,10 @@ class Subject(LedgerAggregate):
         kind, key = self.items_by_version[version]
         if kind == "monitoring":
             target = next(m for m in self.monitoring if m["id"] == key)
+            target.update(values)
+            target["execution_rate"] = execution_rate(target["budget_amount"],
+                                                      target["executed_amount"])
+            return
         elif kind == "self_evaluation" and self.self_evaluation is not None:
             target = self.self_evaluation
         else:

@@ -1,0 +1,83 @@
+"""`jixiao projections …` and `jixiao replay`: rebuild, status, follow, and views as they stood."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ledger.store import Database
+
+VIEWS = ("event_index", "subjects", "disclosures")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("projections", help="rebuild and inspect the read models")
+    p.add_argument("action", choices=["rebuild", "status", "catch-up", "follow", "hash"])
+    p.add_argument("--view", choices=VIEWS, help="only this view (rebuild)")
+    p.add_argument("--position", type=int, help="hash: the position to hash the views at")
+    p.set_defaults(handler=cmd_projections)
+
+    p = sub.add_parser("replay", help="print the views as they stood at a moment")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--until", metavar="ISO-TIME", help="recorded time, with timezone")
+    group.add_argument("--position", type=int)
+    p.add_argument("--year", type=int, help="fiscal year (default: every year found)")
+    p.set_defaults(handler=cmd_replay)
+
+
+def cmd_projections(args: argparse.Namespace, db: Database) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from ledger.application import Ledger
+    from ledger.migrate import migrate
+    from projections.follow import Follower
+    from projections.hashing import all_hashes
+    from projections.projector import Runner
+
+    migrate(db)
+    ledger = Ledger(db)
+    runner = Runner(db, ledger)
+    console = Console()
+    head = int(ledger.recorder.max_notification_id() or 0)
+    if args.action == "status":
+        for view, position in sorted(runner.tracked().items()):
+            console.print(f"{view:12} position {position:>10}  lag {max(0, head - position)}")
+        return 0
+    if args.action == "hash":
+        position = args.position if args.position is not None else runner.position()
+        for view, digest in all_hashes(db, runner.conn, position).items():
+            console.print(f"{view:12} {position:>10} {digest}")
+        return 0
+    if args.action == "follow":
+        console.print(f"following the log of {db.backend} (Ctrl-C to stop)")
+        try:
+            Follower(db, runner).run_forever()
+        except KeyboardInterrupt:
+            pass
+        return 0
+    if args.action == "rebuild":
+        runner.reset([args.view] if args.view else None)
+    start = runner.position()
+    with Progress(console=console, transient=False) as progress:
+        task = progress.add_task(f"{args.action} {args.view or 'all views'}",
+                                 total=max(1, head - start))
+        final = runner.catch_up(progress=lambda n: progress.advance(task, n))
+        progress.update(task, completed=max(1, head - start))
+    console.print(f"views at position {final}")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace, db: Database) -> int:
+    from rich.console import Console
+
+    from ledger.application import Ledger
+    from ledger.cli import parse_time
+    from projections.render import print_moment
+    from projections.views import ReadModel
+
+    read = ReadModel(db, Ledger(db))
+    moment = read.resolve(position=args.position,
+                          as_of=parse_time(args.until) if args.until else None)
+    print_moment(Console(), read, moment, args.year)
+    return 0

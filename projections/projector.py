@@ -1,0 +1,343 @@
+"""Projectors with exactly-once tracking: view rows and tracked position in one transaction.
+
+Works the same on SQLite and PostgreSQL: read the global log from the last tracked position
+(`select_notifications`), apply a batch, commit rows and positions together. Gaps in positions
+are fine: we only ever ask for "after the last one we applied".
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from ledger.application import Ledger
+from ledger.domain.base import CORRECTION_TYPE
+from ledger.domain.subject import Subject
+from ledger.log import LogRecord, jsonable, to_record
+from ledger.store import Database, fetchall, fetchone, transaction
+from projections.rows import MAX_POSITION, SUBJECT_COLUMNS, changed, micros, subject_row
+
+BATCH = 2000
+
+
+class ConcurrentProjector(RuntimeError):
+    """Another process advanced this view first; our batch was rolled back."""
+
+
+class View(Protocol):
+    name: str
+    tables: tuple[str, ...]
+
+    def apply(self, records: list[LogRecord], conn: Any) -> None: ...
+
+    def forget(self) -> None:
+        """Drop in-memory state (after a rollback or a reset)."""
+
+
+class EventIndexView:
+    """Every event with who, when, what: the audit trail and the time → position map."""
+
+    name = "event_index"
+    tables = ("event_index",)
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.forget()
+
+    def forget(self) -> None:
+        self.upto: int | None = None
+        self.owners: dict[str, tuple[str | None, str | None]] = {}
+
+    def _owner(self, conn: Any, record: LogRecord) -> tuple[str | None, str | None]:
+        """(subject id, unit code) an event belongs to, for per-subject and per-unit trails."""
+        key = str(record.aggregate_id)
+        if record.version == 1:
+            payload = record.payload
+            if record.type == "Subject.Registered":
+                self.owners[key] = (key, str(payload["unit_code"]))
+            elif record.type == "Unit.Registered":
+                self.owners[key] = (None, str(payload["code"]))
+            else:
+                self.owners[key] = (None, None)
+        if key not in self.owners:
+            row = fetchone(self.db, conn, "SELECT subject_id, unit_code FROM event_index "
+                           "WHERE aggregate_id = ? AND version = 1", (key,))
+            self.owners[key] = (row[0], row[1]) if row else (None, None)
+        return self.owners[key]
+
+    def apply(self, records: list[LogRecord], conn: Any) -> None:
+        if self.upto is None:
+            row = fetchone(self.db, conn, "SELECT MAX(recorded_upto) FROM event_index")
+            self.upto = int(row[0]) if row and row[0] is not None else 0
+        rows = []
+        for r in records:
+            at = micros(r.recorded_at)
+            self.upto = max(self.upto, at)
+            subject_id, unit_code = self._owner(conn, r)
+            corrects = None
+            if r.type == CORRECTION_TYPE:
+                found = fetchone(self.db, conn, "SELECT position FROM event_index WHERE "
+                                 "aggregate_id = ? AND version = ?",
+                                 (str(r.aggregate_id), int(r.payload["corrects_version"])))
+                corrects = int(found[0]) if found else None
+            meta = r.meta
+            rows.append((r.position, at, self.upto, r.type, str(r.aggregate_id), r.version,
+                         subject_id, unit_code, meta.actor_id if meta else None,
+                         meta.actor_role if meta else None, meta.command_id if meta else None,
+                         meta.effective_on.isoformat() if meta and meta.effective_on else None,
+                         corrects, json.dumps(jsonable(r.payload), ensure_ascii=False,
+                                              sort_keys=True)))
+        conn.cursor().executemany(self.db.sql(
+            "INSERT INTO event_index VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"), rows)
+
+
+class SubjectView:
+    """System-versioned subject rows; the annex tables and coverage are queries over them."""
+
+    name = "subjects"
+    tables = ("subject_rows", "unit_rows")
+
+    def __init__(self, db: Database, ledger: Ledger, cache_size: int = 200_000) -> None:
+        self.db = db
+        self.ledger = ledger
+        self.cache_size = cache_size
+        self.forget()
+
+    def forget(self) -> None:
+        self.subjects: dict[str, Subject] = {}
+        self.current: dict[str, dict[str, Any]] = {}
+        self.units: dict[str, str] = {}  # unit code -> name
+        self.unit_ids: dict[str, str] = {}  # aggregate id -> unit code
+
+    def _unit_name(self, conn: Any, code: str) -> str:
+        if code not in self.units:
+            row = fetchone(self.db, conn, "SELECT name FROM unit_rows WHERE code = ?", (code,))
+            self.units[code] = str(row[0]) if row else code
+        return self.units[code]
+
+    def _current(self, conn: Any, subject_id: str) -> dict[str, Any] | None:
+        if subject_id not in self.current:
+            rows = fetchall(self.db, conn, f"SELECT {', '.join(SUBJECT_COLUMNS)} FROM "
+                            "subject_rows WHERE subject_id = ? AND valid_to = ?",
+                            (subject_id, MAX_POSITION))
+            if not rows:
+                return None
+            self.current[subject_id] = dict(zip(SUBJECT_COLUMNS, rows[0], strict=True))
+        return self.current[subject_id]
+
+    def _aggregate(self, record: LogRecord) -> Subject:
+        key = str(record.aggregate_id)
+        subject = self.subjects.get(key)
+        if subject is None or subject.version != record.version - 1:
+            if record.version == 1:
+                subject = None
+            else:
+                found = self.ledger.repository.get(record.aggregate_id, version=record.version - 1)
+                assert isinstance(found, Subject)
+                subject = found
+        mutated = record.event.mutate(subject)
+        assert isinstance(mutated, Subject)
+        if len(self.subjects) >= self.cache_size:
+            self.subjects.clear()
+        self.subjects[key] = mutated
+        return mutated
+
+    def _unit_code(self, conn: Any, aggregate_id: str) -> str | None:
+        if aggregate_id not in self.unit_ids:
+            row = fetchone(self.db, conn, "SELECT code FROM unit_rows WHERE aggregate_id = ?",
+                           (aggregate_id,))
+            if row is None:
+                return None
+            self.unit_ids[aggregate_id] = str(row[0])
+        return self.unit_ids[aggregate_id]
+
+    def apply(self, records: list[LogRecord], conn: Any) -> None:
+        pending: dict[str, list[dict[str, Any]]] = {}
+        closes: dict[str, int] = {}
+
+        def version(subject_id: str, row: dict[str, Any], position: int) -> None:
+            old = self._current(conn, subject_id)
+            if not changed(old, row):
+                return
+            row = {**row, "valid_from": position, "valid_to": MAX_POSITION}
+            queue = pending.setdefault(subject_id, [])
+            if queue:
+                queue[-1]["valid_to"] = position
+            elif old is not None:
+                closes[subject_id] = position
+            queue.append(row)
+            self.current[subject_id] = row
+
+        for r in records:
+            key = str(r.aggregate_id)
+            if r.type.startswith("Subject.") or (r.type == CORRECTION_TYPE
+                                                 and self._is_subject(conn, key)):
+                subject = self._aggregate(r)
+                old = self._current(conn, key)
+                seq_key = int(old["seq_key"]) if old else r.position
+                version(key, subject_row(subject, self._unit_name(conn, subject.unit_code),
+                                         seq_key), r.position)
+            elif r.type == "Unit.Registered":
+                p = r.payload
+                conn.execute(self.db.sql("INSERT INTO unit_rows VALUES (?,?,?,?,?)"),
+                             (p["code"], key, p["name"], p["kind"], p["parent_code"]))
+                self.units[str(p["code"])] = str(p["name"])
+                self.unit_ids[key] = str(p["code"])
+            elif r.type == CORRECTION_TYPE and "name" in r.payload["values"]:
+                code = self._unit_code(conn, key)
+                if code is None:
+                    continue
+                name = str(r.payload["values"]["name"])
+                conn.execute(self.db.sql("UPDATE unit_rows SET name = ? WHERE code = ?"),
+                             (name, code))
+                self.units[code] = name
+                for sid in self._subjects_of_unit(conn, code, pending):
+                    current = self._current(conn, sid)
+                    assert current is not None
+                    version(sid, {**current, "unit_name": name}, r.position)
+        self._flush(conn, pending, closes)
+
+    def _is_subject(self, conn: Any, key: str) -> bool:
+        return key in self.subjects or self._current(conn, key) is not None
+
+    def _subjects_of_unit(self, conn: Any, code: str,
+                          pending: dict[str, list[dict[str, Any]]]) -> list[str]:
+        stored = {str(r[0]) for r in fetchall(
+            self.db, conn, "SELECT subject_id FROM subject_rows WHERE unit_code = ? AND "
+            "valid_to = ?", (code, MAX_POSITION))}
+        fresh = {sid for sid, rows in pending.items() if rows[-1]["unit_code"] == code}
+        return sorted(stored | fresh)
+
+    def _flush(self, conn: Any, pending: dict[str, list[dict[str, Any]]],
+               closes: dict[str, int]) -> None:
+        cur = conn.cursor()
+        if closes:
+            cur.executemany(self.db.sql("UPDATE subject_rows SET valid_to = ? WHERE "
+                                        "subject_id = ? AND valid_to = ?"),
+                            [(pos, sid, MAX_POSITION) for sid, pos in closes.items()])
+        inserts = [tuple(row[c] for c in SUBJECT_COLUMNS) for rows in pending.values()
+                   for row in rows]
+        if inserts:
+            marks = ",".join("?" * len(SUBJECT_COLUMNS))
+            cur.executemany(self.db.sql(f"INSERT INTO subject_rows ({', '.join(SUBJECT_COLUMNS)}"
+                                        f") VALUES ({marks})"), inserts)
+
+
+class DisclosureView:
+    name = "disclosures"
+    tables = ("disclosure_rows",)
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def forget(self) -> None:
+        pass
+
+    def apply(self, records: list[LogRecord], conn: Any) -> None:
+        rows = []
+        for r in records:
+            if r.type != "Disclosure.Recorded":
+                continue
+            p = r.payload
+            rows.append((p["disclosure_id"], r.position, micros(r.recorded_at),
+                         p["fiscal_year"], p["audience"], p["title"],
+                         json.dumps(p["subject_codes"], ensure_ascii=False), p["content_hash"],
+                         p["content_position"],
+                         json.dumps(jsonable(p["checkpoint"]), ensure_ascii=False,
+                                    sort_keys=True) if p["checkpoint"] else None))
+        if rows:
+            conn.cursor().executemany(self.db.sql(
+                "INSERT INTO disclosure_rows VALUES (?,?,?,?,?,?,?,?,?,?)"), rows)
+
+
+def all_views(db: Database, ledger: Ledger) -> list[View]:
+    return [EventIndexView(db), SubjectView(db, ledger), DisclosureView(db)]
+
+
+class Runner:
+    """Catches views up with the log; one per process, safe against a second process."""
+
+    def __init__(self, db: Database, ledger: Ledger, views: Iterable[View] | None = None,
+                 batch: int = BATCH) -> None:
+        self.db = db
+        self.ledger = ledger
+        self.views = list(views) if views is not None else all_views(db, ledger)
+        self.batch = batch
+        self.conn = db.connect()
+        self.lock = threading.Lock()
+        self.positions: dict[str, int] = {}
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def tracked(self) -> dict[str, int]:
+        rows = dict(fetchall(self.db, self.conn, "SELECT view, position FROM projection_tracking"))
+        return {v.name: int(rows.get(v.name, 0)) for v in self.views}
+
+    def position(self) -> int:
+        return min(self.tracked().values(), default=0)
+
+    def catch_up(self, *, limit: int | None = None,
+                 progress: Callable[[int], None] | None = None) -> int:
+        """Apply every pending event (or up to `limit` events); returns the projected position."""
+        with self.lock:
+            try:
+                return self._catch_up(limit, progress)
+            except BaseException:
+                for view in self.views:
+                    view.forget()
+                raise
+
+    def _catch_up(self, limit: int | None, progress: Callable[[int], None] | None) -> int:
+        positions = self.tracked()
+        start = min(positions.values(), default=0) + 1
+        applied = 0
+        while limit is None or applied < limit:
+            size = self.batch if limit is None else min(self.batch, limit - applied)
+            notes = self.ledger.recorder.select_notifications(start=start, limit=size)
+            if not notes:
+                break
+            records = [to_record(n.id, self.ledger.mapper.to_domain_event(n)) for n in notes]
+            last = records[-1].position
+            with transaction(self.db, self.conn):
+                for view in self.views:
+                    mine = [r for r in records if r.position > positions[view.name]]
+                    if not mine:
+                        continue
+                    view.apply(mine, self.conn)
+                    self._advance(view.name, positions[view.name], last)
+                    positions[view.name] = last
+            applied += len(records)
+            start = last + 1
+            if progress is not None:
+                progress(len(records))
+        self.positions = positions
+        return min(positions.values(), default=0)
+
+    def _advance(self, view: str, old: int, new: int) -> None:
+        """Compare-and-set, so two projectors can never both apply the same batch."""
+        if old == 0:
+            exists = fetchone(self.db, self.conn,
+                              "SELECT position FROM projection_tracking WHERE view = ?", (view,))
+            if exists is None:
+                self.conn.execute(self.db.sql("INSERT INTO projection_tracking VALUES (?, ?)"),
+                                  (view, new))
+                return
+        cur = self.conn.execute(self.db.sql(
+            "UPDATE projection_tracking SET position = ? WHERE view = ? AND position = ?"),
+            (new, view, old))
+        if cur.rowcount != 1:
+            raise ConcurrentProjector(f"view {view} moved past {old} in another process")
+
+    def reset(self, names: Iterable[str] | None = None) -> None:
+        """Empty views (all, or the named ones) so the next catch-up rebuilds them."""
+        chosen = [v for v in self.views if names is None or v.name in set(names)]
+        with self.lock, transaction(self.db, self.conn):
+            for view in chosen:
+                for table in view.tables:
+                    self.conn.execute(f"DELETE FROM {table}")
+                self.conn.execute(self.db.sql("DELETE FROM projection_tracking WHERE view = ?"),
+                                  (view.name,))
+                view.forget()

@@ -1,0 +1,158 @@
+"""What the views return: plain frozen values, independent of storage and of GraphQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from ledger.grades import Grade
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A point on the recorded-time axis: every answer says which one it is."""
+
+    position: int  # the last event position the answer includes
+    recorded_at: datetime | None  # when that event was recorded
+    effective_on: date | None = None  # "as currently known, effective on D" (None = all)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    has_next: bool
+    end_cursor: str | None
+
+
+@dataclass(frozen=True)
+class SubjectSummary:
+    subject_id: str
+    code: str
+    name: str
+    kind: str
+    fiscal_year: int
+    unit_code: str
+    unit_name: str
+    funds: Decimal
+    is_key: bool
+    is_new: bool
+    tags: list[str]
+    goal_status: str
+    grade: Grade | None
+    score: Decimal | None
+    annex: str | None
+    version: int
+    valid_from: int
+
+
+@dataclass(frozen=True)
+class SubjectDetail:
+    summary: SubjectSummary
+    goals: list[dict[str, Any]]
+    ex_ante: list[dict[str, Any]]
+    monitoring: list[dict[str, Any]]
+    self_evaluation: dict[str, Any] | None
+    evaluations: list[dict[str, Any]]
+    spot_checks: list[dict[str, Any]]
+    grade: dict[str, Any] | None
+    consequences: list[dict[str, Any]]
+    rectifications: list[dict[str, Any]]
+    corrections: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    position: int
+    recorded_at: datetime
+    type: str
+    aggregate_id: str
+    version: int
+    subject_id: str | None
+    unit_code: str | None
+    actor_id: str | None
+    actor_role: str | None
+    command_id: str | None
+    effective_on: date | None
+    corrects_position: int | None
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RoundCoverage:
+    round_name: str
+    subjects: int
+    funds: Decimal
+    warnings: int
+
+
+@dataclass(frozen=True)
+class Coverage:
+    fiscal_year: int
+    units: int  # units with at least one subject in the year
+    subjects: int
+    project_subjects: int
+    funds: Decimal
+    subjects_with_approved_goals: int
+    projects_with_approved_goals: int
+    funds_with_approved_goals: Decimal
+    project_funds_with_approved_goals: Decimal
+    monitoring_rounds: list[RoundCoverage]
+    self_evaluation_coverage: Decimal  # percent of subjects with a self-evaluation
+    project_self_evaluation_coverage: Decimal
+    department_self_evaluation_coverage: Decimal
+    spot_checked_subjects: int
+    spot_checked_units: int
+    spot_checked_funds: Decimal
+    grade_distribution: dict[str, int]
+    priority_subjects: int
+    reduced_amount: Decimal
+    cancelled_subjects: int
+    recovered_amount: Decimal
+
+    def statements(self) -> list[str]:
+        """The coverage in the words of the annual report."""
+        yi = (self.project_funds_with_approved_goals / Decimal(10000)).quantize(Decimal("0.01"))
+        lines = [f"{self.fiscal_year}年实现全区{self.units}家预算单位全覆盖、预算项目共"
+                 f"{self.projects_with_approved_goals}个项目支出预算绩效全覆盖，涉及资金{yi}亿元"]
+        for r in self.monitoring_rounds:
+            lines.append(f"{r.round_name}：跟踪监控项目{r.subjects}个，监控资金{r.funds}万元")
+        lines.append(f"项目支出绩效自评覆盖率{self.project_self_evaluation_coverage.normalize():f}%，"
+                     f"部门整体支出绩效自评覆盖率"
+                     f"{self.department_self_evaluation_coverage.normalize():f}%")
+        return lines
+
+
+@dataclass(frozen=True)
+class DisclosureRecord:
+    disclosure_id: str
+    position: int
+    recorded_at: datetime
+    fiscal_year: int
+    audience: str
+    title: str
+    subject_codes: list[str]
+    content_hash: str
+    content_position: int
+    checkpoint: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class DisclosurePackage:
+    fiscal_year: int
+    audience: str
+    disclosures: list[DisclosureRecord]
+    subjects: list[SubjectSummary] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Restatement:
+    subject_id: str
+    subject_name: str
+    field: str
+    before: str | None
+    after: str | None
+    corrections: list[AuditEntry]

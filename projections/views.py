@@ -1,0 +1,299 @@
+"""Point-in-time queries over the read models: every answer is pinned to a Moment.
+
+As of a position P, a versioned row is visible when valid_from <= P < valid_to: an index
+range lookup, not a replay. "As currently known, effective on D" reads today's rows and keeps
+only the facts whose business date is on or before D.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from ledger.application import Ledger
+from ledger.domain.subject import Subject
+from ledger.grades import Grade
+from ledger.store import Database, fetchall, fetchone
+from projections.annex import AnnexKind, AnnexRow, AnnexTable
+from projections.coverage import coverage_of
+from projections.projector import Runner
+from projections.rows import SUBJECT_COLUMNS, from_cents, from_micros, micros
+from projections.values import (
+    AuditEntry,
+    Coverage,
+    DisclosurePackage,
+    DisclosureRecord,
+    Moment,
+    Page,
+    Restatement,
+    SubjectDetail,
+    SubjectSummary,
+)
+
+MAX_PAGE = 200
+VISIBLE = "valid_from <= ? AND valid_to > ?"
+AUDIT_COLUMNS = ("position, recorded_at, type, aggregate_id, version, subject_id, unit_code, "
+                 "actor_id, actor_role, command_id, effective_on, corrects_position, changes")
+
+
+class ReadModel:
+    """The read side of one ledger: projector plus queries, safe to share between threads."""
+
+    def __init__(self, db: Database, ledger: Ledger) -> None:
+        self.db = db
+        self.ledger = ledger
+        self.runner = Runner(db, ledger)
+        self.local = threading.local()
+        self.connections: list[Any] = []
+        self.connections_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.runner.close()
+        with self.connections_lock:
+            for conn in self.connections:
+                conn.close()
+            self.connections.clear()
+
+    @contextmanager
+    def conn(self) -> Iterator[Any]:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.db.connect()
+            self.local.conn = conn
+            with self.connections_lock:
+                self.connections.append(conn)
+        yield conn
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self.conn() as conn:
+            if self.db.backend == "postgres":
+                with conn.transaction():  # one snapshot per query
+                    return fetchall(self.db, conn, sql, params)
+            return fetchall(self.db, conn, sql, params)
+
+    # -- positions and moments -------------------------------------------------------------
+
+    def catch_up(self) -> int:
+        return self.runner.catch_up()
+
+    def position(self) -> int:
+        return self.runner.position()
+
+    def wait_for(self, position: int, timeout: float = 5.0) -> int:
+        deadline = time.monotonic() + timeout
+        while True:
+            projected = self.catch_up()
+            if projected >= position:
+                return projected
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"position {position} not projected within {timeout}s "
+                                   f"(at {projected})")
+            time.sleep(0.05)
+
+    def resolve(self, *, position: int | None = None, as_of: datetime | None = None,
+                effective_on: date | None = None) -> Moment:
+        projected = self.catch_up()
+        if as_of is not None:
+            if as_of.tzinfo is None:
+                raise ValueError("asOf needs a timezone, e.g. 2022-09-30T18:00:00+08:00")
+            row = self.rows("SELECT MAX(position) FROM event_index WHERE recorded_upto <= ?",
+                            (micros(as_of),))
+            found = int(row[0][0]) if row and row[0][0] is not None else 0
+            position = found if position is None else min(position, found)
+        if position is None or position > projected:
+            position = projected
+        if position < 0:
+            raise ValueError("position must not be negative")
+        row = self.rows("SELECT recorded_at FROM event_index WHERE position <= ? "
+                        "ORDER BY position DESC LIMIT 1", (position,))
+        recorded = from_micros(int(row[0][0])) if row else None
+        return Moment(position=position, recorded_at=recorded, effective_on=effective_on)
+
+    # -- subjects --------------------------------------------------------------------------
+
+    def _visible(self, moment: Moment, where: str, params: tuple[Any, ...],
+                 order: str = "seq_key", limit: int | None = None) -> list[dict[str, Any]]:
+        sql = (f"SELECT {', '.join(SUBJECT_COLUMNS)} FROM subject_rows WHERE {where} AND "
+               f"{VISIBLE} ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit else ""))
+        found = self.rows(sql, (*params, moment.position, moment.position))
+        rows = [dict(zip(SUBJECT_COLUMNS, r, strict=True)) for r in found]
+        return [effective(r, moment.effective_on) for r in rows
+                if moment.effective_on is None or not r["registered_on"]
+                or r["registered_on"] <= moment.effective_on.isoformat()]
+
+    def evaluation_table(self, moment: Moment, fiscal_year: int, kind: AnnexKind) -> AnnexTable:
+        annex = kind.value.replace("-", "_")
+        rows = [r for r in self._visible(moment, "annex = ? AND fiscal_year = ?",
+                                         (annex, fiscal_year)) if r["annex"] == annex]
+        return AnnexTable(fiscal_year=fiscal_year, kind=kind, rows=tuple(
+            AnnexRow(seq=i, subject_id=r["subject_id"], subject_name=r["name"],
+                     unit_name=r["unit_name"], funds=from_cents(int(r["funds_cents"])),
+                     assessment=r["assessment"] or "",
+                     grade=Grade(r["grade"]) if r["grade"] else None)
+            for i, r in enumerate(rows, start=1)))
+
+    def year_rows(self, moment: Moment, fiscal_year: int) -> list[dict[str, Any]]:
+        return self._visible(moment, "fiscal_year = ?", (fiscal_year,))
+
+    def coverage(self, moment: Moment, fiscal_year: int) -> Coverage:
+        return coverage_of(fiscal_year, self.year_rows(moment, fiscal_year))
+
+    def subjects(self, moment: Moment, *, fiscal_year: int | None = None,
+                 unit_code: str | None = None, grade: Grade | None = None, first: int = 50,
+                 after: str | None = None) -> Page[SubjectSummary]:
+        first = max(1, min(first, MAX_PAGE))
+        clauses, params = ["seq_key > ?"], [int(after or 0)]
+        if fiscal_year is not None:
+            clauses.append("fiscal_year = ?")
+            params.append(fiscal_year)
+        if unit_code is not None:
+            clauses.append("unit_code = ?")
+            params.append(unit_code)
+        if grade is not None:
+            clauses.append("grade = ?")
+            params.append(grade.value)
+        rows = self._visible(moment, " AND ".join(clauses), tuple(params), limit=first + 1)
+        items = [summary(r) for r in rows[:first]]
+        return Page(items=items, has_next=len(rows) > first,
+                    end_cursor=str(rows[:first][-1]["seq_key"]) if items else after)
+
+    def subject(self, moment: Moment, code: str) -> SubjectDetail | None:
+        rows = self._visible(moment, "code = ?", (code,))
+        if not rows:
+            return None
+        row = rows[0]
+        found = self.rows("SELECT MAX(version) FROM event_index WHERE aggregate_id = ? AND "
+                          "position <= ?", (row["subject_id"], moment.position))
+        subject = self.ledger.repository.get(UUID(row["subject_id"]),
+                                             version=int(found[0][0]))
+        assert isinstance(subject, Subject)
+        return detail(summary(row), subject)
+
+    # -- audit trail, disclosure, restatements -----------------------------------------------
+
+    def audit_trail(self, moment: Moment, *, subject_code: str | None = None,
+                    unit_code: str | None = None, first: int = 50,
+                    after: str | None = None) -> Page[AuditEntry]:
+        first = max(1, min(first, MAX_PAGE))
+        clauses, params = ["position > ?", "position <= ?"], [int(after or 0), moment.position]
+        if subject_code is not None:
+            rows = self._visible(moment, "code = ?", (subject_code,))
+            if not rows:
+                return Page(items=[], has_next=False, end_cursor=after)
+            clauses.append("subject_id = ?")
+            params.append(rows[0]["subject_id"])
+        if unit_code is not None:
+            clauses.append("unit_code = ?")
+            params.append(unit_code)
+        found = self.rows(f"SELECT {AUDIT_COLUMNS} FROM event_index WHERE "
+                          f"{' AND '.join(clauses)} ORDER BY position LIMIT {first + 1}",
+                          tuple(params))
+        items = [audit_entry(r) for r in found[:first]]
+        return Page(items=items, has_next=len(found) > first,
+                    end_cursor=str(items[-1].position) if items else after)
+
+    def disclosure(self, moment: Moment, fiscal_year: int, audience: str) -> DisclosurePackage:
+        found = self.rows("SELECT disclosure_id, position, recorded_at, fiscal_year, audience, "
+                          "title, subject_codes, content_hash, content_position, checkpoint "
+                          "FROM disclosure_rows WHERE fiscal_year = ? AND audience = ? AND "
+                          "position <= ? ORDER BY position", (fiscal_year, audience,
+                                                              moment.position))
+        records = [DisclosureRecord(
+            disclosure_id=r[0], position=int(r[1]), recorded_at=from_micros(int(r[2])),
+            fiscal_year=int(r[3]), audience=r[4], title=r[5], subject_codes=json.loads(r[6]),
+            content_hash=r[7], content_position=int(r[8]),
+            checkpoint=json.loads(r[9]) if r[9] else None) for r in found]
+        codes = {c for rec in records for c in rec.subject_codes}
+        subjects = [summary(r) for r in self.year_rows(moment, fiscal_year) if r["code"] in codes]
+        return DisclosurePackage(fiscal_year=fiscal_year, audience=audience,
+                                 disclosures=records, subjects=subjects)
+
+    def restatements(self, fiscal_year: int, kind: AnnexKind, since: Moment,
+                     until: Moment) -> list[Restatement]:
+        """Rows whose values differ between two moments, with the corrections responsible."""
+        before = {r.subject_id: r for r in self.evaluation_table(since, fiscal_year, kind).rows}
+        after = {r.subject_id: r for r in self.evaluation_table(until, fiscal_year, kind).rows}
+        out: list[Restatement] = []
+        for sid in sorted(set(before) | set(after), key=lambda s: (s not in after, s)):
+            old, new = before.get(sid), after.get(sid)
+            fields = ("subject_name", "unit_name", "funds", "assessment", "grade")
+            for field in fields:
+                a = None if old is None else cell(getattr(old, field))
+                b = None if new is None else cell(getattr(new, field))
+                if a == b:
+                    continue
+                out.append(Restatement(subject_id=sid, subject_name=(new or old).subject_name,
+                                       field=field, before=a, after=b,
+                                       corrections=self._corrections(sid, since, until)))
+        return out
+
+    def _corrections(self, subject_id: str, since: Moment, until: Moment) -> list[AuditEntry]:
+        unit = self.rows("SELECT unit_code FROM event_index WHERE subject_id = ? AND "
+                         "version = 1", (subject_id,))
+        unit_code = unit[0][0] if unit else None
+        found = self.rows(
+            f"SELECT {AUDIT_COLUMNS} FROM event_index WHERE corrects_position IS NOT NULL AND "
+            "position > ? AND position <= ? AND (subject_id = ? OR (subject_id IS NULL AND "
+            "unit_code = ?)) ORDER BY position",
+            (since.position, until.position, subject_id, unit_code))
+        return [audit_entry(r) for r in found]
+
+
+def effective(row: dict[str, Any], on: date | None) -> dict[str, Any]:
+    """Hide the facts whose business date is after `on` (as currently known)."""
+    if on is None:
+        return row
+    day = on.isoformat()
+    row = dict(row)
+    if row["evaluated_on"] and row["evaluated_on"] > day:
+        row.update(assessment=None, evaluation_score=None, evaluated_on=None, annex=None)
+    if row["graded_on"] and row["graded_on"] > day:
+        row.update(grade=None, grade_score=None, graded_on=None)
+    return row
+
+
+def cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Grade):
+        return value.label
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def summary(r: dict[str, Any]) -> SubjectSummary:
+    return SubjectSummary(
+        subject_id=r["subject_id"], code=r["code"], name=r["name"], kind=r["kind"],
+        fiscal_year=int(r["fiscal_year"]), unit_code=r["unit_code"], unit_name=r["unit_name"],
+        funds=from_cents(int(r["funds_cents"])), is_key=bool(r["is_key"]),
+        is_new=bool(r["is_new"]), tags=json.loads(r["tags"]), goal_status=r["goal_status"],
+        grade=Grade(r["grade"]) if r["grade"] else None,
+        score=Decimal(r["grade_score"]) if r["grade_score"] else None, annex=r["annex"],
+        version=int(r["version"]), valid_from=int(r["valid_from"]))
+
+
+def detail(head: SubjectSummary, s: Subject) -> SubjectDetail:
+    def items(d: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"id": k, **v} for k, v in d.items()]
+
+    return SubjectDetail(
+        summary=head, goals=list(s.indicators), ex_ante=list(s.ex_ante),
+        monitoring=list(s.monitoring), self_evaluation=s.self_evaluation,
+        evaluations=items(s.evaluations), spot_checks=items(s.spot_checks), grade=s.grade,
+        consequences=items(s.results), rectifications=items(s.rectifications),
+        corrections=list(s.corrections))
+
+
+def audit_entry(r: Any) -> AuditEntry:
+    return AuditEntry(
+        position=int(r[0]), recorded_at=from_micros(int(r[1])), type=r[2], aggregate_id=r[3],
+        version=int(r[4]), subject_id=r[5], unit_code=r[6], actor_id=r[7], actor_role=r[8],
+        command_id=r[9], effective_on=date.fromisoformat(r[10]) if r[10] else None,
+        corrects_position=int(r[11]) if r[11] is not None else None,
+        changes=json.loads(r[12]))
