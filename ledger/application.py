@@ -255,7 +255,11 @@ class Ledger(LedgerBase):
                 subject.commission_for(cmd.commission_id, cmd.agency_code)
             rules = self._rules_for(subject, cmd.evaluated_on)
             score = check_dimensions(subject.kind, cmd.dimensions, rules)
-            evaluation_id = new_id("eva")
+            evaluation_id = cmd.evaluation_id or new_id("eva")
+            if evaluation_id in subject.evaluations:
+                raise RuleViolation("EVALUATION_EXISTS", f"evaluation {evaluation_id!r} is "
+                                    "already recorded", field="evaluationId",
+                                    rule="evaluation ids are unique per subject")
             subject.record_evaluation(
                 evaluation_id=evaluation_id, evaluation_kind=cmd.kind,
                 commission_id=cmd.commission_id, agency_code=cmd.agency_code,

@@ -172,6 +172,7 @@ class DimensionScore(BaseModel):
 
 class RecordEvaluation(Command):
     subject_code: Code
+    evaluation_id: Code | None = None  # the evaluator's own report number; made up if absent
     kind: Literal["finance", "department", "third_party"]
     commission_id: str | None = None
     agency_code: Code | None = None

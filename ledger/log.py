@@ -74,6 +74,19 @@ def read_log(app: Application[UUID], *, start: int = 1, stop: int | None = None,
         position = notifications[-1].id + 1
 
 
+def json_default(value: Any) -> Any:
+    """For json.dumps(default=...): the C encoder does the walking, we do the odd types."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Meta):
+        return jsonable(value.__dict__)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
 def jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return format(value, "f")

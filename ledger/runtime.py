@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
@@ -107,6 +108,7 @@ class LedgerBase(Application[UUID]):
 
     def __init__(self, database: Database | None = None, *, create_table: bool = False) -> None:
         self.database = database or Database.from_url()
+        self._local = threading.local()
         super().__init__(env=self.database.eventsourcing_env(create_table=create_table))
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -120,35 +122,67 @@ class LedgerBase(Application[UUID]):
             decide: Callable[[Meta], tuple[Sequence[Aggregate], dict[str, str]]]) -> CommandResult:
         """Decide, then save the changed aggregates and the command record in one transaction."""
         digest = request_hash(name, cmd)
+        batch: Batch | None = getattr(self._local, "batch", None)
+        if batch is not None and cmd.command_id in batch.results:
+            return batch.repeat(cmd.command_id, digest)
         replay = self._replay(cmd.command_id, digest)
         if replay is not None:
             return replay
         meta = Meta(actor_id=actor.id, actor_role=actor.role, command_id=cmd.command_id,
                     effective_on=cmd.effective_on)
+        changed, ids = decide(meta)
+        main = changed[0]
+        seen = batch.seen if batch is not None else {}
+        pending = [type(e).__qualname__ for a in changed
+                   for e in a.pending_events[seen.get(a.id, 0):]]
+        result = CommandResult(command_id=cmd.command_id, command=name, position=0,
+                               aggregate_id=str(main.id), version=main.version, events=pending,
+                               ids=ids)
+        record = CommandRecord(command_id=cmd.command_id, command=name, request_hash=digest,
+                               result={"command": name, "aggregate_id": result.aggregate_id,
+                                       "version": result.version, "events": pending,
+                                       "ids": ids})
+        if batch is not None:
+            batch.add(changed, record, result, digest)
+            return result
+        position = self._save_all([*changed, record], main)
+        return replace(result, position=position)
+
+    def _save_all(self, aggregates: Sequence[Aggregate], main: Aggregate) -> int:
         try:
-            changed, ids = decide(meta)
-            main = changed[0]
-            pending = [type(e).__qualname__ for a in changed for e in a.pending_events]
-            result = {"command": name, "aggregate_id": str(main.id), "version": main.version,
-                      "events": pending, "ids": ids}
-            record = CommandRecord(command_id=cmd.command_id, command=name,
-                                   request_hash=digest, result=result)
-            recordings = self.save(*changed, record)
+            recordings = self.save(*aggregates)
         except IntegrityError:
-            replay = self._replay(cmd.command_id, digest)
-            if replay is not None:
-                return replay
-            current = self._current_version(changed[0].id)
-            raise Conflict(f"{type(changed[0]).__name__} {changed[0].id} was changed by another "
-                           f"command; it is now at version {current}", current_version=current,
+            records = [a for a in aggregates if isinstance(a, CommandRecord)]
+            if len(records) == 1:
+                replay = self._replay(records[0].command_id, records[0].request_hash)
+                if replay is not None:
+                    return replay.position
+            current = self._current_version(main.id)
+            raise Conflict(f"{type(main).__name__} {main.id} was changed by another command; "
+                           f"it is now at version {current}", current_version=current,
                            field="commandId") from None
         except (OperationalError, InterfaceError) as exc:
             raise Unavailable("STORAGE_UNAVAILABLE", f"the ledger's storage is unavailable: {exc}",
                               rule="retry with the same commandId") from None
-        position = max(r.notification.id for r in recordings)
-        return CommandResult(command_id=cmd.command_id, command=name, position=position,
-                             aggregate_id=str(main.id), version=main.version, events=pending,
-                             ids=ids)
+        return max(r.notification.id for r in recordings)
+
+    def execute_batch(self, calls: Sequence[tuple[str, dict[str, Any]]],
+                      actor: Actor) -> list[CommandResult]:
+        """Several commands, all or nothing, in one transaction (imports, bulk loads).
+
+        Later commands see the changes of earlier ones; a refusal anywhere appends nothing.
+        """
+        batch = Batch()
+        self._local.batch = batch
+        try:
+            results = [getattr(self, method)(data, actor) for method, data in calls]
+        finally:
+            self._local.batch = None
+        fresh = [a for a in batch.aggregates.values()]
+        if not fresh:
+            return results
+        position = self._save_all(fresh, fresh[0])
+        return [r if r.replayed else replace(r, position=position) for r in results]
 
     def _replay(self, command_id: str, digest: str) -> CommandResult | None:
         try:
@@ -201,6 +235,11 @@ class LedgerBase(Application[UUID]):
     # -- lookups --------------------------------------------------------------------------
 
     def _get(self, cls: type[A], kind: str, code: str, field: str) -> A:
+        batch: Batch | None = getattr(self._local, "batch", None)
+        if batch is not None and stable_id(kind, code) in batch.aggregates:
+            found = batch.aggregates[stable_id(kind, code)]
+            assert isinstance(found, cls)
+            return found
         try:
             agg = self.repository.get(stable_id(kind, code))
         except AggregateNotFoundError:
@@ -230,12 +269,40 @@ class LedgerBase(Application[UUID]):
         return RuleSet.model_validate(found) if found else DEFAULT_RULES
 
     def _absent(self, kind: str, code: str, field: str) -> None:
+        batch: Batch | None = getattr(self._local, "batch", None)
+        if batch is not None and stable_id(kind, code) in batch.aggregates:
+            raise RuleViolation(f"{kind.upper()}_EXISTS", f"{kind} {code!r} is already "
+                                "registered", field=field, rule="codes are unique")
         try:
             self.repository.get(stable_id(kind, code))
         except AggregateNotFoundError:
             return
         raise RuleViolation(f"{kind.upper()}_EXISTS", f"{kind} {code!r} is already registered",
                             field=field, rule="codes are unique")
+
+
+class Batch:
+    """Aggregates changed by the commands of one batch, saved together at its end."""
+
+    def __init__(self) -> None:
+        self.aggregates: dict[UUID, Aggregate] = {}
+        self.seen: dict[UUID, int] = {}
+        self.results: dict[str, tuple[str, CommandResult]] = {}
+
+    def add(self, changed: Sequence[Aggregate], record: CommandRecord, result: CommandResult,
+            digest: str) -> None:
+        for aggregate in (*changed, record):
+            self.aggregates[aggregate.id] = aggregate
+            self.seen[aggregate.id] = len(aggregate.pending_events)
+        self.results[result.command_id] = (digest, result)
+
+    def repeat(self, command_id: str, digest: str) -> CommandResult:
+        first_digest, result = self.results[command_id]
+        if first_digest != digest:
+            raise RuleViolation("COMMAND_ID_REUSED", f"command id {command_id!r} appears twice "
+                                "in the batch for different requests", field="commandId",
+                                rule="a command id names one request forever")
+        return result
 
 
 def new_id(prefix: str) -> str:

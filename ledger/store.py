@@ -134,3 +134,18 @@ def fetchall(db: Database, conn: Any, statement: str, params: Sequence[Any] = ()
 def fetchone(db: Database, conn: Any, statement: str, params: Sequence[Any] = ()) -> Any:
     cur = conn.execute(db.sql(statement), tuple(params))
     return cur.fetchone()
+
+
+def bulk_insert(db: Database, conn: Any, table: str, columns: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> None:
+    """Many rows at once: COPY on PostgreSQL (an order of magnitude faster), executemany on
+    SQLite."""
+    if not rows:
+        return
+    if db.backend == "postgres":
+        with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ",".join("?" * len(columns))
+    conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)

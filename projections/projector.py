@@ -15,11 +15,13 @@ from typing import Any, Protocol
 from ledger.application import Ledger
 from ledger.domain.base import CORRECTION_TYPE
 from ledger.domain.subject import Subject
-from ledger.log import LogRecord, jsonable, to_record
-from ledger.store import Database, fetchall, fetchone, transaction
+from ledger.log import LogRecord, json_default, to_record
+from ledger.store import Database, bulk_insert, fetchall, fetchone, transaction
 from projections.rows import MAX_POSITION, SUBJECT_COLUMNS, changed, micros, subject_row
 
-BATCH = 2000
+BATCH = 5000
+COMMAND_RECORD_TYPE = "CommandRecord.Accepted"
+COMMAND_RECORD_TOPIC_SUFFIX = ":" + COMMAND_RECORD_TYPE
 
 
 class ConcurrentProjector(RuntimeError):
@@ -34,6 +36,13 @@ class View(Protocol):
 
     def forget(self) -> None:
         """Drop in-memory state (after a rollback or a reset)."""
+
+
+INDEX_COLUMNS = ("position", "recorded_at", "recorded_upto", "type", "aggregate_id", "version",
+                 "subject_id", "unit_code", "actor_id", "actor_role", "command_id",
+                 "effective_on", "corrects_position", "changes")
+DISCLOSURE_COLUMNS = ("disclosure_id", "position", "recorded_at", "fiscal_year", "audience",
+                      "title", "subject_codes", "content_hash", "content_position", "checkpoint")
 
 
 class EventIndexView:
@@ -61,7 +70,7 @@ class EventIndexView:
                 self.owners[key] = (None, str(payload["code"]))
             else:
                 self.owners[key] = (None, None)
-        if key not in self.owners:
+        if key not in self.owners and record.version > 1:
             row = fetchone(self.db, conn, "SELECT subject_id, unit_code FROM event_index "
                            "WHERE aggregate_id = ? AND version = 1", (key,))
             self.owners[key] = (row[0], row[1]) if row else (None, None)
@@ -72,13 +81,15 @@ class EventIndexView:
             row = fetchone(self.db, conn, "SELECT MAX(recorded_upto) FROM event_index")
             self.upto = int(row[0]) if row and row[0] is not None else 0
         rows = []
+        in_batch = {(str(r.aggregate_id), r.version): r.position for r in records}
         for r in records:
             at = micros(r.recorded_at)
             self.upto = max(self.upto, at)
             subject_id, unit_code = self._owner(conn, r)
             corrects = None
             if r.type == CORRECTION_TYPE:
-                found = fetchone(self.db, conn, "SELECT position FROM event_index WHERE "
+                target = (str(r.aggregate_id), int(r.payload["corrects_version"]))
+                found = (in_batch[target],) if target in in_batch else fetchone(self.db, conn, "SELECT position FROM event_index WHERE "
                                  "aggregate_id = ? AND version = ?",
                                  (str(r.aggregate_id), int(r.payload["corrects_version"])))
                 corrects = int(found[0]) if found else None
@@ -87,10 +98,9 @@ class EventIndexView:
                          subject_id, unit_code, meta.actor_id if meta else None,
                          meta.actor_role if meta else None, meta.command_id if meta else None,
                          meta.effective_on.isoformat() if meta and meta.effective_on else None,
-                         corrects, json.dumps(jsonable(r.payload), ensure_ascii=False,
-                                              sort_keys=True)))
-        conn.cursor().executemany(self.db.sql(
-            "INSERT INTO event_index VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"), rows)
+                         corrects, json.dumps(r.payload, ensure_ascii=False, sort_keys=True,
+                                              default=json_default)))
+        bulk_insert(self.db, conn, "event_index", INDEX_COLUMNS, rows)
 
 
 class SubjectView:
@@ -117,7 +127,10 @@ class SubjectView:
             self.units[code] = str(row[0]) if row else code
         return self.units[code]
 
-    def _current(self, conn: Any, subject_id: str) -> dict[str, Any] | None:
+    def _current(self, conn: Any, subject_id: str, known_new: bool = False) -> dict[
+            str, Any] | None:
+        if known_new:
+            return self.current.get(subject_id)
         if subject_id not in self.current:
             rows = fetchall(self.db, conn, f"SELECT {', '.join(SUBJECT_COLUMNS)} FROM "
                             "subject_rows WHERE subject_id = ? AND valid_to = ?",
@@ -157,8 +170,9 @@ class SubjectView:
         pending: dict[str, list[dict[str, Any]]] = {}
         closes: dict[str, int] = {}
 
-        def version(subject_id: str, row: dict[str, Any], position: int) -> None:
-            old = self._current(conn, subject_id)
+        def version(subject_id: str, row: dict[str, Any], position: int,
+                    known_new: bool = False) -> None:
+            old = self._current(conn, subject_id, known_new)
             if not changed(old, row):
                 return
             row = {**row, "valid_from": position, "valid_to": MAX_POSITION}
@@ -175,10 +189,11 @@ class SubjectView:
             if r.type.startswith("Subject.") or (r.type == CORRECTION_TYPE
                                                  and self._is_subject(conn, key)):
                 subject = self._aggregate(r)
-                old = self._current(conn, key)
+                new = r.version == 1
+                old = self._current(conn, key, new)
                 seq_key = int(old["seq_key"]) if old else r.position
                 version(key, subject_row(subject, self._unit_name(conn, subject.unit_code),
-                                         seq_key), r.position)
+                                         seq_key), r.position, new)
             elif r.type == "Unit.Registered":
                 p = r.payload
                 conn.execute(self.db.sql("INSERT INTO unit_rows VALUES (?,?,?,?,?)"),
@@ -219,10 +234,7 @@ class SubjectView:
                             [(pos, sid, MAX_POSITION) for sid, pos in closes.items()])
         inserts = [tuple(row[c] for c in SUBJECT_COLUMNS) for rows in pending.values()
                    for row in rows]
-        if inserts:
-            marks = ",".join("?" * len(SUBJECT_COLUMNS))
-            cur.executemany(self.db.sql(f"INSERT INTO subject_rows ({', '.join(SUBJECT_COLUMNS)}"
-                                        f") VALUES ({marks})"), inserts)
+        bulk_insert(self.db, conn, "subject_rows", SUBJECT_COLUMNS, inserts)
 
 
 class DisclosureView:
@@ -245,11 +257,9 @@ class DisclosureView:
                          p["fiscal_year"], p["audience"], p["title"],
                          json.dumps(p["subject_codes"], ensure_ascii=False), p["content_hash"],
                          p["content_position"],
-                         json.dumps(jsonable(p["checkpoint"]), ensure_ascii=False,
-                                    sort_keys=True) if p["checkpoint"] else None))
-        if rows:
-            conn.cursor().executemany(self.db.sql(
-                "INSERT INTO disclosure_rows VALUES (?,?,?,?,?,?,?,?,?,?)"), rows)
+                         json.dumps(p["checkpoint"], ensure_ascii=False, sort_keys=True,
+                                    default=json_default) if p["checkpoint"] else None))
+        bulk_insert(self.db, conn, "disclosure_rows", DISCLOSURE_COLUMNS, rows)
 
 
 def all_views(db: Database, ledger: Ledger) -> list[View]:
@@ -299,20 +309,23 @@ class Runner:
             notes = self.ledger.recorder.select_notifications(start=start, limit=size)
             if not notes:
                 break
-            records = [to_record(n.id, self.ledger.mapper.to_domain_event(n)) for n in notes]
-            last = records[-1].position
+            last = notes[-1].id
+            # Command records only serve idempotency; no view reads them, so skip their decode.
+            records = [to_record(n.id, self.ledger.mapper.to_domain_event(n)) for n in notes
+                       if not n.topic.endswith(COMMAND_RECORD_TOPIC_SUFFIX)]
             with transaction(self.db, self.conn):
                 for view in self.views:
-                    mine = [r for r in records if r.position > positions[view.name]]
-                    if not mine:
+                    if positions[view.name] >= last:
                         continue
-                    view.apply(mine, self.conn)
+                    mine = [r for r in records if r.position > positions[view.name]]
+                    if mine:
+                        view.apply(mine, self.conn)
                     self._advance(view.name, positions[view.name], last)
                     positions[view.name] = last
-            applied += len(records)
+            applied += len(notes)
             start = last + 1
             if progress is not None:
-                progress(len(records))
+                progress(len(notes))
         self.positions = positions
         return min(positions.values(), default=0)
 

@@ -106,6 +106,13 @@ class ReadModel:
             row = self.rows("SELECT MAX(position) FROM event_index WHERE recorded_upto <= ?",
                             (micros(as_of),))
             found = int(row[0][0]) if row and row[0][0] is not None else 0
+            # Up to the next indexed event: the command records between belong with `found`.
+            after = self.rows("SELECT MIN(position) FROM event_index WHERE position > ?",
+                              (found,))
+            if after and after[0][0] is not None:
+                found = int(after[0][0]) - 1
+            elif found:
+                found = projected
             position = found if position is None else min(position, found)
         if position is None or position > projected:
             position = projected

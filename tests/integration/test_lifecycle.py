@@ -78,9 +78,11 @@ def test_whole_lifecycle_records_one_event_per_step(ledger: Ledger) -> None:
     assert mon.ids["snapshotId"] == subject.monitoring[0]["id"]
     # 10 (execution) + 40/80·50·0.8 + 40/80·50 + 10·1 → output/outcome split by the tree.
     assert Decimal(selfe.ids["score"]) == subject.self_evaluation["score"]  # type: ignore[index]
-    assert subject.grade == {"grade": "GOOD", "score": Decimal("88.50"),
-                             "basis_kind": "spot_check", "basis_id": spot.ids["spotCheckId"],
-                             "scale_version": 1, "version": subject.grade["version"]}  # type: ignore[index]
+    grade = subject.grade
+    assert grade is not None
+    assert (grade["grade"], grade["score"], grade["basis_kind"], grade["basis_id"],
+            grade["scale_version"]) == ("GOOD", Decimal("88.50"), "spot_check",
+                                        spot.ids["spotCheckId"], 1)
     assert subject.rectifications[rid]["status"] == "accepted"
     assert {r["kind"] for r in subject.results.values()} == {"reduce", "recover"}
 
