@@ -7,10 +7,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from ledger import commands as c
-from ledger.domain.base import Meta
+from ledger.domain.base import LedgerAggregate, Meta
 from ledger.domain.disclosure import Disclosure
 from ledger.domain.registry import RULEBOOK_ID, Agency, Expert, RuleBook, Unit
 from ledger.domain.subject import Subject
@@ -133,9 +134,10 @@ class Ledger(LedgerBase):
             raise InvalidInput(f"rules: {exc}", field="rules", rule="rule set schema") from None
 
         def decide(meta: Meta) -> Decision:
+            book: Aggregate
             try:
-                book = self.repository.get(RULEBOOK_ID)
-            except Exception:  # noqa: BLE001 - not found: the first adoption opens the book
+                book = self.load(RULEBOOK_ID)
+            except AggregateNotFoundError:  # the first adoption opens the book
                 book = RuleBook(meta=meta)
             assert isinstance(book, RuleBook)
             book.adopt(rules.model_dump(mode="json"), meta)
@@ -150,7 +152,8 @@ class Ledger(LedgerBase):
         def decide(meta: Meta) -> Decision:
             subject = self.subject(cmd.subject_code)
             assessment_id = new_id("exa")
-            subject.record_ex_ante(assessment_id=assessment_id, dimensions=dict(cmd.dimensions),
+            subject.record_ex_ante(assessment_id=assessment_id,
+                                   dimensions={str(k): v for k, v in cmd.dimensions.items()},
                                    conclusion=cmd.conclusion, remarks=cmd.remarks, meta=meta)
             return [subject], {"assessmentId": assessment_id}
         return self.run("record_ex_ante_assessment", cmd, actor, decide)
@@ -356,8 +359,8 @@ class Ledger(LedgerBase):
 
         def decide(meta: Meta) -> Decision:
             aggregate_id, version, topic = self.event_at(cmd.position)
-            target = self.repository.get(aggregate_id)
-            if not hasattr(target, "correct"):
+            target = self.load(aggregate_id)
+            if not isinstance(target, LedgerAggregate):
                 raise RuleViolation("NOT_CORRECTABLE", f"{topic} cannot be corrected",
                                     field="position", rule="only factual events are corrected")
             event_name = topic.rsplit(".", 1)[-1]
@@ -380,7 +383,8 @@ def check_window(start: date, end: date, fiscal_year: int) -> None:
                            field="windowStart", rule="window within the subject's fiscal year")
 
 
-def check_dimensions(subject_kind: str, dims: Sequence[c.DimensionScore], rules: RuleSet) -> Decimal:
+def check_dimensions(subject_kind: str, dims: Sequence[c.DimensionScore],
+                     rules: RuleSet) -> Decimal:
     allowed = {
         "project": rules.evaluation.project, "policy": rules.evaluation.project,
         "department_overall": rules.evaluation.department_overall,

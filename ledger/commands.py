@@ -127,7 +127,8 @@ class IndicatorProgress(BaseModel):
     progress: Annotated[Decimal, Field(ge=0, le=1000, decimal_places=2)] | None = None
     expected_completion: str = ""
     likelihood: Literal["确定能", "有可能", "完全不可能"]
-    deviation_cause: Literal["经费保障", "制度保障", "人员保障", "硬件条件保障", "其他"] | None = None
+    deviation_cause: Literal["经费保障", "制度保障", "人员保障", "硬件条件保障",
+                             "其他"] | None = None
     corrective_measures: str = ""
 
 

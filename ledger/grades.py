@@ -7,12 +7,12 @@ and how a score maps onto one.
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 
-class Grade(str, Enum):
+class Grade(StrEnum):
     """A performance grade; the value is the code used in the API."""
 
     EXCELLENT = "EXCELLENT"

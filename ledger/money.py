@@ -16,7 +16,7 @@ def parse_money(value: Any) -> Decimal:
     Floats are refused because 0.1 + 0.2 style errors in public money are not acceptable;
     clients send amounts as strings ("640.85") or integers.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ValueError("money must be a decimal string such as \"640.85\", not a float")
     if isinstance(value, int):
         amount = Decimal(value)

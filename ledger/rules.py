@@ -62,7 +62,8 @@ class EvaluationDimensions(BaseModel):
 
     project: tuple[str, ...] = ("决策", "过程", "产出", "效益")
     department_overall: tuple[str, ...] = ("部门决策", "部门管理", "部门产出", "部门效益")
-    fiscal_operations: tuple[str, ...] = ("财政综合管理", "财政保障水平", "财政职能作用", "财政可持续发展")
+    fiscal_operations: tuple[str, ...] = ("财政综合管理", "财政保障水平", "财政职能作用",
+                                          "财政可持续发展")
     # 产出 + 效益 carry at least this share of the weight in project evaluations.
     min_output_outcome_weight: Decimal = Decimal("60")
 

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -28,7 +28,7 @@ from ledger.domain.registry import RULEBOOK_ID, Agency, CommandRecord, Expert, R
 from ledger.domain.subject import Subject
 from ledger.errors import Conflict, InvalidInput, NotFound, RuleViolation, Unavailable
 from ledger.rules import DEFAULT_RULES, RuleSet
-from ledger.store import APPLICATION_NAME, Database, fetchone
+from ledger.store import APPLICATION_NAME, Database
 
 A = TypeVar("A", bound=Aggregate)
 C = TypeVar("C", bound=c.Command)
@@ -184,9 +184,13 @@ class LedgerBase(Application[UUID]):
         position = self._save_all(fresh, fresh[0])
         return [r if r.replayed else replace(r, position=position) for r in results]
 
+    def load(self, aggregate_id: UUID, version: int | None = None) -> Aggregate:
+        """The aggregate (at a version, if given): a typed front to the repository."""
+        return cast(Aggregate, self.repository.get(aggregate_id, version=version))
+
     def _replay(self, command_id: str, digest: str) -> CommandResult | None:
         try:
-            record = self.repository.get(stable_id("command", command_id))
+            record = self.load(stable_id("command", command_id))
         except AggregateNotFoundError:
             return None
         except (OperationalError, InterfaceError) as exc:
@@ -206,7 +210,7 @@ class LedgerBase(Application[UUID]):
 
     def _current_version(self, aggregate_id: UUID) -> int | None:
         try:
-            return int(self.repository.get(aggregate_id).version)
+            return int(self.load(aggregate_id).version)
         except AggregateNotFoundError:
             return None
 
@@ -225,7 +229,8 @@ class LedgerBase(Application[UUID]):
         """(aggregate id, version, topic) of the event recorded at a global position."""
         db = self.database
         with self.recorder.datastore.transaction(commit=False) as curs:  # type: ignore[attr-defined]
-            curs.execute(db.sql(f"SELECT originator_id AS id, originator_version AS version, topic FROM "
+            curs.execute(db.sql("SELECT originator_id AS id, originator_version AS version, "
+                                f"topic FROM "
                                 f"{db.events_table} WHERE {db.position_column}=?"), (position,))
             row = curs.fetchone()
         if row is None:
@@ -241,7 +246,7 @@ class LedgerBase(Application[UUID]):
             assert isinstance(found, cls)
             return found
         try:
-            agg = self.repository.get(stable_id(kind, code))
+            agg = self.load(stable_id(kind, code))
         except AggregateNotFoundError:
             raise NotFound(kind, code, field=field) from None
         assert isinstance(agg, cls)
@@ -261,7 +266,7 @@ class LedgerBase(Application[UUID]):
 
     def rules_in_force(self, on: date) -> RuleSet:
         try:
-            book = self.repository.get(RULEBOOK_ID)
+            book = self.load(RULEBOOK_ID)
         except AggregateNotFoundError:
             return DEFAULT_RULES
         assert isinstance(book, RuleBook)

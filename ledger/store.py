@@ -101,12 +101,12 @@ class Database:
             return conn
         import psycopg
 
-        conn = psycopg.connect(host=self.host, port=self.port, user=self.user,
-                               password=self.password or None, dbname=self.dbname,
-                               connect_timeout=5, autocommit=True)
+        pg = psycopg.connect(host=self.host, port=self.port, user=self.user,
+                             password=self.password or None, dbname=self.dbname,
+                             connect_timeout=5, autocommit=True)
         if self.schema != "public":
-            conn.execute(f'SET search_path TO "{self.schema}", public')
-        return conn
+            pg.execute(f'SET search_path TO "{self.schema}", public')
+        return pg
 
 
 @contextmanager

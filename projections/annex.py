@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from ledger.grades import Grade
 
 
-class AnnexKind(str, Enum):
+class AnnexKind(StrEnum):
     KEY_PROJECTS = "key-projects"  # 附件1 重点项目支出和政策
     DEPARTMENT_OVERALL = "department-overall"  # 附件2 部门整体支出
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from typing import Any
 
 from ledger.store import Database
@@ -51,10 +52,8 @@ def cmd_projections(args: argparse.Namespace, db: Database) -> int:
         return 0
     if args.action == "follow":
         console.print(f"following the log of {db.backend} (Ctrl-C to stop)")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             Follower(db, runner).run_forever()
-        except KeyboardInterrupt:
-            pass
         return 0
     if args.action == "rebuild":
         runner.reset([args.view] if args.view else None)

@@ -51,7 +51,7 @@ class Follower:
                 self.runner.catch_up()
             except ConcurrentProjector:
                 log.info("another projector advanced first; retrying")
-            except Exception:  # noqa: BLE001 - keep following; storage may come back
+            except Exception:
                 log.exception("projection catch-up failed; will retry")
             self.wake.wait(self.poll_seconds)
             self.wake.clear()
@@ -65,7 +65,7 @@ class Follower:
                 while not self.stopping.is_set():
                     for _ in conn.notifies(timeout=self.poll_seconds, stop_after=1):
                         self.wake.set()
-            except Exception:  # noqa: BLE001 - reconnect after a pause; polling covers the gap
+            except Exception:
                 log.warning("LISTEN connection lost; reconnecting", exc_info=True)
                 self.stopping.wait(self.poll_seconds)
             finally:

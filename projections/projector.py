@@ -29,8 +29,11 @@ class ConcurrentProjector(RuntimeError):
 
 
 class View(Protocol):
-    name: str
-    tables: tuple[str, ...]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def tables(self) -> tuple[str, ...]: ...
 
     def apply(self, records: list[LogRecord], conn: Any) -> None: ...
 
@@ -89,9 +92,9 @@ class EventIndexView:
             corrects = None
             if r.type == CORRECTION_TYPE:
                 target = (str(r.aggregate_id), int(r.payload["corrects_version"]))
-                found = (in_batch[target],) if target in in_batch else fetchone(self.db, conn, "SELECT position FROM event_index WHERE "
-                                 "aggregate_id = ? AND version = ?",
-                                 (str(r.aggregate_id), int(r.payload["corrects_version"])))
+                found = (in_batch[target],) if target in in_batch else fetchone(
+                    self.db, conn, "SELECT position FROM event_index WHERE aggregate_id = ? "
+                    "AND version = ?", target)
                 corrects = int(found[0]) if found else None
             meta = r.meta
             rows.append((r.position, at, self.upto, r.type, str(r.aggregate_id), r.version,
@@ -147,7 +150,7 @@ class SubjectView:
             if record.version == 1:
                 subject = None
             else:
-                found = self.ledger.repository.get(record.aggregate_id, version=record.version - 1)
+                found = self.ledger.load(record.aggregate_id, version=record.version - 1)
                 assert isinstance(found, Subject)
                 subject = found
         mutated = record.event.mutate(subject)

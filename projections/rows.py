@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from ledger.domain.subject import Subject
 
 MAX_POSITION = 2**62  # valid_to of a row that is still current
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ANNEX_KINDS = {"project": "key_projects", "policy": "key_projects",
                "fiscal_operations": "key_projects", "department_overall": "department_overall"}
 

@@ -20,7 +20,7 @@ from uuid import UUID
 from ledger.application import Ledger
 from ledger.domain.subject import Subject
 from ledger.grades import Grade
-from ledger.store import Database, fetchall, fetchone
+from ledger.store import Database, fetchall
 from projections.annex import AnnexKind, AnnexRow, AnnexTable
 from projections.coverage import coverage_of
 from projections.projector import Runner
@@ -156,7 +156,8 @@ class ReadModel:
                  unit_code: str | None = None, grade: Grade | None = None, first: int = 50,
                  after: str | None = None) -> Page[SubjectSummary]:
         first = max(1, min(first, MAX_PAGE))
-        clauses, params = ["seq_key > ?"], [int(after or 0)]
+        clauses: list[str] = ["seq_key > ?"]
+        params: list[Any] = [int(after or 0)]
         if fiscal_year is not None:
             clauses.append("fiscal_year = ?")
             params.append(fiscal_year)
@@ -178,8 +179,7 @@ class ReadModel:
         row = rows[0]
         found = self.rows("SELECT MAX(version) FROM event_index WHERE aggregate_id = ? AND "
                           "position <= ?", (row["subject_id"], moment.position))
-        subject = self.ledger.repository.get(UUID(row["subject_id"]),
-                                             version=int(found[0][0]))
+        subject = self.ledger.load(UUID(row["subject_id"]), version=int(found[0][0]))
         assert isinstance(subject, Subject)
         return detail(summary(row), subject)
 
@@ -189,7 +189,8 @@ class ReadModel:
                     unit_code: str | None = None, first: int = 50,
                     after: str | None = None) -> Page[AuditEntry]:
         first = max(1, min(first, MAX_PAGE))
-        clauses, params = ["position > ?", "position <= ?"], [int(after or 0), moment.position]
+        clauses: list[str] = ["position > ?", "position <= ?"]
+        params: list[Any] = [int(after or 0), moment.position]
         if subject_code is not None:
             rows = self._visible(moment, "code = ?", (subject_code,))
             if not rows:
@@ -230,13 +231,15 @@ class ReadModel:
         out: list[Restatement] = []
         for sid in sorted(set(before) | set(after), key=lambda s: (s not in after, s)):
             old, new = before.get(sid), after.get(sid)
+            named = new or old
+            assert named is not None
             fields = ("subject_name", "unit_name", "funds", "assessment", "grade")
             for field in fields:
                 a = None if old is None else cell(getattr(old, field))
                 b = None if new is None else cell(getattr(new, field))
                 if a == b:
                     continue
-                out.append(Restatement(subject_id=sid, subject_name=(new or old).subject_name,
+                out.append(Restatement(subject_id=sid, subject_name=named.subject_name,
                                        field=field, before=a, after=b,
                                        corrections=self._corrections(sid, since, until)))
         return out

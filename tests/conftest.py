@@ -22,7 +22,7 @@ def postgres_available() -> bool:
 
         with psycopg.connect(PG_URL, connect_timeout=3):
             return True
-    except Exception:  # noqa: BLE001 - any failure means "not here"
+    except Exception:
         return False
 
 

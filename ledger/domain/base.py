@@ -63,13 +63,16 @@ class DateAsISO(Transcoding):
 
 
 FieldParser = Callable[[Any], Any]
+Corrections = Mapping[str, Mapping[str, FieldParser]]  # event name -> {field: parser}
 
 
 class LedgerAggregate(Aggregate):
-    """Base aggregate: remembers which event each version was, so corrections can name it."""
+    """Base aggregate for facts that can be corrected by a later event naming them."""
+
+    corrections: list[dict[str, Any]]  # set by every subclass's __init__
 
     # event name -> {field: parser}; the fields a correction may restate.
-    CORRECTABLE: ClassVar[Mapping[str, Mapping[str, FieldParser]]] = {}
+    CORRECTABLE: ClassVar[Corrections] = {}
 
     def next_version(self) -> int:
         """Inside an @event body (not __init__): the version of the event being applied."""

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import event
 
-from ledger.domain.base import LedgerAggregate, Meta, parse_text, stable_id
+from ledger.domain.base import Corrections, LedgerAggregate, Meta, parse_text, stable_id
 from ledger.errors import RuleViolation
 
 
 class Unit(LedgerAggregate):
     """A budget unit (预算单位) or the finance bureau itself, in the unit hierarchy."""
 
-    CORRECTABLE = {"Registered": {"name": parse_text}}
+    CORRECTABLE: ClassVar[Corrections] = {"Registered": {"name": parse_text}}
 
     @staticmethod
     def create_id(code: str, **_: Any) -> UUID:
@@ -35,7 +35,7 @@ class Unit(LedgerAggregate):
 class Agency(LedgerAggregate):
     """A third-party agency (第三方机构) in the library: admitted, assessed, suspended, removed."""
 
-    CORRECTABLE = {"Admitted": {"name": parse_text}}
+    CORRECTABLE: ClassVar[Corrections] = {"Admitted": {"name": parse_text}}
 
     @staticmethod
     def create_id(code: str, **_: Any) -> UUID:
@@ -79,7 +79,8 @@ class Agency(LedgerAggregate):
     def reinstate(self, reason: str, meta: Meta) -> None:
         if self.status != "suspended":
             raise RuleViolation("AGENCY_NOT_SUSPENDED", f"agency is {self.status}",
-                                field="agencyCode", rule="only a suspended agency can be reinstated")
+                                field="agencyCode",
+                                rule="only a suspended agency can be reinstated")
         self._reinstated(reason=reason, meta=meta)
 
     @event("Reinstated")
@@ -100,7 +101,7 @@ class Agency(LedgerAggregate):
 class Expert(LedgerAggregate):
     """An expert (专家库) who may sit on reviews; admitted and removed like agencies."""
 
-    CORRECTABLE = {"Admitted": {"name": parse_text}}
+    CORRECTABLE: ClassVar[Corrections] = {"Admitted": {"name": parse_text}}
 
     @staticmethod
     def create_id(code: str, **_: Any) -> UUID:

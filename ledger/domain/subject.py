@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import event
 
 from ledger.domain.base import (
+    Corrections,
     LedgerAggregate,
     Meta,
     parse_bool,
@@ -32,7 +33,7 @@ def rule(code: str, message: str, field: str, broken: str) -> RuleViolation:
 
 
 class Subject(LedgerAggregate):
-    CORRECTABLE = {
+    CORRECTABLE: ClassVar[Corrections] = {
         "Registered": {"name": parse_text, "funds": parse_money, "is_key": parse_bool,
                        "is_new": parse_bool},
         "EvaluationRecorded": {"score": parse_score, "narrative": parse_text,

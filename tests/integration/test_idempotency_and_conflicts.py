@@ -82,7 +82,7 @@ def test_concurrent_conflict_one_wins_the_other_is_told_the_version(
             return [subject], {"spotCheckId": f"spc-{n}"}
         try:
             outcomes.append(app.run("record_spot_check", cmd, BUREAU, decide))
-        except Exception as exc:  # noqa: BLE001 - the test inspects what came back
+        except Exception as exc:
             outcomes.append(exc)
 
     threads = [threading.Thread(target=attempt, args=(apps[i], i)) for i in range(2)]

@@ -26,8 +26,8 @@ def test_whole_lifecycle_records_one_event_per_step(ledger: Ledger) -> None:
     setup_units(ledger)
     start = max_position(ledger)
     approved_subject(ledger, "S1", funds="150.00", is_new=True)
-    do(ledger, "adjust_goals", subject_code="S1", indicators=INDICATORS[:2] + [
-        {**INDICATORS[2], "target": "92"}], reason="年中调整满意度目标")
+    do(ledger, "adjust_goals", subject_code="S1", indicators=[
+        *INDICATORS[:2], {**INDICATORS[2], "target": "92"}], reason="年中调整满意度目标")
     mon = do(ledger, "record_monitoring", subject_code="S1", round_name="1-8月",
              window_start="2022-01-01", window_end="2022-08-31", budget_amount="150.00",
              executed_amount="30.00",
