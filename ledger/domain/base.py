@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -69,7 +69,8 @@ Corrections = Mapping[str, Mapping[str, FieldParser]]  # event name -> {field: p
 class LedgerAggregate(Aggregate):
     """Base aggregate for facts that can be corrected by a later event naming them."""
 
-    corrections: list[dict[str, Any]]  # set by every subclass's __init__
+    if TYPE_CHECKING:  # a class-level annotation would become a dataclass field
+        corrections: list[dict[str, Any]]  # set by every subclass's __init__
 
     # event name -> {field: parser}; the fields a correction may restate.
     CORRECTABLE: ClassVar[Corrections] = {}
