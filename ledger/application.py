@@ -46,7 +46,7 @@ class Ledger(LedgerBase):
         def decide(meta: Meta) -> Decision:
             self._absent("unit", cmd.code, "code")
             if cmd.parent_code is not None:
-                self.unit(cmd.parent_code, "parentCode")
+                self.check_unit(cmd.parent_code, "parentCode")
             return [Unit(code=cmd.code, name=cmd.name, kind=cmd.kind,
                          parent_code=cmd.parent_code, meta=meta)], {}
         return self.run("register_unit", cmd, actor, decide)
@@ -56,7 +56,7 @@ class Ledger(LedgerBase):
 
         def decide(meta: Meta) -> Decision:
             self._absent("subject", cmd.code, "code")
-            self.unit(cmd.unit_code)
+            self.check_unit(cmd.unit_code)
             return [Subject(code=cmd.code, name=cmd.name, kind=cmd.kind,
                             fiscal_year=cmd.fiscal_year, unit_code=cmd.unit_code,
                             funds=cmd.funds, is_new=cmd.is_new, is_key=cmd.is_key,
@@ -239,7 +239,7 @@ class Ledger(LedgerBase):
         def decide(meta: Meta) -> Decision:
             subject = self.subject(cmd.subject_code)
             self.agency(cmd.agency_code).check_can_evaluate()
-            self.unit(cmd.commissioned_by, "commissionedBy")
+            self.check_unit(cmd.commissioned_by, "commissionedBy")
             commission_id = new_id("com")
             subject.commission(commission_id, cmd.agency_code, cmd.commissioned_by, meta)
             return [subject], {"commissionId": commission_id}

@@ -9,15 +9,29 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from ledger.money import Money
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
                                         pattern=r"^[0-9A-Za-z_.:\-]+$")]
-Score = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False)]
-Points = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False)]
+def no_float(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError("floats are refused; send a decimal string")
+    return value
+
+
+Score = Annotated[Decimal, BeforeValidator(no_float),
+                  Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False)]
+Points = Score  # a weight or a dimension's points on the 100-point scale
 Year = Annotated[int, Field(ge=2000, le=2100)]
 
 
@@ -27,16 +41,6 @@ class Command(BaseModel):
     command_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8,
                                                  max_length=128)]
     effective_on: date | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_floats(cls, data: Any) -> Any:
-        """Refuse floats anywhere: scores and money travel as decimal strings."""
-        from ledger.runtime import find_float
-
-        if find_float(data) is not None:
-            raise ValueError("floats are refused; send a decimal string")
-        return data
 
 
 class RegisterUnit(Command):
@@ -124,7 +128,8 @@ class IndicatorProgress(BaseModel):
 
     name: Text
     actual: str = ""
-    progress: Annotated[Decimal, Field(ge=0, le=1000, decimal_places=2)] | None = None
+    progress: Annotated[Decimal, BeforeValidator(no_float),
+                        Field(ge=0, le=1000, decimal_places=2)] | None = None
     expected_completion: str = ""
     likelihood: Literal["确定能", "有可能", "完全不可能"]
     deviation_cause: Literal["经费保障", "制度保障", "人员保障", "硬件条件保障",

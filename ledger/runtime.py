@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -26,7 +25,14 @@ from ledger import commands as c
 from ledger.domain.base import DateAsISO, Meta, MetaAsDict, stable_id
 from ledger.domain.registry import RULEBOOK_ID, Agency, CommandRecord, Expert, RuleBook, Unit
 from ledger.domain.subject import Subject
-from ledger.errors import Conflict, InvalidInput, NotFound, RuleViolation, Unavailable
+from ledger.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    RuleViolation,
+    Unavailable,
+)
 from ledger.rules import DEFAULT_RULES, RuleSet
 from ledger.store import APPLICATION_NAME, Database
 
@@ -98,9 +104,9 @@ def parse_command(model: type[C], data: dict[str, Any]) -> C:
 
 
 def request_hash(name: str, cmd: c.Command) -> str:
-    body = cmd.model_dump(mode="json", exclude={"command_id"})
-    raw = json.dumps([name, body], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(raw.encode()).hexdigest()
+    """What a command id stands for: the command's name and its validated fields."""
+    body = cmd.model_dump_json(exclude={"command_id"})
+    return hashlib.sha256(f"{name}\n{body}".encode()).hexdigest()
 
 
 class LedgerBase(Application[UUID]):
@@ -109,6 +115,7 @@ class LedgerBase(Application[UUID]):
     def __init__(self, database: Database | None = None, *, create_table: bool = False) -> None:
         self.database = database or Database.from_url()
         self._local = threading.local()
+        self._known_units: set[str] = set()
         super().__init__(env=self.database.eventsourcing_env(create_table=create_table))
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -120,17 +127,29 @@ class LedgerBase(Application[UUID]):
 
     def run(self, name: str, cmd: c.Command, actor: Actor,
             decide: Callable[[Meta], tuple[Sequence[Aggregate], dict[str, str]]]) -> CommandResult:
-        """Decide, then save the changed aggregates and the command record in one transaction."""
+        """Decide, then save the changed aggregates and the command record in one transaction.
+
+        Optimistic: the first attempt of a command costs no idempotency look-up. A retry is
+        recognised when its decision is refused or its save collides with the stored record.
+        """
         digest = request_hash(name, cmd)
         batch: Batch | None = getattr(self._local, "batch", None)
-        if batch is not None and cmd.command_id in batch.results:
-            return batch.repeat(cmd.command_id, digest)
-        replay = self._replay(cmd.command_id, digest)
-        if replay is not None:
-            return replay
+        if batch is not None:
+            if cmd.command_id in batch.results:
+                return batch.repeat(cmd.command_id, digest)
+            if batch.careful:
+                replay = self._replay(cmd.command_id, digest)
+                if replay is not None:
+                    return replay
         meta = Meta(actor_id=actor.id, actor_role=actor.role, command_id=cmd.command_id,
                     effective_on=cmd.effective_on)
-        changed, ids = decide(meta)
+        try:
+            changed, ids = decide(meta)
+        except DomainError:
+            replay = self._replay(cmd.command_id, digest)
+            if replay is not None:
+                return replay
+            raise
         main = changed[0]
         seen = batch.seen if batch is not None else {}
         pending = [type(e).__qualname__ for a in changed
@@ -145,43 +164,68 @@ class LedgerBase(Application[UUID]):
         if batch is not None:
             batch.add(changed, record, result, digest)
             return result
-        position = self._save_all([*changed, record], main)
+        try:
+            position = self._save_all([*changed, record])
+        except IntegrityError:
+            replay = self._replay(cmd.command_id, digest)
+            if replay is not None:
+                return replay
+            raise self._explain(changed) from None
         return replace(result, position=position)
 
-    def _save_all(self, aggregates: Sequence[Aggregate], main: Aggregate) -> int:
+    def _save_all(self, aggregates: Sequence[Aggregate]) -> int:
         try:
             recordings = self.save(*aggregates)
-        except IntegrityError:
-            records = [a for a in aggregates if isinstance(a, CommandRecord)]
-            if len(records) == 1:
-                replay = self._replay(records[0].command_id, records[0].request_hash)
-                if replay is not None:
-                    return replay.position
-            current = self._current_version(main.id)
-            raise Conflict(f"{type(main).__name__} {main.id} was changed by another command; "
-                           f"it is now at version {current}", current_version=current,
-                           field="commandId") from None
         except (OperationalError, InterfaceError) as exc:
             raise Unavailable("STORAGE_UNAVAILABLE", f"the ledger's storage is unavailable: {exc}",
                               rule="retry with the same commandId") from None
         return max(r.notification.id for r in recordings)
+
+    def _explain(self, changed: Sequence[Aggregate]) -> DomainError:
+        """Why a save collided: a code registered meanwhile, or a newer version of the main."""
+        for aggregate in changed:
+            events = aggregate.pending_events
+            created = bool(events) and events[0].originator_version == 1
+            if created and self._current_version(aggregate.id) is not None:
+                kind = type(aggregate).__name__.upper()
+                return RuleViolation(f"{kind}_EXISTS", f"{type(aggregate).__name__} "
+                                     f"{getattr(aggregate, 'code', aggregate.id)!s} is already "
+                                     "registered", field="code", rule="codes are unique")
+        main = changed[0]
+        current = self._current_version(main.id)
+        return Conflict(f"{type(main).__name__} {main.id} was changed by another command; "
+                        f"it is now at version {current}", current_version=current,
+                        field="commandId")
 
     def execute_batch(self, calls: Sequence[tuple[str, dict[str, Any]]],
                       actor: Actor) -> list[CommandResult]:
         """Several commands, all or nothing, in one transaction (imports, bulk loads).
 
         Later commands see the changes of earlier ones; a refusal anywhere appends nothing.
+        A batch that collides with stored commands (a re-import) is decided again carefully,
+        command by command against what is stored.
         """
-        batch = Batch()
+        try:
+            return self._batch(calls, actor, careful=False)
+        except IntegrityError:
+            try:
+                return self._batch(calls, actor, careful=True)
+            except IntegrityError:
+                raise Conflict("the batch collided with concurrent commands; retry it",
+                               current_version=None, field="commandId") from None
+
+    def _batch(self, calls: Sequence[tuple[str, dict[str, Any]]], actor: Actor,
+               careful: bool) -> list[CommandResult]:
+        batch = Batch(careful)
         self._local.batch = batch
         try:
             results = [getattr(self, method)(data, actor) for method, data in calls]
         finally:
             self._local.batch = None
-        fresh = [a for a in batch.aggregates.values()]
+        fresh = list(batch.aggregates.values())
         if not fresh:
             return results
-        position = self._save_all(fresh, fresh[0])
+        position = self._save_all(fresh)
         return [r if r.replayed else replace(r, position=position) for r in results]
 
     def load(self, aggregate_id: UUID, version: int | None = None) -> Aggregate:
@@ -274,22 +318,26 @@ class LedgerBase(Application[UUID]):
         return RuleSet.model_validate(found) if found else DEFAULT_RULES
 
     def _absent(self, kind: str, code: str, field: str) -> None:
+        """A code registered earlier in the same batch; the store refuses other duplicates."""
         batch: Batch | None = getattr(self._local, "batch", None)
-        if batch is not None and stable_id(kind, code) in batch.aggregates:
+        key = stable_id(kind, code)
+        if batch is not None and (key in batch.aggregates or (
+                batch.careful and self._current_version(key) is not None)):
             raise RuleViolation(f"{kind.upper()}_EXISTS", f"{kind} {code!r} is already "
                                 "registered", field=field, rule="codes are unique")
-        try:
-            self.repository.get(stable_id(kind, code))
-        except AggregateNotFoundError:
-            return
-        raise RuleViolation(f"{kind.upper()}_EXISTS", f"{kind} {code!r} is already registered",
-                            field=field, rule="codes are unique")
+
+    def check_unit(self, code: str, field: str = "unitCode") -> None:
+        """Units are never removed, so a unit once seen is remembered (no look-up)."""
+        if code not in self._known_units:
+            self.unit(code, field)
+            self._known_units.add(code)
 
 
 class Batch:
     """Aggregates changed by the commands of one batch, saved together at its end."""
 
-    def __init__(self) -> None:
+    def __init__(self, careful: bool = False) -> None:
+        self.careful = careful
         self.aggregates: dict[UUID, Aggregate] = {}
         self.seen: dict[UUID, int] = {}
         self.results: dict[str, tuple[str, CommandResult]] = {}
