@@ -16,12 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import fresh, rate, table  # noqa: E402
-from ledger.application import Ledger  # noqa: E402
-from ledger.domain.base import Meta  # noqa: E402
-from ledger.domain.registry import CommandRecord, Unit  # noqa: E402
-from ledger.domain.subject import Subject  # noqa: E402
-from ledger.runtime import Actor  # noqa: E402
+from bench.common import fresh, rate, table
+from ledger.application import Ledger
+from ledger.domain.base import Meta
+from ledger.domain.registry import CommandRecord, Unit
+from ledger.domain.subject import Subject
+from ledger.runtime import Actor
 
 ACTOR = Actor(id="bench", role="finance_bureau")
 
