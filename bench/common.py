@@ -42,7 +42,11 @@ def rate(count: int, action: Callable[[], object]) -> float:
 
 
 def table(rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> str:
+    """A Markdown table, ready to paste into BENCHMARKS.md."""
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |"  # noqa: E731
+
+    def line(r: tuple[str, ...]) -> str:
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
+
     return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|",
                       *map(line, rows)])
