@@ -257,7 +257,10 @@ class Ledger(LedgerBase):
                 self.agency(cmd.agency_code).check_can_evaluate()
                 subject.commission_for(cmd.commission_id, cmd.agency_code)
             rules = self._rules_for(subject, cmd.evaluated_on)
-            score = check_dimensions(subject.kind, cmd.dimensions, rules)
+            score = (check_dimensions(subject.kind, cmd.dimensions, rules) if cmd.dimensions
+                     else None)
+            if score is not None and cmd.published_grade is not None:
+                check_published_grade(score, Grade(cmd.published_grade), rules)
             evaluation_id = cmd.evaluation_id or new_id("eva")
             if evaluation_id in subject.evaluations:
                 raise RuleViolation("EVALUATION_EXISTS", f"evaluation {evaluation_id!r} is "
@@ -267,9 +270,11 @@ class Ledger(LedgerBase):
                 evaluation_id=evaluation_id, evaluation_kind=cmd.kind,
                 commission_id=cmd.commission_id, agency_code=cmd.agency_code,
                 dimensions=[d.model_dump() for d in cmd.dimensions], score=score,
-                findings=list(cmd.findings), narrative=cmd.narrative,
-                evaluated_on=cmd.evaluated_on, rule_version=rules.version, meta=meta)
-            return [subject], {"evaluationId": evaluation_id, "score": str(score)}
+                published_grade=cmd.published_grade, findings=list(cmd.findings),
+                narrative=cmd.narrative, evaluated_on=cmd.evaluated_on,
+                rule_version=rules.version, meta=meta)
+            return [subject], {"evaluationId": evaluation_id, "score": "" if score is None
+                               else str(score)}
         return self.run("record_evaluation", cmd, actor, decide)
 
     def record_spot_check(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
@@ -381,6 +386,15 @@ def check_window(start: date, end: date, fiscal_year: int) -> None:
     if start.year != fiscal_year or end.year != fiscal_year:
         raise InvalidInput(f"the monitoring window must lie within fiscal year {fiscal_year}",
                            field="windowStart", rule="window within the subject's fiscal year")
+
+
+def check_published_grade(score: Decimal, published: Grade, rules: RuleSet) -> None:
+    expected = rules.grade_scale.grade_for(score)
+    if expected != published:
+        raise RuleViolation("GRADE_CONTRADICTS_SCALE",
+                            f"score {score} is {expected.label}, but the published grade is "
+                            f"{published.label}", field="publishedGrade",
+                            rule="a grade follows the scale in force")
 
 
 def check_dimensions(subject_kind: str, dims: Sequence[c.DimensionScore],

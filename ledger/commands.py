@@ -182,10 +182,18 @@ class RecordEvaluation(Command):
     kind: Literal["finance", "department", "third_party"]
     commission_id: str | None = None
     agency_code: Code | None = None
-    dimensions: list[DimensionScore] = Field(min_length=1, max_length=20)
+    dimensions: list[DimensionScore] = Field(default_factory=list, max_length=20)
+    # A grade as published (e.g. an imported annex table) when no scores are on record.
+    published_grade: Literal["EXCELLENT", "GOOD", "FAIR", "POOR"] | None = None
     findings: list[Text] = Field(default_factory=list)
     narrative: Text
     evaluated_on: date
+
+    @model_validator(mode="after")
+    def _scored_or_published(self) -> RecordEvaluation:
+        if not self.dimensions and self.published_grade is None:
+            raise ValueError("an evaluation carries dimension scores or a published grade")
+        return self
 
 
 class RecordSpotCheck(Command):

@@ -215,13 +215,14 @@ class Subject(LedgerAggregate):
     @event("EvaluationRecorded")
     def record_evaluation(self, evaluation_id: str, evaluation_kind: str,
                           commission_id: str | None, agency_code: str | None,
-                          dimensions: list[dict[str, Any]], score: Decimal, findings: list[str],
-                          narrative: str, evaluated_on: date, rule_version: int,
-                          meta: Meta) -> None:
+                          dimensions: list[dict[str, Any]], score: Decimal | None,
+                          published_grade: str | None, findings: list[str], narrative: str,
+                          evaluated_on: date, rule_version: int, meta: Meta) -> None:
         self.items_by_version[self.next_version()] = ("evaluation", evaluation_id)
         self.evaluations[evaluation_id] = {
             "kind": evaluation_kind, "commission_id": commission_id, "agency_code": agency_code,
-            "dimensions": dimensions, "score": score, "findings": findings,
+            "dimensions": dimensions, "score": score, "published_grade": published_grade,
+            "findings": findings,
             "narrative": narrative, "evaluated_on": evaluated_on, "seq": len(self.evaluations)}
 
     def check_reviewable(self, reviews: str) -> None:
@@ -240,14 +241,18 @@ class Subject(LedgerAggregate):
         self.spot_checks[spot_check_id] = {"reviews": reviews, "score": score,
                                            "findings": findings, "seq": len(self.spot_checks)}
 
-    def authoritative_score(self) -> tuple[str, str, Decimal] | None:
-        """Latest re-review, else latest commissioned evaluation, else the self-evaluation."""
+    def authoritative_score(self) -> tuple[str, str, Decimal | None] | None:
+        """Latest re-review, else latest commissioned evaluation, else the self-evaluation.
+
+        An evaluation known only by its published grade has no score (None).
+        """
         if self.spot_checks:
             key, item = max(self.spot_checks.items(), key=lambda kv: int(kv[1]["seq"]))
             return "spot_check", key, Decimal(item["score"])
         if self.evaluations:
             key, item = max(self.evaluations.items(), key=lambda kv: int(kv[1]["seq"]))
-            return "evaluation", key, Decimal(item["score"])
+            score = item["score"]
+            return "evaluation", key, None if score is None else Decimal(score)
         if self.self_evaluation is not None:
             return "self_evaluation", "self", Decimal(self.self_evaluation["score"])
         return None
@@ -264,17 +269,23 @@ class Subject(LedgerAggregate):
             raise rule("BASIS_NOT_AUTHORITATIVE",
                        f"the authoritative score is {current[0]} {current[1]!r} ({current[2]})",
                        "basis", "grade the latest re-review, else evaluation, else self-evaluation")
-        expected = scale.grade_for(current[2])
-        if grade != expected:
+        score = current[2]
+        if score is None:
+            expected = Grade(self.evaluations[current[1]]["published_grade"])
+            if grade != expected:
+                raise rule("GRADE_CONTRADICTS_PUBLISHED",
+                           f"the evaluation was published as {expected.label}, not {grade.label}",
+                           "grade", "a grade follows the evaluation it rests on")
+        elif grade != (expected := scale.grade_for(score)):
             raise rule("GRADE_CONTRADICTS_SCALE",
-                       f"score {current[2]} is {expected.label} ({expected.value}) on scale "
+                       f"score {score} is {expected.label} ({expected.value}) on scale "
                        f"v{scale_version}, not {grade.label}", "grade",
                        "优 [90,100], 良 [80,90), 中 [60,80), 差 [0,60) as the scale in force says")
-        self._graded(grade=grade.value, score=current[2], basis_kind=basis_kind,
+        self._graded(grade=grade.value, score=score, basis_kind=basis_kind,
                      basis_id=basis_id, scale_version=scale_version, meta=meta)
 
     @event("GradeAssigned")
-    def _graded(self, grade: str, score: Decimal, basis_kind: str, basis_id: str,
+    def _graded(self, grade: str, score: Decimal | None, basis_kind: str, basis_id: str,
                 scale_version: int, meta: Meta) -> None:
         self.grade = {"grade": grade, "score": score, "basis_kind": basis_kind,
                       "basis_id": basis_id, "scale_version": scale_version,

@@ -181,3 +181,24 @@ def test_dimension_rules(ledger: Ledger) -> None:
     refused(ledger, InvalidInput, "INVALID_INPUT", "dimensions.weight",
             lambda: do(ledger, "record_evaluation", subject_code="S1", kind="finance",
                        dimensions=bad, narrative="x", evaluated_on="2023-01-01"))
+
+
+def test_published_grade_evaluations(ledger: Ledger) -> None:
+    """Imported tables carry grades without scores: the grade must follow what was published."""
+    setup_units(ledger)
+    approved_subject(ledger)
+    refused(ledger, InvalidInput, "INVALID_INPUT", None,
+            lambda: do(ledger, "record_evaluation", subject_code="S1", kind="finance",
+                       narrative="x", evaluated_on="2023-01-01"))
+    refused(ledger, RuleViolation, "GRADE_CONTRADICTS_SCALE", "publishedGrade",
+            lambda: do(ledger, "record_evaluation", subject_code="S1", kind="finance",
+                       dimensions=PROJECT_DIMS, published_grade="GOOD", narrative="x",
+                       evaluated_on="2023-01-01"))
+    ev = do(ledger, "record_evaluation", subject_code="S1", kind="finance", narrative="评价为良",
+            published_grade="GOOD", evaluated_on="2023-01-01")
+    refused(ledger, RuleViolation, "GRADE_CONTRADICTS_PUBLISHED", "grade",
+            lambda: do(ledger, "assign_grade", subject_code="S1", grade="EXCELLENT",
+                       basis_kind="evaluation", basis_id=ev.ids["evaluationId"]))
+    do(ledger, "assign_grade", subject_code="S1", grade="GOOD", basis_kind="evaluation",
+       basis_id=ev.ids["evaluationId"])
+    assert ledger.subject("S1").grade["score"] is None  # type: ignore[index]
