@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
 def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
     """Commands of the read side and the API, registered where they live."""
     registrars = []
-    for module in ("projections.cli", "schema.cli", "ledger.integrity.cli"):
+    for module in ("projections.cli", "projections.exports.cli", "ledger.importing.cli",
+                   "schema.cli", "ledger.integrity.cli"):
         try:
             imported = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:
