@@ -82,24 +82,19 @@ def json_default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, UUID):
         return str(value)
+    if isinstance(value, Enum):
+        return value.value
     if isinstance(value, Meta):
-        return jsonable(value.__dict__)
+        return value.__dict__
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
 def jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Meta):
-        return jsonable(value.__dict__)
+    """The same conversions as json_default, applied to a whole value (for JSON lines)."""
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
-    return value
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return jsonable(json_default(value))
