@@ -1,0 +1,205 @@
+"""`jixiao keys|checkpoint|proof|audit|verify`: the verifiable log from the command line.
+
+    jixiao keys init                      create the signing key (never overwrites)
+    jixiao keys public                    print the verifier key for auditors
+    jixiao checkpoint                     seal pending events and sign a checkpoint
+    jixiao proof inclusion --position N [--checkpoint SIZE]
+    jixiao proof consistency --from SIZE --to SIZE
+    jixiao audit export [--until SIZE] --out DIR
+    jixiao audit verify DIR [--key KEY] [--at SIZE] [--plain]   (offline: no database)
+    jixiao verify                         re-check the live store against the sealed log
+
+Exit status 1 means something did not verify; the message names what and where.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ledger.store import Database
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("keys", help="the checkpoint signing key")
+    p.add_argument("action", choices=["init", "public"])
+    p.set_defaults(handler=cmd_keys)
+
+    p = sub.add_parser("checkpoint", help="seal pending events and sign a checkpoint")
+    p.set_defaults(handler=cmd_checkpoint)
+
+    p = sub.add_parser("proof", help="inclusion and consistency proofs (JSON, base64 hashes)")
+    kinds = p.add_subparsers(dest="kind", required=True)
+    q = kinds.add_parser("inclusion", help="an event (by position) in a checkpoint")
+    q.add_argument("--position", type=int, required=True)
+    q.add_argument("--checkpoint", type=int, metavar="SIZE", help="default: the latest")
+    q.set_defaults(handler=cmd_proof)
+    q = kinds.add_parser("consistency", help="between two checkpoints (by tree size)")
+    q.add_argument("--from", dest="from_size", type=int, required=True, metavar="SIZE")
+    q.add_argument("--to", dest="to_size", type=int, required=True, metavar="SIZE")
+    q.set_defaults(handler=cmd_proof)
+
+    p = sub.add_parser("audit", help="auditor's bundle: export, and verify offline")
+    actions = p.add_subparsers(dest="action", required=True)
+    q = actions.add_parser("export", help="write events, checkpoints and key to a directory")
+    q.add_argument("--until", type=int, metavar="CHECKPOINT_SIZE", help="default: the latest")
+    q.add_argument("--out", type=Path, required=True, metavar="DIR")
+    q.set_defaults(handler=cmd_audit_export)
+    q = actions.add_parser("verify", help="verify a bundle and replay its annex tables")
+    q.add_argument("bundle", type=Path, metavar="DIR")
+    q.add_argument("--key", help="verifier key text or file obtained independently")
+    q.add_argument("--at", type=int, metavar="SIZE", help="replay to this checkpoint")
+    q.add_argument("--plain", action="store_true", help="plain text instead of tables")
+    q.set_defaults(handler=cmd_audit_verify)
+
+    p = sub.add_parser("verify", help="re-check the event store against the sealed log")
+    p.set_defaults(handler=cmd_verify)
+
+
+def _fail(message: str) -> int:
+    print(f"FAILED: {message}", file=sys.stderr)
+    return 1
+
+
+def cmd_keys(args: argparse.Namespace, db: Database) -> int:
+    from ledger.integrity.checkpoint import init_key_file
+    from ledger.integrity.service import key_file, load_key, origin_setting
+
+    path = key_file(db)
+    if args.action == "init":
+        try:
+            verifier = init_key_file(path, origin_setting())
+        except FileExistsError as exc:
+            return _fail(str(exc))
+        print(f"signing key written to {path} (keep it secret; back it up)")
+        print(verifier.text())
+        return 0
+    try:
+        print(load_key(db).verifier().text())
+    except (FileNotFoundError, ValueError) as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def cmd_checkpoint(args: argparse.Namespace, db: Database) -> int:
+    from ledger.application import Ledger
+    from ledger.integrity.service import checkpoint_now, load_key
+    from ledger.migrate import migrate
+
+    try:
+        signer = load_key(db)
+    except (FileNotFoundError, ValueError) as exc:
+        return _fail(str(exc))
+    migrate(db)
+    ledger = Ledger(db)
+    try:
+        info = checkpoint_now(db, ledger, signer)
+    finally:
+        ledger.close()
+    print(f"checkpoint {info.origin} size {info.size} position {info.last_position} "
+          f"root {info.root}")
+    print(info.note, end="")
+    return 0
+
+
+def cmd_proof(args: argparse.Namespace, db: Database) -> int:
+    from ledger.errors import DomainError
+    from ledger.integrity.service import prove_consistency, prove_inclusion
+
+    try:
+        proof: Any = (prove_inclusion(db, args.position, args.checkpoint)
+                      if args.kind == "inclusion"
+                      else prove_consistency(db, args.from_size, args.to_size))
+    except DomainError as exc:
+        return _fail(str(exc))
+    print(json.dumps(dataclasses.asdict(proof), ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_audit_export(args: argparse.Namespace, db: Database) -> int:
+    from ledger.application import Ledger
+    from ledger.errors import DomainError
+    from ledger.integrity.bundle import ExportError, export_bundle
+    from ledger.integrity.service import load_key
+
+    try:
+        verifier = load_key(db).verifier()
+    except (FileNotFoundError, ValueError) as exc:
+        return _fail(str(exc))
+    ledger = Ledger(db)
+    try:
+        info = export_bundle(db, ledger, args.out, verifier, args.until)
+    except (DomainError, ExportError) as exc:
+        return _fail(str(exc))
+    finally:
+        ledger.close()
+    c = info.checkpoint
+    print(f"exported {info.events} events and {info.checkpoints} checkpoints to {info.path}")
+    print(f"up to checkpoint {c.origin} size {c.size} position {c.last_position} root {c.root}")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace, db: Database) -> int:
+    from ledger.integrity.verifier import BundleError, render_text, verify_bundle
+
+    try:
+        report = verify_bundle(args.bundle, key=args.key, at=args.at)
+    except BundleError as exc:
+        return _fail(str(exc))
+    if args.plain:
+        print(render_text(report))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    from projections.annex import TOTAL_LABEL
+
+    console = Console()
+    c = report.proven_by
+    console.print(f"[green]verified[/green] {report.events} records, "
+                  f"{len(report.checkpoints)} signed checkpoints (key {report.key})")
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    caption = f"proven by checkpoint {c.origin} size {c.size} root {report.root}"
+    for annex in report.tables:
+        table = Table(title=annex.title, caption=caption)
+        for header in ("序号", "项目名称", "实施单位/牵头单位", "财政资金(万元)", "评价等级"):
+            table.add_column(header, overflow="fold",
+                             justify="right" if header.startswith("财政") else "left")
+        for r in annex.rows:
+            table.add_row(str(r.seq), r.subject_name, r.unit_name, format(r.funds, "f"),
+                          r.grade.label if r.grade else "")
+        table.add_row(TOTAL_LABEL, "", "", format(annex.total_funds, "f"), "")
+        console.print(table)
+    console.print(caption, soft_wrap=True)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace, db: Database) -> int:
+    from ledger.application import Ledger
+    from ledger.integrity.sealer import verify_store
+    from ledger.integrity.service import key_file, load_key
+
+    verifier = load_key(db).verifier() if key_file(db).exists() else None
+    ledger = Ledger(db)
+    try:
+        report = verify_store(db, ledger, verifier)
+    finally:
+        ledger.close()
+    if not report.ok:
+        where = (f"first changed record at position {report.first_position}"
+                 if report.first_position is not None else "the sealed log was changed")
+        print(f"FAILED: {where}", file=sys.stderr)
+        for problem in report.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    signed = "signatures checked" if report.signatures_checked else (
+        "signatures NOT checked: no key file")
+    print(f"ok: {report.sealed} sealed records up to position {report.sealed_position} match "
+          f"the event store; {report.checkpoints} checkpoints reproduced ({signed}); "
+          f"{report.unsealed} newer events not sealed yet")
+    return 0

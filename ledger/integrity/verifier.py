@@ -1,0 +1,414 @@
+"""The offline verifier: checks an audit bundle with no database, no server, no trust.
+
+Imports only the standard library, cryptography, rfc8785, the integrity primitives and the
+annex-table values, so an auditor can read all of what it relies on. It
+
+1. verifies every checkpoint's signature with the verifier key (pin it with `key`);
+2. hashes each line of events.jsonl as bytes (lines are already canonical, so this is what
+   was sealed), recomputes the RFC 6962 tree, and requires each checkpoint's root at its
+   size, its "position" line to name the record at that size, and an RFC 9162 consistency
+   proof between successive checkpoints;
+3. checks each line is a canonical record with increasing positions, and that disclosures
+   name checkpoint roots the tree reproduces;
+4. replays the records up to a checkpoint into the annex tables (附件1, 附件2) of every
+   fiscal year found.
+
+Any failure raises BundleError naming the file, and for events the line and position.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import hashlib
+import itertools
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+
+from ledger.grades import Grade
+from ledger.integrity.checkpoint import Checkpoint, NoteError, NoteVerifier, open_note
+from ledger.integrity.merkle import (
+    EMPTY_ROOT,
+    CompactRange,
+    ProofError,
+    consistency_proof,
+    node_hash,
+    verify_consistency,
+)
+from projections.annex import TOTAL_LABEL, AnnexKind, AnnexRow, AnnexTable
+
+EVENTS_FILE = "events.jsonl"
+LEAVES_FILE = "leaf-hashes.txt"
+CHECKPOINT_DIR = "checkpoints"
+PUBLIC_KEY_FILE = "public.key"
+RECORD_KEYS = frozenset({"position", "recorded_at", "type", "aggregate_id", "version", "actor",
+                         "command_id", "effective_on", "payload"})
+CORRECTION_TYPE = "LedgerAggregate.EventCorrected"
+KEY_KINDS = ("project", "policy", "fiscal_operations")
+_sha256 = hashlib.sha256
+
+
+class BundleError(ValueError):
+    """The bundle does not prove what it claims; names the line and position when it can."""
+
+    def __init__(self, message: str, *, line: int | None = None,
+                 position: int | None = None) -> None:
+        where = "" if line is None else f"{EVENTS_FILE} line {line}" + (
+            "" if position is None else f" (position {position})") + ": "
+        super().__init__(where + message)
+        self.line = line
+        self.position = position
+
+
+class LogTree:
+    """Leaf hashes of a log as it is read, its frontier, and big aligned subtrees for proofs.
+
+    One SHA-256 per leaf plus one per interior node, in a tight loop; the perfect subtrees
+    of 2**CACHED_LEVEL leaves and more are remembered as they complete, so any later root or
+    consistency proof costs O(log n) hashes instead of a second pass.
+    """
+
+    CACHED_LEVEL = 8
+
+    def __init__(self) -> None:
+        self.leaves = bytearray()
+        self.size = 0
+        self.cache: dict[tuple[int, int], bytes] = {}
+        self._stack: list[bytes] = []
+
+    def add(self, data: bytes) -> bytes:
+        """Append the leaf of `data` (a record's bytes); returns its leaf hash."""
+        digest = _sha256(b"\x00" + data).digest()
+        self.leaves += digest
+        stack, carry, level, node = self._stack, self.size, 0, digest
+        stack.append(digest)
+        while carry & 1:
+            right = stack.pop()
+            node = stack[-1] = _sha256(b"\x01" + stack[-1] + right).digest()
+            carry >>= 1
+            level += 1
+            if level >= self.CACHED_LEVEL:
+                end = self.size + 1
+                self.cache[(end - (1 << level), end)] = node
+        self.size += 1
+        return digest
+
+    def root(self) -> bytes:
+        if not self._stack:
+            return EMPTY_ROOT
+        acc = self._stack[-1]
+        for left in reversed(self._stack[:-1]):
+            acc = node_hash(left, acc)
+        return acc
+
+    def leaf_hashes(self, start: int, end: int) -> list[bytes]:
+        view = self.leaves
+        return [bytes(view[i * 32:(i + 1) * 32]) for i in range(start, end)]
+
+    def root_at(self, size: int) -> bytes:
+        """Root of the first `size` leaves (size <= self.size)."""
+        return CompactRange.from_source(size, self, self.cache).root()
+
+
+# ------------------------------------------------------------------------ replay
+
+
+@dataclass
+class _Subject:
+    name: str
+    kind: str
+    fiscal_year: int
+    unit_code: str
+    funds: Decimal
+    is_key: bool
+    narratives: dict[str, str]  # evaluation id -> 评价情况, in recording order
+    by_version: dict[int, str]  # event version -> evaluation id (for corrections)
+    grade: str | None = None
+
+
+class AnnexReplay:
+    """Rebuilds the annex tables from records, by the same rules as the read models."""
+
+    def __init__(self) -> None:
+        self.units: dict[str, str] = {}  # unit code -> name (as corrected)
+        self.unit_ids: dict[str, str] = {}  # aggregate id -> unit code
+        self.subjects: dict[str, _Subject] = {}  # aggregate id -> subject, registration order
+
+    def apply(self, record: dict[str, Any]) -> None:
+        kind, key, p = record["type"], record["aggregate_id"], record["payload"]
+        if kind == "Unit.Registered":
+            self.units[p["code"]] = p["name"]
+            self.unit_ids[key] = p["code"]
+        elif kind == "Subject.Registered":
+            self.subjects[key] = _Subject(
+                name=p["name"], kind=p["kind"], fiscal_year=int(p["fiscal_year"]),
+                unit_code=p["unit_code"], funds=Decimal(p["funds"]), is_key=bool(p["is_key"]),
+                narratives={}, by_version={})
+        elif kind == "Subject.EvaluationRecorded":
+            subject = self.subjects[key]
+            subject.narratives[p["evaluation_id"]] = p["narrative"]
+            subject.by_version[int(record["version"])] = p["evaluation_id"]
+        elif kind == "Subject.GradeAssigned":
+            self.subjects[key].grade = p["grade"]
+        elif kind == CORRECTION_TYPE:
+            self._correct(key, p["corrected_event"], int(p["corrects_version"]), p["values"])
+
+    def _correct(self, key: str, event: str, version: int, values: dict[str, Any]) -> None:
+        subject = self.subjects.get(key)
+        if subject is not None and event == "Registered":
+            if "name" in values:
+                subject.name = values["name"]
+            if "funds" in values:
+                subject.funds = Decimal(values["funds"])
+            if "is_key" in values:
+                subject.is_key = bool(values["is_key"])
+        elif subject is not None and event == "EvaluationRecorded" and "narrative" in values:
+            subject.narratives[subject.by_version[version]] = values["narrative"]
+        elif key in self.unit_ids and event == "Registered" and "name" in values:
+            self.units[self.unit_ids[key]] = values["name"]
+
+    def tables(self) -> list[AnnexTable]:
+        """Both annexes for every fiscal year that has subjects, years ascending."""
+        found: list[AnnexTable] = []
+        for year in sorted({s.fiscal_year for s in self.subjects.values()}):
+            for annex in (AnnexKind.KEY_PROJECTS, AnnexKind.DEPARTMENT_OVERALL):
+                chosen = [(key, s) for key, s in self.subjects.items()
+                          if s.fiscal_year == year and s.narratives and (
+                              s.kind == "department_overall"
+                              if annex is AnnexKind.DEPARTMENT_OVERALL
+                              else s.is_key and s.kind in KEY_KINDS)]
+                found.append(AnnexTable(fiscal_year=year, kind=annex, rows=tuple(
+                    AnnexRow(seq=i, subject_id=key, subject_name=s.name,
+                             unit_name=self.units.get(s.unit_code, s.unit_code),
+                             funds=s.funds.quantize(Decimal("0.01")),
+                             assessment=list(s.narratives.values())[-1],
+                             grade=Grade(s.grade) if s.grade else None)
+                    for i, (key, s) in enumerate(chosen, start=1))))
+        return found
+
+
+# ---------------------------------------------------------------------- verify
+
+
+@dataclass(frozen=True)
+class BundleReport:
+    """A verified bundle: its key, checkpoints, and the tables replayed to `proven_by`."""
+
+    key: str
+    events: int
+    checkpoints: tuple[Checkpoint, ...]
+    proven_by: Checkpoint
+    tables: tuple[AnnexTable, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def root(self) -> str:
+        return base64.b64encode(self.proven_by.root).decode("ascii")
+
+
+def _read_key(bundle: Path, key: str | None, warnings: list[str]) -> NoteVerifier:
+    try:
+        bundled = NoteVerifier.from_text((bundle / PUBLIC_KEY_FILE).read_text("ascii"))
+    except (OSError, NoteError) as exc:
+        raise BundleError(f"{PUBLIC_KEY_FILE}: {exc}") from None
+    if key is None:
+        warnings.append(f"verifier key taken from the bundle ({bundled.text()}); pin the "
+                        "key you obtained independently with --key")
+        return bundled
+    text = Path(key).read_text("ascii") if Path(key).is_file() else key
+    try:
+        pinned = NoteVerifier.from_text(text)
+    except NoteError as exc:
+        raise BundleError(f"--key: {exc}") from None
+    if pinned != bundled:
+        warnings.append(f"the bundle's {PUBLIC_KEY_FILE} is not the pinned key; using the "
+                        "pinned key")
+    return pinned
+
+
+def _read_checkpoints(bundle: Path, verifier: NoteVerifier) -> list[Checkpoint]:
+    by_size: dict[int, Checkpoint] = {}
+    for path in sorted((bundle / CHECKPOINT_DIR).glob("*.note")):
+        try:
+            checkpoint = open_note(path.read_text("utf-8"), verifier)
+        except (OSError, UnicodeDecodeError, NoteError) as exc:
+            raise BundleError(f"{CHECKPOINT_DIR}/{path.name}: {exc}") from None
+        other = by_size.setdefault(checkpoint.size, checkpoint)
+        if other.root != checkpoint.root:
+            raise BundleError(f"two signed checkpoints of size {checkpoint.size} with "
+                              "different roots: the log forked")
+    if not by_size:
+        raise BundleError(f"no signed checkpoints in {CHECKPOINT_DIR}/")
+    found = [by_size[s] for s in sorted(by_size)]
+    if len({c.origin for c in found}) != 1:
+        raise BundleError(f"checkpoints name several origins: {sorted({c.origin for c in found})}")
+    return found
+
+
+def _parse(raw: bytes, line: int, previous: int) -> dict[str, Any]:
+    """One record: JSON object with the record fields, increasing position, canonical."""
+    try:
+        record = json.loads(raw)
+    except ValueError as exc:
+        raise BundleError(f"not JSON ({exc})", line=line) from None
+    if not isinstance(record, dict) or set(record) != RECORD_KEYS:
+        raise BundleError("not an event record", line=line)
+    position = record["position"]
+    if type(position) is not int or position <= previous:
+        raise BundleError(f"position {position!r} does not follow {previous}", line=line)
+    fast = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    if fast.encode("utf-8") != raw and bytes(rfc8785.dumps(record)) != raw:
+        raise BundleError("record is not in canonical (RFC 8785) form", line=line,
+                          position=position)
+    return record
+
+
+def _locate(bundle: Path, tree: LogTree, checkpoint: Checkpoint, positions: list[int]) -> None:
+    """Name the first line whose hash differs from the sealed leaf hashes, if the signed root
+    vouches for those hashes; otherwise name the span since the last good checkpoint."""
+    size = checkpoint.size
+    try:
+        with open(bundle / LEAVES_FILE, "rb") as f:
+            sealed = [bytes.fromhex(next(f).decode("ascii").strip()) for _ in range(size)]
+        authentic = CompactRange()
+        authentic.extend(sealed)
+        vouched = authentic.root() == checkpoint.root
+    except (OSError, StopIteration, ValueError, UnicodeDecodeError):
+        vouched = False
+    if vouched:
+        for index, leaf in enumerate(sealed):
+            if tree.leaf_hashes(index, index + 1)[0] != leaf:
+                raise BundleError(f"record differs from the sealed record (leaf {index} of "
+                                  f"checkpoint {size})", line=index + 1,
+                                  position=positions[index])
+    raise BundleError(f"lines up to {size} do not reproduce the signed root of checkpoint "
+                      f"{size}, and {LEAVES_FILE} cannot say which line changed")
+
+
+def verify_bundle(bundle: Path | str, *, key: str | None = None,
+                  at: int | None = None) -> BundleReport:
+    """Verify everything in the bundle; replay the tables to checkpoint size `at`
+    (default: the last one). Raises BundleError on the first thing that does not hold."""
+    bundle = Path(bundle)
+    warnings: list[str] = []
+    verifier = _read_key(bundle, key, warnings)
+    found = _read_checkpoints(bundle, verifier)
+    sizes = {c.size: c for c in found}
+    target = sizes.get(found[-1].size if at is None else at)
+    if target is None:
+        raise BundleError(f"no signed checkpoint of size {at}; sizes: {sorted(sizes)}")
+    tree, replay, positions = LogTree(), AnnexReplay(), []
+    disclosed: list[tuple[int, dict[str, Any]]] = []
+    previous = 0
+    if 0 in sizes and sizes[0].root != EMPTY_ROOT:
+        raise BundleError("checkpoint 0 does not carry the empty tree's root")
+    if not (bundle / EVENTS_FILE).is_file():
+        raise BundleError(f"{EVENTS_FILE} is missing")
+    with open(bundle / EVENTS_FILE, "rb") as events:
+        for number, raw in enumerate(events, start=1):
+            if not raw.endswith(b"\n"):
+                raise BundleError("last line has no newline (truncated file?)", line=number)
+            data = raw[:-1]
+            tree.add(data)
+            record = _parse(data, number, previous)
+            previous = record["position"]
+            positions.append(previous)
+            if number > found[-1].size:
+                raise BundleError("record is beyond the last signed checkpoint "
+                                  f"({found[-1].size}), so nothing proves it",
+                                  line=number, position=previous)
+            if number <= target.size:
+                try:
+                    replay.apply(record)
+                except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                    raise BundleError(f"record cannot be replayed ({type(exc).__name__}: "
+                                      f"{exc})", line=number, position=previous) from None
+            if record["type"] == "Disclosure.Recorded" and record["payload"].get("checkpoint"):
+                disclosed.append((number, record["payload"]["checkpoint"]))
+            checkpoint = sizes.get(number)
+            if checkpoint is not None:
+                if tree.root() != checkpoint.root:
+                    _locate(bundle, tree, checkpoint, positions)
+                if checkpoint.last_position not in (None, previous):
+                    raise BundleError(f"checkpoint {number} names position "
+                                      f"{checkpoint.last_position}, but its last record is "
+                                      f"at {previous}", line=number, position=previous)
+    if tree.size < found[-1].size:
+        raise BundleError(f"{EVENTS_FILE} has {tree.size} records, but checkpoint "
+                          f"{found[-1].size} covers {found[-1].size}")
+    _check_consistency(tree, found)
+    _check_disclosures(tree, disclosed, positions)
+    return BundleReport(key=verifier.text(), events=tree.size, checkpoints=tuple(found),
+                        proven_by=target, tables=tuple(replay.tables()),
+                        warnings=tuple(warnings))
+
+
+def _check_consistency(tree: LogTree, found: Sequence[Checkpoint]) -> None:
+    for old, new in itertools.pairwise(found):
+        proof = (consistency_proof(old.size, new.size, tree, tree.cache)
+                 if 0 < old.size < new.size else [])
+        try:
+            verify_consistency(old.size, new.size, old.root, new.root, proof)
+        except ProofError as exc:
+            raise BundleError(f"checkpoints {old.size} and {new.size} are not consistent: "
+                              f"{exc}") from None
+
+
+def _check_disclosures(tree: LogTree, disclosed: list[tuple[int, dict[str, Any]]],
+                       positions: list[int]) -> None:
+    """A disclosure records the checkpoint it was proven by; the log must reproduce it."""
+    for line, claim in disclosed:
+        try:
+            size, root = int(claim["size"]), base64.b64decode(claim["root"], validate=True)
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            raise BundleError("disclosure names a malformed checkpoint", line=line,
+                              position=positions[line - 1]) from None
+        if size >= line or tree.root_at(size) != root:
+            raise BundleError(f"disclosure names checkpoint {size} with a root the log does "
+                              "not reproduce", line=line, position=positions[line - 1])
+
+
+# ---------------------------------------------------------------------- output
+
+
+def render_text(report: BundleReport) -> str:
+    """Plain-text tables (no dependencies), with the checkpoint that proves them."""
+    c = report.proven_by
+    out = [f"verified: {report.events} records, {len(report.checkpoints)} signed checkpoints",
+           f"key: {report.key}",
+           f"proven by checkpoint: origin {c.origin}, size {c.size}, root {report.root}"]
+    out += [f"warning: {w}" for w in report.warnings]
+    for table in report.tables:
+        out += ["", table.title, "序号\t项目名称\t实施单位/牵头单位\t财政资金(万元)\t评价等级"]
+        out += [f"{r.seq}\t{r.subject_name}\t{r.unit_name}\t{r.funds}\t"
+                f"{r.grade.label if r.grade else ''}" for r in table.rows]
+        out.append(f"{TOTAL_LABEL}\t\t\t{table.total_funds}\t")
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ledger.integrity.verifier",
+                                     description="verify a Jixiao audit bundle offline")
+    parser.add_argument("bundle", type=Path)
+    parser.add_argument("--key", help="verifier key text or file obtained independently")
+    parser.add_argument("--at", type=int, metavar="SIZE", help="replay to this checkpoint")
+    args = parser.parse_args(argv)
+    try:
+        report = verify_bundle(args.bundle, key=args.key, at=args.at)
+    except BundleError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    print(render_text(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
