@@ -18,6 +18,7 @@ from ledger.domain.subject import Subject
 from ledger.errors import InvalidInput, RuleViolation
 from ledger.grades import Grade
 from ledger.monitoring import deviation_warnings, execution_rate
+from ledger.permissions import check_agency
 from ledger.rules import RuleSet
 from ledger.runtime import SYSTEM, Actor, CommandResult, LedgerBase, new_id, parse_command
 from ledger.scoring import score_self_evaluation
@@ -240,6 +241,7 @@ class Ledger(LedgerBase):
             subject = self.subject(cmd.subject_code)
             self.agency(cmd.agency_code).check_can_evaluate()
             self.check_unit(cmd.commissioned_by, "commissionedBy")
+            self.check_scope(actor, cmd.commissioned_by)
             commission_id = new_id("com")
             subject.commission(commission_id, cmd.agency_code, cmd.commissioned_by, meta)
             return [subject], {"commissionId": commission_id}
@@ -250,6 +252,7 @@ class Ledger(LedgerBase):
 
         def decide(meta: Meta) -> Decision:
             subject = self.subject(cmd.subject_code)
+            check_agency(actor.role, actor.agency_code, cmd.agency_code)
             if cmd.kind == "third_party":
                 if not cmd.agency_code or not cmd.commission_id:
                     raise InvalidInput("a third-party evaluation names its agency and commission",

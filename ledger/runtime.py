@@ -22,6 +22,7 @@ from eventsourcing.persistence import (
 from pydantic import ValidationError
 
 from ledger import commands as c
+from ledger import permissions
 from ledger.domain.base import DateAsISO, Meta, MetaAsDict, stable_id
 from ledger.domain.registry import RULEBOOK_ID, Agency, CommandRecord, Expert, RuleBook, Unit
 from ledger.domain.subject import Subject
@@ -33,6 +34,7 @@ from ledger.errors import (
     RuleViolation,
     Unavailable,
 )
+from ledger.permissions import check_role, check_unit_scope
 from ledger.rules import DEFAULT_RULES, RuleSet
 from ledger.store import APPLICATION_NAME, Database
 
@@ -50,7 +52,7 @@ class Actor:
     agency_code: str | None = None
 
 
-SYSTEM = Actor(id="system", role="system")
+SYSTEM = Actor(id="system", role=permissions.SYSTEM)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class LedgerBase(Application[UUID]):
         self.database = database or Database.from_url()
         self._local = threading.local()
         self._known_units: set[str] = set()
+        self._parents: dict[str, str | None] = {}
         super().__init__(env=self.database.eventsourcing_env(create_table=create_table))
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -132,6 +135,7 @@ class LedgerBase(Application[UUID]):
         Optimistic: the first attempt of a command costs no idempotency look-up. A retry is
         recognised when its decision is refused or its save collides with the stored record.
         """
+        check_role(actor.role, name)
         digest = request_hash(name, cmd)
         batch: Batch | None = getattr(self._local, "batch", None)
         if batch is not None:
@@ -145,6 +149,9 @@ class LedgerBase(Application[UUID]):
                     effective_on=cmd.effective_on)
         try:
             changed, ids = decide(meta)
+            for aggregate in changed:
+                if isinstance(aggregate, Subject):
+                    self.check_scope(actor, aggregate.unit_code)
         except DomainError:
             replay = self._replay(cmd.command_id, digest)
             if replay is not None:
@@ -325,6 +332,18 @@ class LedgerBase(Application[UUID]):
                 batch.careful and self._current_version(key) is not None)):
             raise RuleViolation(f"{kind.upper()}_EXISTS", f"{kind} {code!r} is already "
                                 "registered", field=field, rule="codes are unique")
+
+    def parent_of(self, code: str) -> str | None:
+        """A unit's parent (主管部门); parents never change, so they are remembered."""
+        if code not in self._parents:
+            try:
+                self._parents[code] = self.unit(code).parent_code
+            except NotFound:
+                return None
+        return self._parents[code]
+
+    def check_scope(self, actor: Actor, unit_code: str) -> None:
+        check_unit_scope(actor.role, actor.unit_code, unit_code, self.parent_of)
 
     def check_unit(self, code: str, field: str = "unitCode") -> None:
         """Units are never removed, so a unit once seen is remembered (no look-up)."""

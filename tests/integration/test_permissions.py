@@ -1,0 +1,160 @@
+"""The role × command matrix, walked in full; the unit scope; agencies and their commissions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ledger.application import Ledger
+from ledger.errors import DomainError, Forbidden
+from ledger.permissions import MATRIX, ROLES
+from ledger.runtime import Actor
+from tests.integration.helpers import (
+    BUREAU,
+    INDICATORS,
+    PROJECT_DIMS,
+    cid,
+    do,
+    evaluated_subject,
+    max_position,
+    setup_units,
+)
+
+ACTORS = {
+    "finance_bureau": BUREAU,
+    "budget_unit": Actor(id="u1", role="budget_unit", unit_code="MZJ"),
+    "agency": Actor(id="a1", role="agency", agency_code="AG1"),
+    "auditor": Actor(id="au", role="auditor"),
+    "congress": Actor(id="rd", role="congress"),
+    "public": Actor(id="anon", role="public"),
+    "system": Actor(id="cli", role="system"),
+}
+
+PAYLOADS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
+    "register_unit": lambda ids: {"code": f"U-{cid()[-6:]}", "name": "新单位",
+                                  "parent_code": "MZJ"},
+    "register_subject": lambda ids: {"code": f"S-{cid()[-6:]}", "name": "x", "kind": "project",
+                                     "fiscal_year": 2022, "unit_code": "MZJ", "funds": "1.00"},
+    "record_ex_ante_assessment": lambda ids: {"subject_code": "S1", "conclusion": "予以支持",
+                                              "dimensions": {"立项必要性": "必要"}},
+    "declare_goals": lambda ids: {"subject_code": "S1", "indicators": INDICATORS},
+    "review_goals": lambda ids: {"subject_code": "S1", "decision": "approve"},
+    "adjust_goals": lambda ids: {"subject_code": "S1", "indicators": INDICATORS,
+                                 "reason": "调整"},
+    "record_monitoring": lambda ids: {"subject_code": "S1", "round_name": "r",
+                                      "window_start": "2022-01-01", "window_end": "2022-07-31",
+                                      "budget_amount": "1.00", "executed_amount": "0.50"},
+    "submit_self_evaluation": lambda ids: {"subject_code": "S1", "budget_amount": "1.00",
+                                           "executed_amount": "1.00", "indicator_results": [
+                                               {"name": "覆盖人数", "actual": "1000"},
+                                               {"name": "保障水平", "achieved": True},
+                                               {"name": "满意度", "actual": "95"}]},
+    "commission_evaluation": lambda ids: {"subject_code": "S1", "agency_code": "AG1",
+                                          "commissioned_by": "FB"},
+    "record_evaluation": lambda ids: {"subject_code": "S1", "kind": "third_party",
+                                      "commission_id": ids["commission"], "agency_code": "AG1",
+                                      "dimensions": PROJECT_DIMS, "narrative": "x",
+                                      "evaluated_on": "2023-01-01"},
+    "record_spot_check": lambda ids: {"subject_code": "S1", "reviews": ids["evaluation"],
+                                      "score": "91"},
+    "assign_grade": lambda ids: {"subject_code": "S1", "grade": "EXCELLENT",
+                                 "basis_kind": "evaluation", "basis_id": ids["evaluation"]},
+    "apply_result": lambda ids: {"subject_code": "S1", "kind": "transfer_link",
+                                 "cites_kind": "evaluation", "cites_id": ids["evaluation"]},
+    "request_rectification": lambda ids: {"subject_code": "S1", "items": ["a"],
+                                          "deadline": "2023-06-30"},
+    "report_rectification": lambda ids: {"subject_code": "S1",
+                                         "rectification_id": ids["rectification"],
+                                         "report": "done"},
+    "review_rectification": lambda ids: {"subject_code": "S1",
+                                         "rectification_id": ids["rectification"],
+                                         "decision": "return", "comments": "again"},
+    "record_disclosure": lambda ids: {"fiscal_year": 2022, "audience": "public", "title": "t",
+                                      "subject_codes": ["S1"], "content_hash": "a" * 64,
+                                      "content_position": 1},
+    "admit_agency": lambda ids: {"code": f"AG-{cid()[-6:]}", "name": "事务所"},
+    "assess_agency": lambda ids: {"code": "AG1", "year": 2022, "score": "90", "rating": "优秀"},
+    "suspend_agency": lambda ids: {"code": "AG9", "reason": "r"},
+    "reinstate_agency": lambda ids: {"code": "AG9", "reason": "r"},
+    "remove_agency": lambda ids: {"code": "AG8", "reason": "r"},
+    "admit_expert": lambda ids: {"code": f"E-{cid()[-6:]}", "name": "专家"},
+    "remove_expert": lambda ids: {"code": "E1", "reason": "r"},
+    "adopt_rules": lambda ids: {"rules": {"version": 99, "effective_from": "2030-01-01"}},
+    "correct_event": lambda ids: {"position": ids["registered"], "values": {"name": "更正"},
+                                  "reason": "r"},
+}
+
+
+def test_every_command_has_a_row_and_a_payload() -> None:
+    commands = {name for name in dir(Ledger) if name in MATRIX}
+    assert set(MATRIX) == set(PAYLOADS) == commands
+
+
+def test_the_whole_matrix(ledger: Ledger) -> None:
+    setup_units(ledger)
+    evaluation_id = evaluated_subject(ledger)
+    for code in ("AG8", "AG9"):
+        do(ledger, "admit_agency", code=code, name=code)
+    do(ledger, "admit_expert", code="E1", name="专家")
+    rect = do(ledger, "request_rectification", subject_code="S1", items=["a"],
+              deadline="2023-06-30")
+    com = do(ledger, "commission_evaluation", subject_code="S1", agency_code="AG1",
+             commissioned_by="FB")
+    ids = {"evaluation": evaluation_id, "rectification": rect.ids["rectificationId"],
+           "commission": com.ids["commissionId"],
+           "registered": str(ledger.position_of(ledger.subject("S1").id, 1))}
+    for command, allowed in sorted(MATRIX.items()):
+        for role in ROLES:
+            before = max_position(ledger)
+            data = {"command_id": cid(), **PAYLOADS[command](ids)}
+            try:
+                getattr(ledger, command)(data, ACTORS[role])
+            except Forbidden as refusal:
+                assert max_position(ledger) == before
+                if refusal.code == "FORBIDDEN":
+                    assert role not in allowed, f"{role} should be able to {command}"
+                    continue
+                assert role in allowed  # the right is there; the scope refused it
+            except DomainError:
+                pass  # a rule refusal: the right was granted, the state said no
+            assert role in allowed, f"{role} must not be able to {command}"
+
+
+def test_a_budget_unit_cannot_touch_another_units_subject(ledger: Ledger) -> None:
+    setup_units(ledger)
+    do(ledger, "register_unit", code="JYJ", name="相山区教育局")
+    do(ledger, "register_unit", code="MZJ-1", name="民政局下属单位", parent_code="MZJ")
+    do(ledger, "register_subject", code="EDU", name="托幼", kind="project", fiscal_year=2022,
+       unit_code="JYJ", funds="53.00")
+    do(ledger, "register_subject", code="SUB", name="下属项目", kind="project",
+       fiscal_year=2022, unit_code="MZJ-1", funds="5.00")
+    unit = ACTORS["budget_unit"]
+    before = max_position(ledger)
+    with pytest.raises(Forbidden) as info:
+        ledger.declare_goals({"command_id": cid(), "subject_code": "EDU",
+                              "indicators": INDICATORS}, unit)
+    assert info.value.code == "OUT_OF_SCOPE" and max_position(ledger) == before
+    with pytest.raises(Forbidden):
+        ledger.register_subject({"command_id": cid(), "code": "X", "name": "x",
+                                 "kind": "project", "fiscal_year": 2022, "unit_code": "JYJ",
+                                 "funds": "1.00"}, unit)
+    # Its own sub-unit is in scope.
+    ledger.declare_goals({"command_id": cid(), "subject_code": "SUB",
+                          "indicators": INDICATORS}, unit)
+
+
+def test_an_agency_records_only_its_own_commissions(ledger: Ledger) -> None:
+    setup_units(ledger)
+    evaluated_subject(ledger)
+    com = do(ledger, "commission_evaluation", subject_code="S1", agency_code="AG1",
+             commissioned_by="FB")
+    other = Actor(id="a2", role="agency", agency_code="AG2")
+    with pytest.raises(Forbidden) as info:
+        ledger.record_evaluation({"command_id": cid(), "subject_code": "S1",
+                                  "kind": "third_party", "agency_code": "AG1",
+                                  "commission_id": com.ids["commissionId"],
+                                  "dimensions": PROJECT_DIMS, "narrative": "x",
+                                  "evaluated_on": "2023-01-01"}, other)
+    assert info.value.code == "NOT_YOUR_COMMISSION"
