@@ -1,0 +1,136 @@
+"""`jixiao export …` and `jixiao disclose …`: tables and disclosure packages as files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ledger.cli import parse_time
+from ledger.runtime import Actor
+from ledger.store import Database
+
+EXIT_REFUSED = 2  # the request cannot be served (bad table/format/position, empty package)
+EXIT_FAILED = 1  # it could be, but writing failed (e.g. no CJK font for the PDF)
+CLI_ACTOR = Actor(id="cli-disclose", role="finance_bureau")
+
+EXPORT_DESCRIPTION = """\
+Export a table of a fiscal year as it stood at a moment (default: now).
+key-projects / department-overall are the annex tables (附件1 / 附件2) with their
+合计; coverage is the year's coverage figures, one labelled row each (it has no
+money column per subject, so it is not offered as fdp). Every file states its
+provenance: the ledger position it was made at, and the latest signed checkpoint
+covering that position, or that there is none: in the footer (pdf, xlsx), the
+descriptor (fdp, a directory) or the sidecar OUT.provenance.json (csv). The same
+state always gives the same bytes."""
+
+DISCLOSE_DESCRIPTION = """\
+Build a disclosure package in DIR (new or empty) and record the disclosure.
+peoples-congress: the goals of YEAR's key subjects (with the budget draft);
+standing-committee: YEAR's key evaluation results (附件1 and 附件2);
+public: the annex tables and the key goals. Each table is written as xlsx, pdf and
+csv, and manifest.json lists every file with its SHA-256; the ledger records the
+SHA-256 of manifest.json, the position the package shows and its subjects. With a
+signing key (JIXIAO_KEY_FILE, or jixiao-signing.key next to a SQLite database) a
+checkpoint is signed just before and cited; without one, the package says so."""
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("export", help="export an annex table or the coverage view",
+                       description=EXPORT_DESCRIPTION,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--year", type=int, required=True, help="fiscal year")
+    p.add_argument("--table", required=True,
+                   choices=["key-projects", "department-overall", "coverage"])
+    p.add_argument("--format", dest="fmt", required=True, choices=["xlsx", "csv", "pdf", "fdp"])
+    p.add_argument("--out", type=Path, required=True, metavar="PATH",
+                   help="file to write (a directory for fdp)")
+    moment = p.add_mutually_exclusive_group()
+    moment.add_argument("--as-of", type=parse_time, metavar="ISO-TIME",
+                        help="as the ledger stood at this recorded time (with timezone)")
+    moment.add_argument("--position", type=int, metavar="N", help="as of ledger position N")
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("disclose", help="build and record a disclosure package",
+                       description=DISCLOSE_DESCRIPTION,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--year", type=int, required=True, help="fiscal year")
+    p.add_argument("--audience", required=True,
+                   choices=["peoples-congress", "standing-committee", "public"])
+    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    p.set_defaults(handler=cmd_disclose)
+
+
+def cmd_export(args: argparse.Namespace, db: Database) -> int:
+    from ledger.application import Ledger
+    from ledger.migrate import migrate
+    from projections.exports.coverage_report import (
+        ExportRefused,
+        check_request,
+        checkpoint_status,
+        resolve_moment,
+        table_report,
+        write_export,
+    )
+    from projections.exports.pdf_export import CjkFontNotFoundError
+    from projections.views import ReadModel
+
+    migrate(db)
+    ledger = Ledger(db)
+    read = ReadModel(db, ledger)
+    try:
+        table, fmt = check_request(args.table, args.fmt)
+        moment = resolve_moment(read, position=args.position, as_of=args.as_of)
+        status = checkpoint_status(read, moment)
+        report = table_report(read, args.year, table, moment, status.provenance)
+        written = write_export(report, fmt, args.out, status.note)
+    except ExportRefused as exc:
+        print(f"export refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except CjkFontNotFoundError as exc:
+        print(f"export failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        read.close()
+        ledger.close()
+    when = f" (recorded {moment.recorded_at.isoformat()})" if moment.recorded_at else ""
+    print(f"wrote {', '.join(str(p) for p in written)}: {report.title}, {len(report.rows)} rows")
+    print(f"ledger position {moment.position}{when}")
+    print(status.note)
+    return 0
+
+
+def cmd_disclose(args: argparse.Namespace, db: Database) -> int:
+    from ledger.application import Ledger
+    from ledger.errors import DomainError
+    from ledger.migrate import migrate
+    from projections.exports.coverage_report import ExportRefused
+    from projections.exports.disclosure import disclose
+    from projections.exports.pdf_export import CjkFontNotFoundError
+    from projections.views import ReadModel
+
+    migrate(db)
+    ledger = Ledger(db)
+    read = ReadModel(db, ledger)
+    try:
+        result = disclose(read, fiscal_year=args.year, audience=args.audience, out=args.out,
+                          actor=CLI_ACTOR)
+    except ExportRefused as exc:
+        print(f"disclosure refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except (CjkFontNotFoundError, DomainError) as exc:
+        print(f"disclosure failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        read.close()
+        ledger.close()
+    print(f"{result.title}: {len(result.files)} files in {result.directory}")
+    for name in result.files:
+        print(f"  {name}")
+    print(f"{len(result.subject_codes)} subjects; content sha256 {result.content_hash} "
+          f"(manifest.json) at ledger position {result.content_position}")
+    print(f"recorded as disclosure {result.disclosure_id} at position "
+          f"{result.recorded_position}")
+    print(result.checkpoint_note)
+    return 0

@@ -1,0 +1,186 @@
+"""Downloads: `GET /exports/{year}/{table}.{format}?asOf=…|position=…` (Starlette routes).
+
+The bytes are exactly what `jixiao export` writes for the same state (same writers,
+same provenance); the fiscal data package, a directory on disk, comes as a zip of
+it. Provenance also travels in headers (X-Jixiao-Position, X-Jixiao-Checkpoint…),
+since a download has no sidecar. Mount with
+`routes(lambda request: services.read_model, run=services.run)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tempfile
+import zipfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol, TypeVar
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from projections.exports.coverage_report import (
+    ExportRefused,
+    FormatName,
+    check_request,
+    checkpoint_status,
+    resolve_moment,
+    table_report,
+    write_export,
+)
+from projections.exports.pdf_export import CjkFontNotFoundError
+from projections.views import ReadModel
+
+T = TypeVar("T")
+ReadModelGetter = Callable[[Request], ReadModel]
+MEDIA_TYPES: dict[FormatName, str] = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "pdf": "application/pdf",
+    "fdp": "application/zip",
+}
+EXTENSIONS: dict[FormatName, str] = {"xlsx": "xlsx", "csv": "csv", "pdf": "pdf",
+                                     "fdp": "datapackage.zip"}
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+class Run(Protocol):
+    """How a blocking call leaves the event loop (e.g. `Services.run`)."""
+
+    def __call__(self, func: Callable[[], T], /) -> Awaitable[T]: ...
+
+
+@dataclass(frozen=True)
+class Export:
+    """A rendered download and what it states about itself."""
+
+    body: bytes
+    media_type: str
+    ascii_name: str
+    utf8_name: str
+    position: int
+    recorded_at: datetime | None
+    checkpoint: str  # "origin size root", or "none"
+
+
+def content_disposition(ascii_name: str, utf8_name: str) -> str:
+    """RFC 6266 with an RFC 5987 `filename*` for the Chinese title, and an ASCII fallback."""
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(utf8_name, safe='')}"
+
+
+def zip_directory(root: Path, top: str) -> bytes:
+    """A zip of every file under `root`, in name order with fixed dates: same dir, same bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            entry = zipfile.ZipInfo(f"{top}/{path.relative_to(root).as_posix()}",
+                                    date_time=_ZIP_DATE)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            archive.writestr(entry, path.read_bytes())
+    return buffer.getvalue()
+
+
+def render(read: ReadModel, year: int, table: str, fmt: str, *, position: int | None = None,
+           as_of: datetime | None = None) -> Export:
+    """Validate, resolve the moment and write the export; ExportRefused names what is wrong."""
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ExportRefused(f"year {year} is outside {MIN_YEAR}..{MAX_YEAR}", "year")
+    name, kind = check_request(table, fmt)
+    moment = resolve_moment(read, position=position, as_of=as_of)
+    status = checkpoint_status(read, moment)
+    report = table_report(read, year, name, moment, status.provenance)
+    with tempfile.TemporaryDirectory(prefix="jixiao-export-") as tmp:
+        out = Path(tmp) / f"{report.name}.{kind}"
+        write_export(report, kind, out, status.note)
+        body = zip_directory(out, report.name) if kind == "fdp" else out.read_bytes()
+    p = status.provenance
+    checkpoint = ("none" if p.checkpoint_root is None
+                  else f"{p.checkpoint_origin} {p.checkpoint_size} {p.checkpoint_root}")
+    extension = EXTENSIONS[kind]
+    return Export(body=body, media_type=MEDIA_TYPES[kind],
+                  ascii_name=f"{report.name}.{extension}",
+                  utf8_name=f"{report.title}.{extension}", position=moment.position,
+                  recorded_at=moment.recorded_at, checkpoint=checkpoint)
+
+
+def _refuse(message: str, parameter: str) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "parameter": parameter}},
+                        status_code=400)
+
+
+def _parameters(request: Request) -> tuple[int, str, str, int | None, datetime | None]:
+    """Year, table, format, position, asOf from the URL; ValueError(parameter, message)."""
+    year_text = request.path_params["year"]
+    if not year_text.isdecimal() or len(year_text) != 4:
+        raise ValueError("year", f"year {year_text!r} is not a four-digit year")
+    file_name = request.path_params["file"]
+    table, dot, fmt = file_name.partition(".")
+    if not dot:
+        raise ValueError("format", f"{file_name!r} names no format; use e.g. "
+                         "key-projects.xlsx (xlsx, csv, pdf or fdp)")
+    as_of_text = request.query_params.get("asOf")
+    position_text = request.query_params.get("position")
+    if as_of_text is not None and position_text is not None:
+        raise ValueError("asOf", "give asOf or position, not both")
+    as_of = None
+    if as_of_text is not None:
+        try:
+            as_of = datetime.fromisoformat(as_of_text)
+        except ValueError:
+            raise ValueError("asOf", f"asOf {as_of_text!r} is not an ISO 8601 time, e.g. "
+                             "2022-09-30T18:00:00+08:00") from None
+        if as_of.tzinfo is None:
+            raise ValueError("asOf", f"asOf {as_of_text!r} has no timezone; write e.g. "
+                             "2022-09-30T18:00:00+08:00")
+    position = None
+    if position_text is not None:
+        if not position_text.isdecimal():
+            raise ValueError("position", f"position {position_text!r} is not a "
+                             "non-negative integer")
+        position = int(position_text)
+    return int(year_text), table, fmt, position, as_of
+
+
+def routes(read_model_getter: ReadModelGetter, *, run: Run | None = None) -> list[Route]:
+    """The download route; `run` moves the blocking export off the event loop."""
+
+    async def export(request: Request) -> Response:
+        try:
+            year, table, fmt, position, as_of = _parameters(request)
+        except ValueError as exc:
+            parameter, message = exc.args
+            return _refuse(message, parameter)
+        read = read_model_getter(request)
+
+        def work() -> Export:
+            return render(read, year, table, fmt, position=position, as_of=as_of)
+
+        try:
+            found = await (run(work) if run is not None else run_in_threadpool(work))
+        except ExportRefused as exc:
+            return _refuse(str(exc), exc.parameter)
+        except CjkFontNotFoundError as exc:
+            return JSONResponse({"error": {"message": str(exc)}}, status_code=503)
+        etag = '"' + hashlib.sha256(found.body).hexdigest() + '"'
+        headers = {
+            "Content-Disposition": content_disposition(found.ascii_name, found.utf8_name),
+            "ETag": etag,
+            "Cache-Control": "no-cache",  # a later checkpoint may come to cover the position
+            "X-Jixiao-Position": str(found.position),
+            "X-Jixiao-Checkpoint": found.checkpoint,
+        }
+        if found.recorded_at is not None:
+            headers["X-Jixiao-Recorded-At"] = found.recorded_at.isoformat()
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(found.body, media_type=found.media_type, headers=headers)
+
+    return [Route("/exports/{year}/{file}", export, methods=["GET"])]
