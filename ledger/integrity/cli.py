@@ -6,7 +6,7 @@
     jixiao proof inclusion --position N [--checkpoint SIZE]
     jixiao proof consistency --from SIZE --to SIZE
     jixiao audit export [--until SIZE] --out DIR
-    jixiao audit verify DIR [--key KEY] [--at SIZE] [--plain]   (offline: no database)
+    jixiao audit verify DIR [--key KEY] [--at SIZE] [--plain] [--strict]  (offline)
     jixiao verify                         re-check the live store against the sealed log
 
 Exit status 1 means something did not verify; the message names what and where.
@@ -54,6 +54,8 @@ def register(sub: Any) -> None:
     q.add_argument("--key", help="verifier key text or file obtained independently")
     q.add_argument("--at", type=int, metavar="SIZE", help="replay to this checkpoint")
     q.add_argument("--plain", action="store_true", help="plain text instead of tables")
+    q.add_argument("--strict", action="store_true",
+                   help="parse every record and check its canonical form (slower)")
     q.set_defaults(handler=cmd_audit_verify)
 
     p = sub.add_parser("verify", help="re-check the event store against the sealed log")
@@ -147,7 +149,7 @@ def cmd_audit_verify(args: argparse.Namespace, db: Database) -> int:
     from ledger.integrity.verifier import BundleError, render_text, verify_bundle
 
     try:
-        report = verify_bundle(args.bundle, key=args.key, at=args.at)
+        report = verify_bundle(args.bundle, key=args.key, at=args.at, strict=args.strict)
     except BundleError as exc:
         return _fail(str(exc))
     if args.plain:

@@ -25,6 +25,7 @@ import hashlib
 import itertools
 import json
 import sys
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -53,6 +54,8 @@ RECORD_KEYS = frozenset({"position", "recorded_at", "type", "aggregate_id", "ver
                          "command_id", "effective_on", "payload"})
 CORRECTION_TYPE = "LedgerAggregate.EventCorrected"
 KEY_KINDS = ("project", "policy", "fiscal_operations")
+REPLAYED = frozenset({b"Unit.Registered", b"Subject.Registered", b"Subject.EvaluationRecorded",
+                      b"Subject.GradeAssigned", CORRECTION_TYPE.encode(), b"Disclosure.Recorded"})
 _sha256 = hashlib.sha256
 
 
@@ -253,27 +256,46 @@ def _read_checkpoints(bundle: Path, verifier: NoteVerifier) -> list[Checkpoint]:
     return found
 
 
-def _parse(raw: bytes, line: int, previous: int) -> dict[str, Any]:
-    """One record: JSON object with the record fields, increasing position, canonical."""
+def _no_float(text: str) -> Any:
+    raise ValueError(f"number {text} is not an integer (records carry no floats)")
+
+
+_decode = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float).decode
+_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+
+
+def _tail(data: bytes, line: int) -> tuple[int, bytes]:
+    """Position and type of a record without parsing it. Keys are sorted, so a canonical
+    record ends with ,"position":N,"recorded_at":"…","type":"T","version":V} and nothing
+    inside the payload (which comes earlier) can be mistaken for these."""
+    p, t = data.rfind(b',"position":'), data.rfind(b',"type":"')
+    digits = data[p + 12:data.find(b",", p + 12)]
+    if p < 0 or t < p or not digits.isdigit():
+        raise BundleError("not an event record (no position and type)", line=line)
+    return int(digits), data[t + 9:data.find(b'"', t + 9)]
+
+
+def _parse(data: bytes, line: int, position: int) -> dict[str, Any]:
+    """The whole record, which must be exactly the canonical (RFC 8785) form of itself."""
     try:
-        record = json.loads(raw)
+        record = _decode(data.decode("utf-8"))
     except ValueError as exc:
-        raise BundleError(f"not JSON ({exc})", line=line) from None
-    if not isinstance(record, dict) or set(record) != RECORD_KEYS:
-        raise BundleError("not an event record", line=line)
-    position = record["position"]
-    if type(position) is not int or position <= previous:
-        raise BundleError(f"position {position!r} does not follow {previous}", line=line)
-    fast = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    if fast.encode("utf-8") != raw and bytes(rfc8785.dumps(record)) != raw:
+        raise BundleError(f"not JSON ({exc})", line=line, position=position) from None
+    if not isinstance(record, dict) or record.keys() != RECORD_KEYS or (
+            record["position"] != position):
+        raise BundleError("not an event record", line=line, position=position)
+    # Python's sorted, compact, non-ASCII-escaping JSON is RFC 8785 for records without
+    # floats, except for key order around non-BMP characters: fall back to the real thing.
+    if _encode(record).encode("utf-8") != data and bytes(rfc8785.dumps(record)) != data:
         raise BundleError("record is not in canonical (RFC 8785) form", line=line,
                           position=position)
     return record
 
 
-def _locate(bundle: Path, tree: LogTree, checkpoint: Checkpoint, positions: list[int]) -> None:
+def _locate(bundle: Path, tree: LogTree, checkpoint: Checkpoint,
+            positions: Sequence[int]) -> None:
     """Name the first line whose hash differs from the sealed leaf hashes, if the signed root
-    vouches for those hashes; otherwise name the span since the last good checkpoint."""
+    vouches for those hashes; otherwise say which checkpoint the lines fail."""
     size = checkpoint.size
     try:
         with open(bundle / LEAVES_FILE, "rb") as f:
@@ -284,19 +306,27 @@ def _locate(bundle: Path, tree: LogTree, checkpoint: Checkpoint, positions: list
     except (OSError, StopIteration, ValueError, UnicodeDecodeError):
         vouched = False
     if vouched:
-        for index, leaf in enumerate(sealed):
-            if tree.leaf_hashes(index, index + 1)[0] != leaf:
+        for index in range(min(size, tree.size)):
+            if tree.leaf_hashes(index, index + 1)[0] != sealed[index]:
                 raise BundleError(f"record differs from the sealed record (leaf {index} of "
                                   f"checkpoint {size})", line=index + 1,
                                   position=positions[index])
+    if tree.size < size:
+        raise BundleError(f"{EVENTS_FILE} has {tree.size} records, but checkpoint {size} "
+                          f"covers {size}")
     raise BundleError(f"lines up to {size} do not reproduce the signed root of checkpoint "
                       f"{size}, and {LEAVES_FILE} cannot say which line changed")
 
 
-def verify_bundle(bundle: Path | str, *, key: str | None = None,
-                  at: int | None = None) -> BundleReport:
-    """Verify everything in the bundle; replay the tables to checkpoint size `at`
-    (default: the last one). Raises BundleError on the first thing that does not hold."""
+def verify_bundle(bundle: Path | str, *, key: str | None = None, at: int | None = None,
+                  strict: bool = False) -> BundleReport:
+    """Verify everything in the bundle; replay the tables to checkpoint size `at` (default:
+    the last one). Raises BundleError on the first thing that does not hold.
+
+    Every line is hashed as it stands; lines the replay reads are parsed and checked to be
+    canonical. `strict` parses and checks every line (slower): the signed roots already
+    vouch that each line is the sealed bytes, and the sealer wrote only canonical records.
+    """
     bundle = Path(bundle)
     warnings: list[str] = []
     verifier = _read_key(bundle, key, warnings)
@@ -305,50 +335,57 @@ def verify_bundle(bundle: Path | str, *, key: str | None = None,
     target = sizes.get(found[-1].size if at is None else at)
     if target is None:
         raise BundleError(f"no signed checkpoint of size {at}; sizes: {sorted(sizes)}")
-    tree, replay, positions = LogTree(), AnnexReplay(), []
-    disclosed: list[tuple[int, dict[str, Any]]] = []
-    previous = 0
     if 0 in sizes and sizes[0].root != EMPTY_ROOT:
         raise BundleError("checkpoint 0 does not carry the empty tree's root")
     if not (bundle / EVENTS_FILE).is_file():
         raise BundleError(f"{EVENTS_FILE} is missing")
+    tree, replay, positions = LogTree(), AnnexReplay(), array("q")
+    disclosed: list[tuple[int, dict[str, Any]]] = []
+    add, last, previous = tree.add, found[-1].size, 0
     with open(bundle / EVENTS_FILE, "rb") as events:
         for number, raw in enumerate(events, start=1):
-            if not raw.endswith(b"\n"):
+            if raw[-1:] != b"\n":
                 raise BundleError("last line has no newline (truncated file?)", line=number)
             data = raw[:-1]
-            tree.add(data)
-            record = _parse(data, number, previous)
-            previous = record["position"]
-            positions.append(previous)
-            if number > found[-1].size:
-                raise BundleError("record is beyond the last signed checkpoint "
-                                  f"({found[-1].size}), so nothing proves it",
-                                  line=number, position=previous)
-            if number <= target.size:
-                try:
-                    replay.apply(record)
-                except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-                    raise BundleError(f"record cannot be replayed ({type(exc).__name__}: "
-                                      f"{exc})", line=number, position=previous) from None
-            if record["type"] == "Disclosure.Recorded" and record["payload"].get("checkpoint"):
-                disclosed.append((number, record["payload"]["checkpoint"]))
+            add(data)
+            position, kind = _tail(data, number)
+            if position <= previous:
+                raise BundleError(f"position does not follow {previous}", line=number,
+                                  position=position)
+            previous = position
+            positions.append(position)
+            if number > last:
+                raise BundleError(f"record is beyond the last signed checkpoint ({last}), so "
+                                  "nothing proves it", line=number, position=position)
+            if kind in REPLAYED or strict:
+                record = _parse(data, number, position)
+                if kind == b"Disclosure.Recorded" and record["payload"].get("checkpoint"):
+                    disclosed.append((number, record["payload"]["checkpoint"]))
+                elif number <= target.size:
+                    _replay(replay, record, number)
             checkpoint = sizes.get(number)
             if checkpoint is not None:
                 if tree.root() != checkpoint.root:
                     _locate(bundle, tree, checkpoint, positions)
-                if checkpoint.last_position not in (None, previous):
+                if checkpoint.last_position not in (None, position):
                     raise BundleError(f"checkpoint {number} names position "
                                       f"{checkpoint.last_position}, but its last record is "
-                                      f"at {previous}", line=number, position=previous)
-    if tree.size < found[-1].size:
-        raise BundleError(f"{EVENTS_FILE} has {tree.size} records, but checkpoint "
-                          f"{found[-1].size} covers {found[-1].size}")
+                                      f"at {position}", line=number, position=position)
+    if tree.size < last:
+        _locate(bundle, tree, found[-1], positions)
     _check_consistency(tree, found)
     _check_disclosures(tree, disclosed, positions)
     return BundleReport(key=verifier.text(), events=tree.size, checkpoints=tuple(found),
                         proven_by=target, tables=tuple(replay.tables()),
                         warnings=tuple(warnings))
+
+
+def _replay(replay: AnnexReplay, record: dict[str, Any], number: int) -> None:
+    try:
+        replay.apply(record)
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        raise BundleError(f"record cannot be replayed ({type(exc).__name__}: {exc})",
+                          line=number, position=record["position"]) from None
 
 
 def _check_consistency(tree: LogTree, found: Sequence[Checkpoint]) -> None:
@@ -363,7 +400,7 @@ def _check_consistency(tree: LogTree, found: Sequence[Checkpoint]) -> None:
 
 
 def _check_disclosures(tree: LogTree, disclosed: list[tuple[int, dict[str, Any]]],
-                       positions: list[int]) -> None:
+                       positions: Sequence[int]) -> None:
     """A disclosure records the checkpoint it was proven by; the log must reproduce it."""
     for line, claim in disclosed:
         try:
@@ -400,9 +437,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("bundle", type=Path)
     parser.add_argument("--key", help="verifier key text or file obtained independently")
     parser.add_argument("--at", type=int, metavar="SIZE", help="replay to this checkpoint")
+    parser.add_argument("--strict", action="store_true", help="check every record's form")
     args = parser.parse_args(argv)
     try:
-        report = verify_bundle(args.bundle, key=args.key, at=args.at)
+        report = verify_bundle(args.bundle, key=args.key, at=args.at, strict=args.strict)
     except BundleError as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
