@@ -1,0 +1,302 @@
+"""The GraphQL API under load, against a bare strawberry app as the ceiling.
+
+Starts two single-worker uvicorn servers on 127.0.0.1 (loopback only) — a bare strawberry
+app answering a static 10-row list, and Jixiao's app over a fresh store with the 相山区
+sample — then drives each scenario for a fixed time with concurrent httpx clients:
+
+* bare: ``{ rows { seq name funds } }`` from the bare app (the ceiling),
+* live annex: 附件1 at the current position (resolved, projected and read every time),
+* pinned annex: the same pinned to a past position by GET (answered from the LRU),
+* mutation: ``registerUnit`` with a new commandId each time.
+
+Targets: live ≥ 60% of the ceiling's requests/s; pinned ≥ 3× the ceiling. Everything stops
+by itself (bounded durations; servers are terminated on exit).
+
+    python bench/bench_api.py [--seconds 5] [--concurrency 8] [--clients 2]
+                              [--backend sqlite|postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+import strawberry
+from starlette.applications import Starlette
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+from bench.common import fresh, table
+
+HOST = "127.0.0.1"
+BARE_QUERY = "{ rows { seq name funds } }"
+ANNEX_QUERY = """query($position: Int) { ledger(position: $position) { position
+  evaluationTable(fiscalYear: 2022, table: KEY_PROJECTS) {
+    title rows { seq subjectName unitName funds assessment grade gradeLabel } totalFunds } } }"""
+MUTATION = """mutation($input: RegisterUnitInput!) { registerUnit(input: $input) {
+  __typename ... on CommandSuccess { position replayed } ... on Refusal { code } } }"""
+
+
+# -- the servers ---------------------------------------------------------------------------------
+
+
+@strawberry.type
+class Row:
+    seq: int
+    name: str
+    funds: str
+
+
+ROWS = [Row(seq=i, name=f"相山区2022年项目{i}", funds=f"{100 + i}.85") for i in range(1, 11)]
+
+
+@strawberry.type
+class BareQuery:
+    @strawberry.field
+    def rows(self) -> list[Row]:
+        return ROWS
+
+
+def bare_app() -> Starlette:
+    """The ceiling: strawberry on Starlette with nothing of ours, returning 10 static rows."""
+    return Starlette(routes=[Route("/graphql", GraphQL(strawberry.Schema(query=BareQuery)),
+                                   methods=["GET", "POST"])])
+
+
+def serve(kind: str, port: int, url: str) -> None:
+    import uvicorn
+
+    from ledger.store import Database
+    from schema.app import create_app
+
+    app = bare_app() if kind == "bare" else create_app(Database.from_url(url))
+    uvicorn.run(app, host=HOST, port=port, workers=1, log_level="warning", access_log=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(kind: str, url: str = "") -> Iterator[tuple[str, int]]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--port", str(port),
+                             "--url", url], env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    base = f"http://{HOST}:{port}/graphql"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.post(base, json={"query": "{ __typename }"}, timeout=1)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{kind} server did not start") from None
+                time.sleep(0.1)
+        yield base, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# -- the load ----------------------------------------------------------------------------------
+
+
+JSON = {"content-type": "application/json"}
+
+
+def fixed_request(scenario: str, base: str, pinned: int) -> tuple[str, str, bytes]:
+    """(method, url, body) built once: the clients should spend their CPU on HTTP, not on
+    re-encoding the same query."""
+    if scenario == "pinned":
+        query = urlencode({"query": ANNEX_QUERY, "variables": json.dumps({"position": pinned})})
+        return "GET", f"{base}?{query}", b""
+    query = BARE_QUERY if scenario == "bare" else ANNEX_QUERY
+    return "POST", base, json.dumps({"query": query}).encode()
+
+
+def mutation_body(n: int, tag: str) -> bytes:
+    code = f"B{tag}{n}"
+    return json.dumps({"query": MUTATION, "variables": {"input": {
+        "commandId": f"bench-{code}", "code": code, "name": f"基准单位{n}"}}}).encode()
+
+
+async def drive(scenario: str, base: str, seconds: float, workers: int, tag: str,
+                pinned: int) -> tuple[int, int, list[float], int]:
+    """(requests done, failures, latencies) over `seconds` after a short warm-up, and the
+    number of requests sent in all (warm-up included)."""
+    limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
+    done, failed, latencies = 0, 0, []
+    counter = 0
+    method, url, body = fixed_request(scenario, base, pinned)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        warm_until = time.perf_counter() + min(1.0, seconds / 4)
+        stop = warm_until + seconds
+
+        async def worker() -> None:
+            nonlocal done, failed, counter, body
+            while (now := time.perf_counter()) < stop:
+                counter += 1
+                if scenario == "mutation":
+                    body = mutation_body(counter, tag)
+                response = await client.request(method, url, content=body or None,
+                                                headers=JSON if body else None)
+                ok = response.status_code == 200 and b'"errors"' not in response.content
+                if scenario == "mutation":
+                    ok = ok and b"RegisterUnitResult" in response.content
+                if now >= warm_until:
+                    done += 1
+                    failed += 0 if ok else 1
+                    latencies.append(time.perf_counter() - now)
+
+        await asyncio.gather(*(worker() for _ in range(workers)))
+    return done, failed, latencies, counter
+
+
+def client_process(args: tuple[str, str, float, int, str, int]
+                   ) -> tuple[int, int, list[float], int]:
+    return asyncio.run(drive(*args))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Measured:
+    rps: float  # achieved by the httpx clients
+    p50: float
+    p99: float
+    failed: int
+    cpu_us: float  # server CPU per request: what the server itself can sustain, client aside
+
+    @property
+    def capacity(self) -> float:
+        return 1e6 / self.cpu_us if self.cpu_us else 0.0
+
+
+def load(pool: Any, clients: int, scenario: str, base: str, pid: int, seconds: float,
+         concurrency: int, pinned: int) -> Measured:
+    per = max(1, concurrency // clients)
+    jobs = [(scenario, base, seconds, per, f"{scenario[0]}{i}x{time.time_ns() % 10**6}", pinned)
+            for i in range(clients)]
+    before = cpu_seconds(pid)
+    results = pool.map(client_process, jobs)
+    cpu = cpu_seconds(pid) - before
+    done = sum(r[0] for r in results)
+    sent = sum(r[3] for r in results)
+    latencies = sorted(x for r in results for x in r[2])
+    p50 = statistics.median(latencies) * 1000 if latencies else 0.0
+    p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000 if latencies else 0.0
+    return Measured(rps=done / seconds, p50=p50, p99=p99, failed=sum(r[1] for r in results),
+                    cpu_us=cpu / sent * 1e6 if sent else 0.0)
+
+
+def prepare(db: Any) -> tuple[int, int]:
+    """Load the sample; returns (the position to pin, the newest position after a write)."""
+    from ledger.application import Ledger
+    from ledger.runtime import Actor
+    from ledger.sample.loader import load_sample
+
+    ledger = Ledger(db)
+    try:
+        pinned = load_sample(ledger)
+        ledger.register_unit({"command_id": "bench-after-pin", "code": "BENCH-LATER",
+                              "name": "钉住之后的单位"}, Actor(id="bench", role="finance_bureau"))
+        return pinned, int(ledger.recorder.max_notification_id() or 0)
+    finally:
+        ledger.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=8, help="connections in all")
+    parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--scenarios", default="bare,live,pinned,mutation",
+                        help="comma-separated subset (bare is always run: it is the ceiling)")
+    parser.add_argument("--serve", choices=["bare", "api"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port, args.url)
+        return 0
+
+    results: dict[str, Measured] = {}
+    labels = {"bare": "bare strawberry, 10-row list (ceiling)",
+              "live": "附件1 at the current position (POST)",
+              "pinned": "附件1 pinned to a past position (GET, cached)",
+              "mutation": "registerUnit mutation"}
+    context = multiprocessing.get_context("spawn")
+    with fresh(args.backend) as db, context.Pool(args.clients) as pool:
+        pinned, newest = prepare(db)
+        with server("bare") as (bare, bare_pid), server("api", db.url) as (api, api_pid):
+            check = httpx.get(api, params={"query": ANNEX_QUERY,
+                                           "variables": json.dumps({"position": pinned})})
+            assert check.headers.get("cache-control", "").endswith("immutable"), check.headers
+            body = check.json()["data"]["ledger"]
+            assert body["evaluationTable"]["totalFunds"] == "6441.47" and pinned < newest
+            chosen = {"bare", *args.scenarios.split(",")}
+            for scenario in [k for k in labels if k in chosen]:
+                base, pid = (bare, bare_pid) if scenario == "bare" else (api, api_pid)
+                results[scenario] = load(pool, args.clients, scenario, base, pid, args.seconds,
+                                         args.concurrency, pinned)
+    report(args, results, labels, pinned)
+    return 0
+
+
+def report(args: argparse.Namespace, results: dict[str, Measured], labels: dict[str, str],
+           pinned: int) -> None:
+    ceiling = results["bare"]
+    print(f"\nJixiao GraphQL API on {args.backend}: one uvicorn worker; {args.concurrency} "
+          f"concurrent httpx connections in {args.clients} client process(es); "
+          f"{args.seconds:g}s per scenario; {os.cpu_count()} CPUs; pinned position {pinned}\n")
+    print(table([(labels[k], f"{m.rps:,.0f}", f"{m.rps / ceiling.rps:.0%}", f"{m.p50:.1f}",
+                  f"{m.p99:.1f}", f"{m.cpu_us:,.0f}", f"{m.capacity:,.0f}",
+                  f"{m.capacity / ceiling.capacity:.0%}" if ceiling.capacity else "-",
+                  str(m.failed)) for k, m in results.items()],
+                ("scenario", "req/s", "vs ceiling", "p50 ms", "p99 ms", "server CPU µs/req",
+                 "server-bound req/s", "vs ceiling", "failed")))
+    if "live" in results:
+        live = results["live"]
+        print(f"\nlive ≥ 60% of ceiling: achieved {live.rps / ceiling.rps:.0%}, server-bound "
+              f"{live.capacity / max(ceiling.capacity, 1e-9):.0%}")
+    if "pinned" in results:
+        fixed = results["pinned"]
+        print(f"pinned ≥ 3× ceiling: achieved {fixed.rps / ceiling.rps:.1f}×, server-bound "
+              f"{fixed.capacity / max(ceiling.capacity, 1e-9):.1f}×")
+    print("(achieved rates are bounded by the httpx clients when they share the CPUs with the "
+          "server; server CPU per request is the client-independent measure)")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

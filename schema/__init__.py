@@ -1,0 +1,134 @@
+"""The GraphQL API: every view at any moment, every command as a mutation.
+
+`build_schema()` needs no database, so the schema can be exported (schema/schema.graphql)
+and checked without one; `schema.app.create_app()` wires it to a ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    ValidationContext,
+    Visitor,
+    visit,
+)
+from strawberry import Schema
+from strawberry.exceptions import StrawberryInputCoercionError
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from schema.errors import PublicError
+from schema.mutations import Mutation
+from schema.queries import Query
+from schema.scalars import SCALARS
+from schema.subscriptions import Subscription
+
+MAX_DEPTH = 10
+MAX_TOKENS = 4000
+MAX_ALIASES = 30
+CACHED_DOCUMENTS = 512
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask what we did not mean to say: anything raised by code rather than by the request.
+
+    Parse and validation errors (no original error), our PublicError, and scalar coercion
+    errors describe the request and are kept; anything else (a bug, a driver error with SQL
+    in it) becomes "Unexpected error." in production.
+    """
+    original = error.original_error
+    if original is None:
+        return False
+    return not isinstance(original, PublicError | StrawberryInputCoercionError | GraphQLError)
+
+
+class LedgerSchema(Schema):
+    """Logs only unexpected errors, and keeps subscriptions off plain request/response."""
+
+    async def execute(self, query: str | None, variable_values: dict[str, Any] | None = None,
+                      context_value: Any | None = None, root_value: Any | None = None,
+                      operation_name: str | None = None,
+                      allowed_operation_types: Iterable[OperationType] | None = None,
+                      operation_extensions: dict[str, Any] | None = None) -> ExecutionResult:
+        """A subscription needs a stream (WebSocket or multipart), which `execute` is not;
+        refusing it here answers 400 rather than a null feed."""
+        allowed = set(allowed_operation_types or (OperationType.QUERY, OperationType.MUTATION))
+        return await super().execute(query, variable_values, context_value, root_value,
+                                     operation_name, allowed - {OperationType.SUBSCRIPTION},
+                                     operation_extensions)
+
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        super().process_errors([e for e in errors if should_mask(e)], execution_context)
+
+
+def spreads_known(document: DocumentNode) -> bool:
+    """Whether every `...Fragment` spread names a fragment the document defines."""
+    defined = {d.name.value for d in document.definitions
+               if isinstance(d, FragmentDefinitionNode)}
+    used: set[str] = set()
+
+    class Spreads(Visitor):
+        def enter_fragment_spread(self, node: FragmentSpreadNode, *_: object) -> None:
+            used.add(node.name.value)
+
+    visit(document, Spreads())
+    return used <= defined
+
+
+def guarded(rule: type[ASTValidationRule]) -> type[ASTValidationRule]:
+    """The depth limiter looks fragments up unchecked (a KeyError on an unknown one); run it
+    only on documents whose spreads resolve. graphql-core reports unknown fragments itself."""
+
+    class Guarded(ASTValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            if spreads_known(context.document):
+                rule(context)  # the limiter measures and reports while it is constructed
+
+    return Guarded
+
+
+# The depth and alias limits are validation rules. Their rule classes are built once here:
+# a limiter constructed per request makes new classes each time, and the validation cache
+# (keyed by the rules) would then never hit.
+LIMIT_RULES = (*map(guarded, QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules),
+               *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules)
+
+
+def build_schema(*, dev: bool = False) -> Schema:
+    """The schema with its protections: depth, token and alias limits, masked errors."""
+    extensions: list[type[SchemaExtension] | object] = [
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
+        lambda: AddValidationRules(list(LIMIT_RULES)),
+        lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
+    ]
+    if not dev:
+        extensions.append(lambda: MaskErrors(should_mask_error=should_mask))
+    return LedgerSchema(query=Query, mutation=Mutation, subscription=Subscription,
+                        extensions=extensions,  # type: ignore[arg-type]
+                        config=StrawberryConfig(scalar_map=SCALARS))
+
+
+def schema_sdl() -> str:
+    """The schema as SDL, exactly as committed in schema/schema.graphql."""
+    return build_schema().as_str().rstrip("\n") + "\n"

@@ -1,0 +1,249 @@
+"""The ASGI app: /graphql (GraphiQL in a browser), body-size limit, and the pinned-answer cache.
+
+An answer pinned to a past position can never change, so it is cached in-process and
+served with a strong ETag as `immutable`; everything else is `no-store`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from cross_web import HTTPException
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from ledger.application import Ledger
+from ledger.store import Database
+from projections.views import ReadModel
+from schema import build_schema
+from schema.context import Context, Services, resolve_actor
+
+MAX_BODY = 1 << 20  # 1 MiB: far above any command, far below anything harmful
+CACHE_ENTRIES = 2048
+CACHE_ENTRY_BYTES = 4 << 20
+IMMUTABLE = "public, max-age=31536000, immutable"
+SCOPE_KEY = "jixiao.context"
+log = logging.getLogger("jixiao.api")
+
+
+@dataclass(frozen=True)
+class Cached:
+    body: bytes
+    etag: str
+
+
+class AnswerCache:
+    """An LRU of pinned answers keyed by (query, variables, operationName)."""
+
+    def __init__(self, entries: int = CACHE_ENTRIES) -> None:
+        self.entries = entries
+        self.items: OrderedDict[tuple[str, str, str], Cached] = OrderedDict()
+        self.hits = 0
+
+    @staticmethod
+    def key(scope: Scope) -> tuple[str, str, str] | None:
+        params = parse_qs(scope.get("query_string", b"").decode("latin-1"),
+                          keep_blank_values=True)
+        query = params.get("query", [""])[0]
+        if not query:
+            return None
+        raw = params.get("variables", [""])[0]
+        try:
+            variables = json.dumps(json.loads(raw), sort_keys=True) if raw else ""
+        except ValueError:
+            return None
+        return query, variables, params.get("operationName", [""])[0]
+
+    def get(self, key: tuple[str, str, str]) -> Cached | None:
+        found = self.items.get(key)
+        if found is not None:
+            self.items.move_to_end(key)
+            self.hits += 1
+        return found
+
+    def put(self, key: tuple[str, str, str], body: bytes) -> Cached:
+        entry = Cached(body=body, etag='"' + hashlib.sha256(body).hexdigest()[:40] + '"')
+        if len(body) <= CACHE_ENTRY_BYTES:
+            self.items[key] = entry
+            self.items.move_to_end(key)
+            while len(self.items) > self.entries:
+                self.items.popitem(last=False)
+        return entry
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or etag in tags
+
+
+def cached_response(entry: Cached, if_none_match: str | None) -> Response:
+    headers = {"ETag": entry.etag, "Cache-Control": IMMUTABLE}
+    if etag_matches(if_none_match, entry.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(entry.body, media_type="application/json", headers=headers)
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    """strawberry's ASGI view plus our context and the pinned-answer cache for GET."""
+
+    def __init__(self, services: Services, *, dev: bool) -> None:
+        super().__init__(build_schema(dev=dev), graphql_ide="graphiql")
+        self.services = services
+        self.cache = AnswerCache()
+
+    def encode_json(self, data: object) -> str:
+        """UTF-8 rather than \\u escapes: Chinese text is half the bytes and faster to write."""
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    async def get_context(self, request: Request | WebSocket,
+                          response: Response | WebSocket) -> Context:
+        context = Context(services=self.services, actor=resolve_actor(request),
+                          connection=request, response=response)
+        request.scope[SCOPE_KEY] = context
+        return context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if_none_match = headers.get(b"if-none-match", b"").decode("latin-1") or None
+        key = self.cache.key(scope) if scope["method"] in ("GET", "HEAD") else None
+        if key is not None:
+            found = self.cache.get(key)
+            if found is not None:
+                await cached_response(found, if_none_match)(scope, receive, send)
+                return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.checked_body(request) or await self.run(request)
+        except HTTPException as exc:
+            response = PlainTextResponse(exc.reason, status_code=exc.status_code)
+        except Exception:  # a bug outside execution: say so without details, and log it
+            log.exception("request failed outside GraphQL execution")
+            response = JSONResponse({"errors": [{"message": "Unexpected error."}]},
+                                    status_code=500)
+        response = self.finish(scope, key, response, if_none_match)
+        await response(scope, receive, send)
+
+    async def checked_body(self, request: Request) -> Response | None:
+        """A 400 for a JSON body that is not an operation object (strawberry would raise)."""
+        if request.method != "POST" or "json" not in request.headers.get("content-type", ""):
+            return None
+        try:
+            data = json.loads(await request.body())
+        except ValueError:
+            return None  # strawberry answers 400 "Unable to parse request body as JSON"
+        if isinstance(data, dict | list):
+            return None
+        return PlainTextResponse("the request body must be a JSON object", status_code=400)
+
+    def finish(self, scope: Scope, key: tuple[str, str, str] | None, response: Response,
+               if_none_match: str | None) -> Response:
+        """Cache a pinned, error-free GET answer; mark everything else uncacheable."""
+        context: Context | None = scope.get(SCOPE_KEY)
+        body = bytes(response.body) if hasattr(response, "body") else b""
+        if (key is not None and context is not None and context.pinned
+                and response.status_code == 200 and error_free(body)):
+            return cached_response(self.cache.put(key, body), if_none_match)
+        if "cache-control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def error_free(body: bytes) -> bool:
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(answer, dict) and "errors" not in answer and answer.get("data") is not None
+
+
+class BodyLimit:
+    """Answer 413 before a large request body reaches the GraphQL parser."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await self.refuse(scope, receive, send)
+            return
+        if scope["method"] in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self.refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = PlainTextResponse(f"request body larger than {self.max_bytes} bytes",
+                                     status_code=413)
+        await response(scope, receive, send)
+
+
+def create_app(db: Database, *, dev: bool = False) -> Starlette:
+    """One Ledger and one ReadModel for the process, behind /graphql."""
+    ledger = Ledger(db)
+    services = Services(ledger, ReadModel(db, ledger))
+    graphql = GraphQLApp(services, dev=dev)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.run(services.read_model.catch_up)
+        try:
+            yield
+        finally:
+            services.close()
+
+    app = Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
+                            WebSocketRoute("/graphql", graphql),
+                            Route("/", graphql_redirect)], lifespan=lifespan, debug=dev)
+    app.state.services = services
+    app.state.graphql = graphql
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
+    return app
+
+
+async def graphql_redirect(request: Request) -> Response:
+    return Response(status_code=307, headers={"Location": "/graphql"})

@@ -1,0 +1,85 @@
+"""`jixiao serve` and `jixiao schema export`, registered by ledger.cli."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ledger.store import Database
+
+SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="serve the GraphQL API (and GraphiQL) at /graphql")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--sample", action="store_true",
+                   help="load the 相山区 2022 sample first if the ledger is empty")
+    p.add_argument("--dev", action="store_true",
+                   help="development mode: unmasked errors and tracebacks")
+    p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("schema", help="the GraphQL schema as an artifact")
+    p.add_argument("action", choices=["export"])
+    p.add_argument("--output", "-o", help="write to this file ('-' for stdout; default "
+                   "schema/schema.graphql)")
+    p.add_argument("--check", action="store_true",
+                   help="exit 1 if the committed schema differs from the code")
+    p.set_defaults(handler=cmd_schema)
+
+
+def prepare(db: Database, *, sample: bool) -> int:
+    """Migrate, and load the sample into an empty ledger; returns the last position."""
+    from ledger.application import Ledger
+    from ledger.migrate import migrate
+    from ledger.sample.loader import load_sample
+
+    migrate(db)
+    ledger = Ledger(db)
+    try:
+        position = int(ledger.recorder.max_notification_id() or 0)
+        if sample and position == 0:
+            position = load_sample(ledger)
+        return position
+    finally:
+        ledger.close()
+
+
+def cmd_serve(args: argparse.Namespace, db: Database) -> int:
+    import uvicorn
+
+    from schema.app import MAX_BODY, create_app
+
+    position = prepare(db, sample=args.sample)
+    print(f"ledger on {db.backend} at position {position}; GraphQL at "
+          f"http://{args.host}:{args.port}/graphql", file=sys.stderr)
+    uvicorn.run(create_app(db, dev=args.dev), host=args.host, port=args.port, workers=1,
+                ws_max_size=MAX_BODY, log_level="info" if args.dev else "warning")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace, db: Database) -> int:
+    return export_schema(args.output, check=args.check)
+
+
+def export_schema(output: str | None, *, check: bool = False) -> int:
+    """Write the SDL generated from the code (or, with check, compare it to the file)."""
+    from schema import schema_sdl
+
+    sdl = schema_sdl()
+    if check:
+        current = SCHEMA_FILE.read_text(encoding="utf-8") if SCHEMA_FILE.exists() else ""
+        if current != sdl:
+            print(f"{SCHEMA_FILE} is out of date; run `jixiao schema export`", file=sys.stderr)
+            return 1
+        return 0
+    if output == "-":
+        sys.stdout.write(sdl)
+        return 0
+    target = Path(output) if output else SCHEMA_FILE
+    target.write_text(sdl, encoding="utf-8")
+    print(f"wrote {target}", file=sys.stderr)
+    return 0

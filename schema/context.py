@@ -1,0 +1,76 @@
+"""Per-request context: who is asking, the shared services, and whether the answer is pinned.
+
+The actor is resolved in exactly one place (`resolve_actor`) so that a later issue can swap
+the development default for token-based credentials without touching any resolver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from starlette.requests import HTTPConnection
+from strawberry.types import Info
+
+from ledger.application import Ledger
+from ledger.runtime import Actor
+from projections.views import ReadModel
+
+T = TypeVar("T")
+
+DEV_ACTOR = Actor(id="anonymous-dev", role="finance_bureau")
+"""Until tokens exist (a later issue), every request acts as this development actor."""
+
+
+def resolve_actor(connection: HTTPConnection | None) -> Actor:
+    """The one place that turns a request into an Actor; replace it when tokens arrive."""
+    return DEV_ACTOR
+
+
+class Services:
+    """One Ledger and one ReadModel per app, and the bounded pool their blocking calls use.
+
+    A dedicated pool (rather than the shared anyio one) bounds how many threads, and so how
+    many thread-local read connections, the ReadModel can ever open.
+    """
+
+    def __init__(self, ledger: Ledger, read_model: ReadModel, workers: int = 8) -> None:
+        self.ledger = ledger
+        self.read_model = read_model
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jixiao-io")
+
+    async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run a synchronous storage call off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, functools.partial(func, *args, **kwargs))
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.read_model.close()
+        self.ledger.close()
+
+
+@dataclass
+class Context:
+    services: Services
+    actor: Actor
+    connection: HTTPConnection | None = None
+    response: Any = None
+    # None: nothing said either way; True: every root field was pinned to a past position;
+    # False: some part of the answer can still change (now, the raw log, a future time).
+    pinned: bool | None = field(default=None)
+
+    def mark(self, pinned: bool) -> None:
+        """Record whether one root field's answer is immutable; one volatile field wins."""
+        self.pinned = pinned if self.pinned is None else (self.pinned and pinned)
+
+
+Information = Info[Context, None]
+
+
+def services(info: Information) -> Services:
+    return info.context.services

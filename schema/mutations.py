@@ -1,0 +1,134 @@
+"""One mutation per ledger command: build the command's dict, call the Ledger, map the outcome.
+
+No business rule lives here. The ledger validates (ledger.runtime.parse_command) and decides;
+a refusal comes back as a member of the mutation's result union, so clients branch on
+`__typename` rather than parse messages, and the answer is never an opaque error.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Union, cast
+
+import strawberry
+
+from ledger.errors import DomainError
+from ledger.runtime import CommandResult, camel
+from schema.context import Information, services
+from schema.errors import ERROR_TYPES, to_refusal
+from schema.inputs import COMMANDS, camel_title, command_model, input_for, to_data
+
+DESCRIPTIONS: dict[str, str] = {
+    "register_unit": "Register a budget unit (预算单位).",
+    "register_subject": "Register an evaluation subject (评价对象) for a fiscal year.",
+    "record_ex_ante_assessment": "Record an ex-ante assessment (事前绩效评估).",
+    "declare_goals": "Declare performance goals (绩效目标申报).",
+    "review_goals": "Approve or return declared goals (审核/批复).",
+    "adjust_goals": "Adjust approved goals, with a reason (调整).",
+    "record_monitoring": "Record a monitoring snapshot (绩效运行监控).",
+    "submit_self_evaluation": "Submit the unit's self-evaluation (绩效自评).",
+    "commission_evaluation": "Commission a third-party evaluation (委托第三方评价).",
+    "record_evaluation": "Record a finance, department or third-party evaluation.",
+    "record_spot_check": "Record a spot-check re-review (抽查复核).",
+    "assign_grade": "Assign the grade that the authoritative score earns (评价等级).",
+    "apply_result": "Apply a result: priority, reduce, cancel, recover… (结果运用).",
+    "request_rectification": "Request rectification of findings (整改).",
+    "report_rectification": "Report on a requested rectification (整改反馈).",
+    "review_rectification": "Accept or return a rectification report.",
+    "record_disclosure": "Record what was disclosed, to whom, with its content hash (公开).",
+    "admit_agency": "Admit a third-party agency to the agency library.",
+    "assess_agency": "Record an agency's annual quality assessment (执业质量考核).",
+    "suspend_agency": "Suspend an agency.",
+    "reinstate_agency": "Reinstate a suspended agency.",
+    "remove_agency": "Remove an agency from the library.",
+    "admit_expert": "Admit an expert to the expert library.",
+    "remove_expert": "Remove an expert from the library.",
+    "adopt_rules": "Adopt a new version of the configurable rules.",
+    "correct_event": "Correct a recorded fact by naming its event position and a reason.",
+}
+
+# The ids each command reports (CommandResult.ids key, field name, type).
+ID_FIELDS: dict[str, tuple[tuple[str, str, type], ...]] = {
+    "record_ex_ante_assessment": (("assessmentId", "assessment_id", str),),
+    "record_monitoring": (("snapshotId", "snapshot_id", str),),
+    "submit_self_evaluation": (("score", "score", Decimal),),
+    "commission_evaluation": (("commissionId", "commission_id", str),),
+    "record_evaluation": (("evaluationId", "evaluation_id", str), ("score", "score", Decimal)),
+    "record_spot_check": (("spotCheckId", "spot_check_id", str),),
+    "apply_result": (("resultId", "result_id", str),),
+    "request_rectification": (("rectificationId", "rectification_id", str),),
+    "record_disclosure": (("disclosureId", "disclosure_id", str),),
+    "correct_event": (("corrects", "corrects_position", int),),
+}
+
+
+@strawberry.type(description="An id a command created, by name.")
+class NamedId:
+    name: str
+    value: str
+
+
+@strawberry.interface(description="A command was recorded (or, with replayed, had been: the same "
+                      "commandId and request were seen before and nothing new was appended).")
+class CommandSuccess:
+    command_id: str
+    command: str
+    position: int = strawberry.field(description="The log position of the command's last "
+                                     "event; pass it as `position` or `minPosition` to read "
+                                     "your write.")
+    replayed: bool
+    aggregate_id: str
+    version: int
+    events: list[str]
+    ids: list[NamedId]
+
+
+def result_type(method: str) -> type[CommandSuccess]:
+    name = f"{camel_title(method)}Result"
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__}
+    for _key, attr, kind in ID_FIELDS.get(method, ()):
+        annotations[attr] = kind | None
+        namespace[attr] = None
+    made: type[CommandSuccess] = strawberry.type(type(name, (CommandSuccess,), namespace),
+                                                 name=name)
+    return made
+
+
+def success(kind: type[CommandSuccess], method: str, res: CommandResult) -> CommandSuccess:
+    extra: dict[str, Any] = {}
+    for key, attr, typ in ID_FIELDS.get(method, ()):
+        raw = res.ids.get(key)
+        extra[attr] = None if raw is None else typ(raw)
+    return kind(command_id=res.command_id, command=camel(res.command), position=res.position,
+                replayed=res.replayed, aggregate_id=res.aggregate_id, version=res.version,
+                events=list(res.events), ids=[NamedId(name=k, value=str(v))
+                                              for k, v in sorted(res.ids.items())], **extra)
+
+
+def make_mutation(method: str) -> Any:
+    model = command_model(method)
+    pascal = camel_title(method)
+    input_type = input_for(model, name=f"{pascal}Input")
+    kind = result_type(method)
+    members = cast(Any, Union)[(kind, *ERROR_TYPES)]  # built at runtime, one per command
+    payload = cast(Any, Annotated)[members, strawberry.union(f"{pascal}Payload")]
+
+    async def resolve(info: Information, input: Any) -> Any:
+        svc = services(info)
+        info.context.mark(False)
+        data = to_data(input)
+        try:
+            res = await svc.run(getattr(svc.ledger, method), data, info.context.actor)
+        except DomainError as exc:
+            return to_refusal(exc)
+        return success(kind, method, res)
+
+    resolve.__name__ = method
+    resolve.__annotations__ = {"info": Information, "input": input_type, "return": payload}
+    return strawberry.mutation(resolver=resolve, description=DESCRIPTIONS[method])
+
+
+Mutation = strawberry.type(type("Mutation", (), {m: make_mutation(m) for m in COMMANDS}),
+                           description="Every command of the ledger; each takes a commandId "
+                           "for idempotent retry.")

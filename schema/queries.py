@@ -1,0 +1,185 @@
+"""The query root: pick a moment once (`ledger`), read everything under it consistently.
+
+Every field under `ledger` reads the same Moment, so an answer never mixes two states of the
+log. The root also reports to the context whether the answer is pinned to a past position
+(and so can be cached forever) or can still change.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime
+
+import strawberry
+
+from ledger.grades import Grade as LedgerGrade
+from ledger.log import read_log
+from projections import annex, values
+from schema.context import Information, services
+from schema.errors import PublicError
+from schema.fields import field
+from schema.paging import check_page
+from schema.subject import Subject
+from schema.types import (
+    AnnexKind,
+    Audience,
+    AuditConnection,
+    Coverage,
+    DisclosurePackage,
+    EvaluationTable,
+    Grade,
+    LogConnection,
+    LogEdge,
+    LogEvent,
+    PageInfo,
+    Restatement,
+    SubjectConnection,
+)
+
+WAIT_SECONDS = 5.0
+
+
+def last_position(info: Information) -> int:
+    """The newest position in the log (not the projected one)."""
+    return int(services(info).ledger.recorder.max_notification_id() or 0)
+
+
+@strawberry.type(name="Ledger", description="The ledger as of one moment. `position` is the last "
+                 "event this answer includes; every field below reads exactly that state.")
+class LedgerView:
+    moment: strawberry.Private[values.Moment]
+
+    @field(description="The last event position this answer includes.")
+    def position(self) -> int:
+        return self.moment.position
+
+    @field(description="When the event at `position` was recorded.")
+    def recorded_at(self) -> datetime | None:
+        return self.moment.recorded_at
+
+    @field(description="Business-date filter: facts effective after it are hidden.")
+    def effective_on(self) -> date | None:
+        return self.moment.effective_on
+
+    @field(description="附件1 (KEY_PROJECTS) or 附件2 (DEPARTMENT_OVERALL).")
+    async def evaluation_table(self, info: Information, fiscal_year: int,
+                               table: AnnexKind) -> EvaluationTable:
+        found = await services(info).run(services(info).read_model.evaluation_table,
+                                         self.moment, fiscal_year, annex.AnnexKind(table.value))
+        return EvaluationTable.of(found)
+
+    @field(description="Coverage of goals, monitoring, self-evaluation, spot checks.")
+    async def coverage(self, info: Information, fiscal_year: int) -> Coverage:
+        found = await services(info).run(services(info).read_model.coverage, self.moment,
+                                         fiscal_year)
+        return Coverage.of(found)
+
+    @field(description="Subjects in registration order, filtered, keyset-paginated.")
+    async def subjects(self, info: Information, fiscal_year: int | None = None,
+                       unit_code: str | None = None, grade: Grade | None = None,
+                       first: int = 50, after: str | None = None) -> SubjectConnection:
+        first = check_page(first, after)
+        page = await services(info).run(
+            services(info).read_model.subjects, self.moment, fiscal_year=fiscal_year,
+            unit_code=unit_code, grade=None if grade is None else LedgerGrade(grade.value),
+            first=first, after=after)
+        return SubjectConnection.of(page)
+
+    @field(description="One subject and its whole lifecycle; null if unknown then.")
+    async def subject(self, info: Information, code: str) -> Subject | None:
+        found = await services(info).run(services(info).read_model.subject, self.moment, code)
+        return None if found is None else Subject.of(self.moment, found)
+
+    @field(description="Who did what, in log order, up to this moment.")
+    async def audit_trail(self, info: Information, subject_code: str | None = None,
+                          unit_code: str | None = None, first: int = 50,
+                          after: str | None = None) -> AuditConnection:
+        first = check_page(first, after)
+        page = await services(info).run(services(info).read_model.audit_trail, self.moment,
+                                        subject_code=subject_code, unit_code=unit_code,
+                                        first=first, after=after)
+        return AuditConnection.of(page)
+
+    @field(description="What was disclosed to an audience for a fiscal year.")
+    async def disclosure(self, info: Information, fiscal_year: int,
+                         audience: Audience) -> DisclosurePackage:
+        found = await services(info).run(services(info).read_model.disclosure, self.moment,
+                                         fiscal_year, audience.value)
+        return DisclosurePackage.of(found)
+
+    @field(description="Cells of an annex table that changed between `since` (a time "
+                      "or a position) and this moment, with the corrections responsible.")
+    async def restatements(self, info: Information, fiscal_year: int, table: AnnexKind,
+                           since: datetime | None = None,
+                           since_position: int | None = None) -> list[Restatement]:
+        if (since is None) == (since_position is None):
+            raise PublicError("give exactly one of since and sincePosition", code="BAD_MOMENT")
+        if since_position is not None and since_position < 0:
+            raise PublicError("sincePosition must not be negative", code="BAD_MOMENT")
+        if since is not None and since > datetime.now(UTC):
+            info.context.mark(False)  # a future time resolves to "now", which moves
+        rm = services(info).read_model
+        start = await services(info).run(rm.resolve, position=since_position, as_of=since)
+        found = await services(info).run(rm.restatements, fiscal_year,
+                                         annex.AnnexKind(table.value), start, self.moment)
+        return [Restatement.of(r) for r in found]
+
+
+async def resolve_ledger(info: Information, position: int | None, as_of: datetime | None,
+                         effective_on: date | None, min_position: int | None) -> LedgerView:
+    for name, value in (("position", position), ("minPosition", min_position)):
+        if value is not None and value < 0:
+            raise PublicError(f"{name} must not be negative", code="BAD_MOMENT")
+    svc = services(info)
+    wanted = max(p for p in (position, min_position, 0) if p is not None)
+    if wanted > 0:
+        newest = await svc.run(last_position, info)
+        if wanted > newest:
+            raise PublicError(f"position {wanted} is beyond the ledger's last position {newest}",
+                              code="POSITION_NOT_REACHED")
+    if min_position is not None:
+        try:
+            await svc.run(svc.read_model.wait_for, min_position, WAIT_SECONDS)
+        except TimeoutError:
+            raise PublicError(f"position {min_position} was not projected within "
+                              f"{WAIT_SECONDS:g}s; retry", code="NOT_YET_PROJECTED") from None
+    try:
+        moment = await svc.run(svc.read_model.resolve, position=position, as_of=as_of,
+                               effective_on=effective_on)
+    except ValueError as exc:
+        raise PublicError(str(exc), code="BAD_MOMENT") from None
+    # Pinned: an explicit position that is already projected (resolve clamps to the
+    # projected position otherwise). Times are not pinned: clocks and late commits move.
+    info.context.mark(position is not None and as_of is None and moment.position == position)
+    return LedgerView(moment=moment)
+
+
+@strawberry.type
+class Query:
+    @field(description="The ledger at one moment: `position`, or `asOf` (a time with "
+                      "a timezone), or now; `effectiveOn` keeps only facts effective by that "
+                      "date; `minPosition` waits until that position is projected.")
+    async def ledger(self, info: Information, position: int | None = None,
+                     as_of: datetime | None = None, effective_on: date | None = None,
+                     min_position: int | None = None) -> LedgerView:
+        return await resolve_ledger(info, position, as_of, effective_on, min_position)
+
+    @field(description="The raw event log after a position, in order (keyset "
+                      "pagination by position; positions can have gaps).")
+    async def events(self, info: Information, after: int = 0, first: int = 100) -> LogConnection:
+        first = check_page(first, None)
+        if after < 0:
+            raise PublicError("after must not be negative", code="BAD_CURSOR")
+        info.context.mark(False)
+        ledger = services(info).ledger
+
+        def page() -> list[LogEvent]:
+            return [LogEvent.of(r) for r in itertools.islice(
+                read_log(ledger, start=after + 1, batch=first + 1), first + 1)]
+
+        found = await services(info).run(page)
+        items = found[:first]
+        return LogConnection(
+            edges=[LogEdge(cursor=str(e.position), node=e) for e in items],
+            page_info=PageInfo(has_next_page=len(found) > first,
+                               end_cursor=str(items[-1].position) if items else str(after)))

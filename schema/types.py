@@ -1,0 +1,357 @@
+"""Output types: the read-side values (projections.values, projections.annex) as GraphQL.
+
+Plain data is copied into frozen GraphQL objects; only fields that need another read (a
+subject's audit trail) carry resolvers, and those stay pinned to the same Moment.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from ledger import grades
+from ledger.log import LogRecord, jsonable
+from projections import annex, values
+from projections.annex import ANNEX_HEADERS, TOTAL_LABEL
+
+
+@strawberry.enum(description="A performance grade: 优 [90,100], 良 [80,90), 中 [60,80), 差 [0,60) "
+                 "under the default scale (the scale in force is a versioned rule).")
+class Grade(Enum):
+    EXCELLENT = "EXCELLENT"
+    GOOD = "GOOD"
+    FAIR = "FAIR"
+    POOR = "POOR"
+
+
+@strawberry.enum(description="The two annex tables of the annual report.")
+class AnnexKind(Enum):
+    KEY_PROJECTS = "key-projects"
+    DEPARTMENT_OVERALL = "department-overall"
+
+
+@strawberry.enum(description="Who receives a disclosure.")
+class Audience(Enum):
+    PEOPLES_CONGRESS = "peoples_congress"
+    STANDING_COMMITTEE = "standing_committee"
+    PUBLIC = "public"
+
+
+def grade_of(value: grades.Grade | str | None) -> Grade | None:
+    return None if value is None else Grade(grades.Grade(value).value)
+
+
+def label_of(value: grades.Grade | str | None) -> str | None:
+    return None if value is None else grades.Grade(value).label
+
+
+def annex_of(value: str | None) -> AnnexKind | None:
+    return None if not value else AnnexKind(value.replace("_", "-"))
+
+
+def money(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+@strawberry.type(description="Keyset pagination: pass endCursor as `after` for the next page.")
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+# -- the annex tables ----------------------------------------------------------------------
+
+
+@strawberry.type(description="One row of an annex table (序号, 项目名称, 实施单位/牵头单位, "
+                 "财政资金(万元), 评价情况, 评价等级).")
+class EvaluationTableRow:
+    seq: int
+    subject_id: str
+    subject_name: str
+    unit_name: str
+    funds: Decimal
+    assessment: str
+    grade: Grade | None
+    grade_label: str | None
+
+    @classmethod
+    def of(cls, row: annex.AnnexRow) -> EvaluationTableRow:
+        return cls(seq=row.seq, subject_id=row.subject_id, subject_name=row.subject_name,
+                   unit_name=row.unit_name, funds=row.funds, assessment=row.assessment,
+                   grade=grade_of(row.grade), grade_label=label_of(row.grade))
+
+
+@strawberry.type(description="附件1 or 附件2 as of the enclosing moment, with the 合计 of "
+                 "财政资金.")
+class EvaluationTable:
+    fiscal_year: int
+    table: AnnexKind
+    title: str
+    headers: list[str]
+    rows: list[EvaluationTableRow]
+    total_label: str
+    total_funds: Decimal
+
+    @classmethod
+    def of(cls, t: annex.AnnexTable) -> EvaluationTable:
+        return cls(fiscal_year=t.fiscal_year, table=AnnexKind(t.kind.value), title=t.title,
+                   headers=list(ANNEX_HEADERS), rows=[EvaluationTableRow.of(r) for r in t.rows],
+                   total_label=TOTAL_LABEL, total_funds=t.total_funds)
+
+
+# -- coverage --------------------------------------------------------------------------------
+
+
+@strawberry.type
+class MonitoringRoundCoverage:
+    round_name: str
+    subjects: int
+    funds: Decimal
+    warnings: int
+
+
+@strawberry.type
+class GradeCount:
+    grade: Grade
+    label: str
+    count: int
+
+
+@strawberry.type(description="How far each lifecycle step reached in a fiscal year.")
+class Coverage:
+    fiscal_year: int
+    units: int
+    subjects: int
+    project_subjects: int
+    funds: Decimal
+    subjects_with_approved_goals: int
+    projects_with_approved_goals: int
+    funds_with_approved_goals: Decimal
+    project_funds_with_approved_goals: Decimal
+    monitoring_rounds: list[MonitoringRoundCoverage]
+    self_evaluation_coverage: Decimal = strawberry.field(description="percent of subjects")
+    project_self_evaluation_coverage: Decimal
+    department_self_evaluation_coverage: Decimal
+    spot_checked_subjects: int
+    spot_checked_units: int
+    spot_checked_funds: Decimal
+    grade_distribution: list[GradeCount]
+    priority_subjects: int
+    reduced_amount: Decimal
+    cancelled_subjects: int
+    recovered_amount: Decimal
+    statements: list[str] = strawberry.field(description="the coverage in the report's words")
+
+    @classmethod
+    def of(cls, c: values.Coverage) -> Coverage:
+        plain = {k: getattr(c, k) for k in (
+            "fiscal_year", "units", "subjects", "project_subjects", "funds",
+            "subjects_with_approved_goals", "projects_with_approved_goals",
+            "funds_with_approved_goals", "project_funds_with_approved_goals",
+            "self_evaluation_coverage", "project_self_evaluation_coverage",
+            "department_self_evaluation_coverage", "spot_checked_subjects",
+            "spot_checked_units", "spot_checked_funds", "priority_subjects", "reduced_amount",
+            "cancelled_subjects", "recovered_amount")}
+        rounds = [MonitoringRoundCoverage(round_name=r.round_name, subjects=r.subjects,
+                                          funds=r.funds, warnings=r.warnings)
+                  for r in c.monitoring_rounds]
+        counts = [GradeCount(grade=Grade(g.value), label=g.label,
+                             count=int(c.grade_distribution.get(g.label, 0))) for g in grades.Grade]
+        return cls(monitoring_rounds=rounds, grade_distribution=counts,
+                   statements=c.statements(), **plain)
+
+
+# -- subjects ----------------------------------------------------------------------------------
+
+
+@strawberry.type(description="A subject as one row: what lists and filters show.")
+class SubjectSummary:
+    id: str
+    code: str
+    name: str
+    kind: str
+    fiscal_year: int
+    unit_code: str
+    unit_name: str
+    funds: Decimal
+    is_key: bool
+    is_new: bool
+    tags: list[str]
+    goal_status: str
+    grade: Grade | None
+    grade_label: str | None
+    score: Decimal | None
+    annex: AnnexKind | None
+    version: int
+    valid_from: int = strawberry.field(description="the position this row became current")
+
+    @classmethod
+    def of(cls, s: values.SubjectSummary) -> SubjectSummary:
+        return cls(id=s.subject_id, code=s.code, name=s.name, kind=s.kind,
+                   fiscal_year=s.fiscal_year, unit_code=s.unit_code, unit_name=s.unit_name,
+                   funds=s.funds, is_key=s.is_key, is_new=s.is_new, tags=list(s.tags),
+                   goal_status=s.goal_status, grade=grade_of(s.grade),
+                   grade_label=label_of(s.grade), score=s.score, annex=annex_of(s.annex),
+                   version=s.version, valid_from=s.valid_from)
+
+
+@strawberry.type
+class SubjectEdge:
+    cursor: str
+    node: SubjectSummary
+
+
+@strawberry.type
+class SubjectConnection:
+    edges: list[SubjectEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def of(cls, page: values.Page[values.SubjectSummary]) -> SubjectConnection:
+        return cls(edges=[SubjectEdge(cursor=str(s.valid_from), node=SubjectSummary.of(s))
+                          for s in page.items],
+                   page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor))
+
+
+# -- the audit trail and the raw log ------------------------------------------------------------
+
+
+@strawberry.type(description="One event as the audit trail shows it.")
+class AuditEntry:
+    position: int
+    recorded_at: datetime
+    type: str
+    aggregate_id: str
+    version: int
+    subject_id: str | None
+    unit_code: str | None
+    actor_id: str | None
+    actor_role: str | None
+    command_id: str | None
+    effective_on: date | None
+    corrects_position: int | None
+    changes: JSON
+
+    @classmethod
+    def of(cls, e: values.AuditEntry) -> AuditEntry:
+        return cls(position=e.position, recorded_at=e.recorded_at, type=e.type,
+                   aggregate_id=e.aggregate_id, version=e.version, subject_id=e.subject_id,
+                   unit_code=e.unit_code, actor_id=e.actor_id, actor_role=e.actor_role,
+                   command_id=e.command_id, effective_on=e.effective_on,
+                   corrects_position=e.corrects_position, changes=jsonable(e.changes))
+
+
+@strawberry.type
+class AuditEdge:
+    cursor: str
+    node: AuditEntry
+
+
+@strawberry.type
+class AuditConnection:
+    edges: list[AuditEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def of(cls, page: values.Page[values.AuditEntry]) -> AuditConnection:
+        return cls(edges=[AuditEdge(cursor=str(e.position), node=AuditEntry.of(e))
+                          for e in page.items],
+                   page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor))
+
+
+@strawberry.type(description="One event of the global log, decoded.")
+class LogEvent:
+    position: int
+    recorded_at: datetime
+    type: str
+    aggregate_id: str
+    version: int
+    actor_id: str | None
+    actor_role: str | None
+    command_id: str | None
+    effective_on: date | None
+    payload: JSON
+
+    @classmethod
+    def of(cls, r: LogRecord) -> LogEvent:
+        meta = r.meta
+        return cls(position=r.position, recorded_at=r.recorded_at, type=r.type,
+                   aggregate_id=str(r.aggregate_id), version=r.version,
+                   actor_id=meta.actor_id if meta else None,
+                   actor_role=meta.actor_role if meta else None,
+                   command_id=meta.command_id if meta else None,
+                   effective_on=meta.effective_on if meta else None,
+                   payload=jsonable(r.payload))
+
+
+@strawberry.type
+class LogEdge:
+    cursor: str
+    node: LogEvent
+
+
+@strawberry.type(description="A page of the raw log; positions ascend but may have gaps.")
+class LogConnection:
+    edges: list[LogEdge]
+    page_info: PageInfo
+
+
+# -- disclosure and restatements -----------------------------------------------------------------
+
+
+@strawberry.type(description="A recorded disclosure: exactly what was disclosed, and its hash.")
+class Disclosure:
+    id: str
+    position: int
+    recorded_at: datetime
+    fiscal_year: int
+    audience: Audience
+    title: str
+    subject_codes: list[str]
+    content_hash: str
+    content_position: int
+    checkpoint: JSON | None
+
+    @classmethod
+    def of(cls, d: values.DisclosureRecord) -> Disclosure:
+        return cls(id=d.disclosure_id, position=d.position, recorded_at=d.recorded_at,
+                   fiscal_year=d.fiscal_year, audience=Audience(d.audience), title=d.title,
+                   subject_codes=list(d.subject_codes), content_hash=d.content_hash,
+                   content_position=d.content_position,
+                   checkpoint=None if d.checkpoint is None else jsonable(d.checkpoint))
+
+
+@strawberry.type
+class DisclosurePackage:
+    fiscal_year: int
+    audience: Audience
+    disclosures: list[Disclosure]
+    subjects: list[SubjectSummary]
+
+    @classmethod
+    def of(cls, p: values.DisclosurePackage) -> DisclosurePackage:
+        return cls(fiscal_year=p.fiscal_year, audience=Audience(p.audience),
+                   disclosures=[Disclosure.of(d) for d in p.disclosures],
+                   subjects=[SubjectSummary.of(s) for s in p.subjects])
+
+
+@strawberry.type(description="A cell of an annex table that changed between two moments, with "
+                 "the corrections recorded in between.")
+class Restatement:
+    subject_id: str
+    subject_name: str
+    field: str
+    before: str | None
+    after: str | None
+    corrections: list[AuditEntry]
+
+    @classmethod
+    def of(cls, r: values.Restatement) -> Restatement:
+        return cls(subject_id=r.subject_id, subject_name=r.subject_name, field=r.field,
+                   before=r.before, after=r.after,
+                   corrections=[AuditEntry.of(e) for e in r.corrections])
