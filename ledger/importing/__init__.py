@@ -1,4 +1,4 @@
-"""Importing published tables: parsing and checking only, never writing the ledger."""
+"""Importing published tables: the reader checks a file; the importer records it all or nothing."""
 
 from ledger.importing.table_reader import (
     ParsedAnnex,

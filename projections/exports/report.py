@@ -142,6 +142,9 @@ def provenance_lines(p: Provenance) -> list[str]:
         lines.append("检查点 (checkpoint): " + "，".join(parts))
     if p.checkpoint_root is not None:
         lines.append(f"检查点根 {p.checkpoint_root} (checkpoint root)")
+    else:
+        lines.append("检查点 (checkpoint): 无，尚无覆盖此位置的签名检查点 "
+                     "(none covers this position)")
     return lines
 
 

@@ -124,12 +124,16 @@ def test_report_rejects_ragged_rows() -> None:
         Report(title="t", headers=("a", "b"), rows=(("x",),), provenance=PROVENANCE)
 
 
+NO_CHECKPOINT = "检查点 (checkpoint): 无，尚无覆盖此位置的签名检查点 (none covers this position)"
+
+
 def test_provenance_lines_are_bilingual() -> None:
     lines = provenance_lines(PROVENANCE)
     assert lines[0] == "数据截至账本位置 1234 (ledger position)"
     assert f"检查点根 {ROOT} (checkpoint root)" in lines
     assert any("2023-05-01T08:30:00+00:00" in line for line in lines)
-    assert provenance_lines(Provenance(position=7)) == ["数据截至账本位置 7 (ledger position)"]
+    assert provenance_lines(Provenance(position=7)) == [
+        "数据截至账本位置 7 (ledger position)", NO_CHECKPOINT]
 
 
 # ---------------------------------------------------------------- CSV
