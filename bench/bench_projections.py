@@ -17,12 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import fresh, rate, table  # noqa: E402
-from ledger.application import Ledger  # noqa: E402
-from ledger.sample.synthetic import ACTOR, district_setup, subject_commands  # noqa: E402
-from projections.annex import AnnexKind  # noqa: E402
-from projections.values import Moment  # noqa: E402
-from projections.views import ReadModel  # noqa: E402
+from bench.common import fresh, rate, table
+from ledger.application import Ledger
+from ledger.sample.synthetic import ACTOR, district_setup, subject_commands
+from projections.annex import AnnexKind
+from projections.values import Moment
+from projections.views import ReadModel
 
 
 def add_district(app: Ledger, d: int, subjects: int) -> int:
