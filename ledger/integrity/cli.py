@@ -6,7 +6,7 @@
     jixiao proof inclusion --position N [--checkpoint SIZE]
     jixiao proof consistency --from SIZE --to SIZE
     jixiao audit export [--until SIZE] --out DIR
-    jixiao audit verify DIR [--key KEY] [--at SIZE] [--plain] [--strict]  (offline)
+    jixiao audit verify DIR [--key KEY] [--known NOTE]... [--at SIZE] [--plain] [--strict]
     jixiao verify                         re-check the live store against the sealed log
 
 Exit status 1 means something did not verify; the message names what and where.
@@ -56,6 +56,8 @@ def register(sub: Any) -> None:
     q.add_argument("--plain", action="store_true", help="plain text instead of tables")
     q.add_argument("--strict", action="store_true",
                    help="parse every record and check its canonical form (slower)")
+    q.add_argument("--known", type=Path, action="append", default=[], metavar="NOTE",
+                   help="a checkpoint seen before (file), which the bundle must reproduce")
     q.set_defaults(handler=cmd_audit_verify)
 
     p = sub.add_parser("verify", help="re-check the event store against the sealed log")
@@ -149,8 +151,10 @@ def cmd_audit_verify(args: argparse.Namespace, db: Database) -> int:
     from ledger.integrity.verifier import BundleError, render_text, verify_bundle
 
     try:
-        report = verify_bundle(args.bundle, key=args.key, at=args.at, strict=args.strict)
-    except BundleError as exc:
+        known = [path.read_text("utf-8") for path in args.known]
+        report = verify_bundle(args.bundle, key=args.key, at=args.at, strict=args.strict,
+                               known=known)
+    except (BundleError, OSError) as exc:
         return _fail(str(exc))
     if args.plain:
         print(render_text(report))
@@ -190,6 +194,9 @@ def cmd_verify(args: argparse.Namespace, db: Database) -> int:
     ledger = Ledger(db)
     try:
         report = verify_store(db, ledger, verifier)
+    except Exception as exc:  # e.g. the integrity tables were dropped: that fails too
+        return _fail(f"cannot read the sealed log ({type(exc).__name__}: {exc}); its tables "
+                     "are created by `jixiao migrate`")
     finally:
         ledger.close()
     if not report.ok:

@@ -9,7 +9,7 @@ annex-table values, so an auditor can read all of what it relies on. It
    size, its "position" line to name the record at that size, and an RFC 9162 consistency
    proof between successive checkpoints;
 3. checks each line is a canonical record with increasing positions, and that disclosures
-   name checkpoint roots the tree reproduces;
+   (and checkpoints the auditor saw before) name roots the tree reproduces;
 4. replays the records up to a checkpoint into the annex tables (附件1, 附件2) of every
    fiscal year found.
 
@@ -319,9 +319,13 @@ def _locate(bundle: Path, tree: LogTree, checkpoint: Checkpoint,
 
 
 def verify_bundle(bundle: Path | str, *, key: str | None = None, at: int | None = None,
-                  strict: bool = False) -> BundleReport:
+                  strict: bool = False, known: Sequence[str] = ()) -> BundleReport:
     """Verify everything in the bundle; replay the tables to checkpoint size `at` (default:
     the last one). Raises BundleError on the first thing that does not hold.
+
+    `known` are signed checkpoints the auditor saw before (earlier bundles, disclosures):
+    the bundle must reproduce each of them, which is what proves history was not rewritten
+    since, even by someone holding the signing key or recreating the whole database.
 
     Every line is hashed as it stands; lines the replay reads are parsed and checked to be
     canonical. `strict` parses and checks every line (slower): the signed roots already
@@ -375,6 +379,7 @@ def verify_bundle(bundle: Path | str, *, key: str | None = None, at: int | None 
         _locate(bundle, tree, found[-1], positions)
     _check_consistency(tree, found)
     _check_disclosures(tree, disclosed, positions)
+    _check_known(tree, verifier, found[-1].origin, known)
     return BundleReport(key=verifier.text(), events=tree.size, checkpoints=tuple(found),
                         proven_by=target, tables=tuple(replay.tables()),
                         warnings=tuple(warnings))
@@ -397,6 +402,21 @@ def _check_consistency(tree: LogTree, found: Sequence[Checkpoint]) -> None:
         except ProofError as exc:
             raise BundleError(f"checkpoints {old.size} and {new.size} are not consistent: "
                               f"{exc}") from None
+
+
+def _check_known(tree: LogTree, verifier: NoteVerifier, origin: str,
+                 known: Sequence[str]) -> None:
+    for text in known:
+        try:
+            seen = open_note(text, verifier, origin=origin)
+        except NoteError as exc:
+            raise BundleError(f"known checkpoint: {exc}") from None
+        if seen.size > tree.size:
+            raise BundleError(f"known checkpoint {seen.size} is beyond this bundle's "
+                              f"{tree.size} records: the log was cut, or the bundle is older")
+        if tree.root_at(seen.size) != seen.root:
+            raise BundleError(f"history was rewritten: this bundle does not reproduce the "
+                              f"root of the known checkpoint {seen.size}")
 
 
 def _check_disclosures(tree: LogTree, disclosed: list[tuple[int, dict[str, Any]]],
@@ -438,10 +458,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--key", help="verifier key text or file obtained independently")
     parser.add_argument("--at", type=int, metavar="SIZE", help="replay to this checkpoint")
     parser.add_argument("--strict", action="store_true", help="check every record's form")
+    parser.add_argument("--known", type=Path, action="append", default=[], metavar="NOTE",
+                        help="a checkpoint seen before, which the bundle must reproduce")
     args = parser.parse_args(argv)
     try:
-        report = verify_bundle(args.bundle, key=args.key, at=args.at, strict=args.strict)
-    except BundleError as exc:
+        known = [path.read_text("utf-8") for path in args.known]
+        report = verify_bundle(args.bundle, key=args.key, at=args.at, strict=args.strict,
+                               known=known)
+    except (BundleError, OSError) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
     print(render_text(report))

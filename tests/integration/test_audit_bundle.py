@@ -15,7 +15,13 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.integrity.bundle import export_bundle
-from ledger.integrity.checkpoint import NoteSigner, init_key_file, load_signer
+from ledger.integrity.checkpoint import (
+    Checkpoint,
+    NoteSigner,
+    init_key_file,
+    load_signer,
+    sign_note,
+)
 from ledger.integrity.service import checkpoint_now
 from ledger.integrity.verifier import BundleError, verify_bundle
 from ledger.sample.loader import load_sample
@@ -240,6 +246,27 @@ def test_disclosure_must_name_a_checkpoint_the_log_reproduces(
     export_bundle(database, ledger, tmp_path / "b", signer.verifier())
     with pytest.raises(BundleError, match="disclosure names checkpoint 317"):
         verify_bundle(tmp_path / "b")
+
+
+def test_known_checkpoints_expose_a_rewritten_history(
+        ledger: Ledger, database: Database, signer: NoteSigner, tmp_path: Path) -> None:
+    load_sample(ledger)
+    seen = checkpoint_now(database, ledger, signer)
+    do(ledger, "register_unit", code="NEW", name="新单位")
+    checkpoint_now(database, ledger, signer)
+    export_bundle(database, ledger, tmp_path / "b", signer.verifier())
+    assert verify_bundle(tmp_path / "b", known=[seen.note]).events == seen.size + 2
+
+    # Whoever holds the key can sign another history, but not one that extends what was seen.
+    forged = sign_note(Checkpoint.create(seen.origin, 100, b"\x01" * 32).body(), signer)
+    with pytest.raises(BundleError, match=r"history was rewritten: .* checkpoint 100"):
+        verify_bundle(tmp_path / "b", known=[forged])
+    beyond = sign_note(Checkpoint.create(seen.origin, 10_000, b"\x01" * 32).body(), signer)
+    with pytest.raises(BundleError, match="beyond this bundle"):
+        verify_bundle(tmp_path / "b", known=[beyond])
+    (tmp_path / "forged.note").write_text(forged)
+    shown = cli("audit", "verify", str(tmp_path / "b"), "--known", str(tmp_path / "forged.note"))
+    assert shown.returncode == 1 and "history was rewritten" in shown.stderr
 
 
 def test_verifier_imports_no_storage_or_server() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -83,6 +84,26 @@ def tamper(db: Database, position: int, old: bytes, new: bytes) -> None:
                      (state.replace(old, new), position))
     finally:
         conn.close()
+
+
+GOLDEN = (  # the canonical record of a sample event, recorded_at and position masked
+    '{"actor":{"id":"sample-loader","role":"finance_bureau"},"aggregate_id":'
+    '"3d57d126-1c3d-5e66-90af-8c7ee439fce8","command_id":"sample-2022-register_subject-'
+    'XS-2022-KP-05","effective_on":"2022-01-01","payload":{"code":"XS-2022-KP-05",'
+    '"fiscal_year":2022,"funds":"640.85","is_key":true,"is_new":false,"kind":"project",'
+    '"name":"相山区民政局2022年农村最低生活保障金","tags":["民生"],"unit_code":"XS-U03"},'
+    '"position":0,"recorded_at":"@","type":"Subject.Registered","version":1}')
+
+
+def test_canonical_records_are_the_same_on_every_store(ledger: Ledger) -> None:
+    """What is hashed must not depend on the backend or drift with our code: a golden record."""
+    load_sample(ledger)
+    position = ledger.position_of(ledger.subject("XS-2022-KP-05").id, 1)
+    record = next(read_log(ledger, start=position)).as_json()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00",
+                        record["recorded_at"])
+    masked = {**record, "recorded_at": "@", "position": 0}
+    assert canonical_bytes(masked).decode() == GOLDEN
 
 
 def test_sealer_covers_every_event_in_position_order(ledger: Ledger, database: Database) -> None:
