@@ -29,6 +29,7 @@ from ledger.store import Database
 from projections.views import ReadModel
 from schema import build_schema
 from schema.context import Context, Services, resolve_actor
+from schema.exports import routes as export_routes
 
 MAX_BODY = 1 << 20  # 1 MiB: far above any command, far below anything harmful
 CACHE_ENTRIES = 2048
@@ -156,10 +157,9 @@ class GraphQLApp(GraphQL[Context, None]):
                if_none_match: str | None) -> Response:
         """Cache a pinned, error-free GET answer; mark everything else uncacheable."""
         context: Context | None = scope.get(SCOPE_KEY)
-        body = bytes(response.body) if hasattr(response, "body") else b""
         if (key is not None and context is not None and context.pinned
-                and response.status_code == 200 and error_free(body)):
-            return cached_response(self.cache.put(key, body), if_none_match)
+                and response.status_code == 200 and error_free(bytes(response.body))):
+            return cached_response(self.cache.put(key, bytes(response.body)), if_none_match)
         if "cache-control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
         return response
@@ -223,7 +223,7 @@ class BodyLimit:
 
 
 def create_app(db: Database, *, dev: bool = False) -> Starlette:
-    """One Ledger and one ReadModel for the process, behind /graphql."""
+    """One Ledger and one ReadModel for the process, behind /graphql (and /exports/…)."""
     ledger = Ledger(db)
     services = Services(ledger, ReadModel(db, ledger))
     graphql = GraphQLApp(services, dev=dev)
@@ -238,6 +238,7 @@ def create_app(db: Database, *, dev: bool = False) -> Starlette:
 
     app = Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
                             WebSocketRoute("/graphql", graphql),
+                            *export_routes(lambda request: services.read_model, run=services.run),
                             Route("/", graphql_redirect)], lifespan=lifespan, debug=dev)
     app.state.services = services
     app.state.graphql = graphql

@@ -15,7 +15,7 @@ import strawberry
 from ledger.grades import Grade as LedgerGrade
 from ledger.log import read_log
 from projections import annex, values
-from schema.context import Information, services
+from schema.context import Information, Services, services
 from schema.errors import PublicError
 from schema.fields import field
 from schema.paging import check_page
@@ -37,11 +37,6 @@ from schema.types import (
 )
 
 WAIT_SECONDS = 5.0
-
-
-def last_position(info: Information) -> int:
-    """The newest position in the log (not the projected one)."""
-    return int(services(info).ledger.recorder.max_notification_id() or 0)
 
 
 @strawberry.type(name="Ledger", description="The ledger as of one moment. `position` is the last "
@@ -125,6 +120,19 @@ class LedgerView:
         return [Restatement.of(r) for r in found]
 
 
+def reach(svc: Services, wanted: int, timeout: float) -> None:
+    """Make sure the views include `wanted` (read-your-writes), or say why they cannot."""
+    newest = int(svc.ledger.recorder.max_notification_id() or 0)
+    if wanted > newest:
+        raise PublicError(f"position {wanted} is beyond the ledger's last position {newest}",
+                          code="POSITION_NOT_REACHED")
+    try:
+        svc.read_model.wait_for(wanted, timeout)
+    except TimeoutError:
+        raise PublicError(f"position {wanted} was not projected within {timeout:g}s; retry",
+                          code="NOT_YET_PROJECTED") from None
+
+
 async def resolve_ledger(info: Information, position: int | None, as_of: datetime | None,
                          effective_on: date | None, min_position: int | None) -> LedgerView:
     for name, value in (("position", position), ("minPosition", min_position)):
@@ -132,24 +140,15 @@ async def resolve_ledger(info: Information, position: int | None, as_of: datetim
             raise PublicError(f"{name} must not be negative", code="BAD_MOMENT")
     svc = services(info)
     wanted = max(p for p in (position, min_position, 0) if p is not None)
-    if wanted > 0:
-        newest = await svc.run(last_position, info)
-        if wanted > newest:
-            raise PublicError(f"position {wanted} is beyond the ledger's last position {newest}",
-                              code="POSITION_NOT_REACHED")
-    if min_position is not None:
-        try:
-            await svc.run(svc.read_model.wait_for, min_position, WAIT_SECONDS)
-        except TimeoutError:
-            raise PublicError(f"position {min_position} was not projected within "
-                              f"{WAIT_SECONDS:g}s; retry", code="NOT_YET_PROJECTED") from None
+    if wanted > 0:  # an explicit position is read-your-writes too: never answer earlier
+        await svc.run(reach, svc, wanted, WAIT_SECONDS)
     try:
         moment = await svc.run(svc.read_model.resolve, position=position, as_of=as_of,
                                effective_on=effective_on)
     except ValueError as exc:
         raise PublicError(str(exc), code="BAD_MOMENT") from None
-    # Pinned: an explicit position that is already projected (resolve clamps to the
-    # projected position otherwise). Times are not pinned: clocks and late commits move.
+    # Pinned: an explicit position, reached above, so the answer is exactly that position
+    # forever. Times are not pinned: a time can still be ahead of the last event.
     info.context.mark(position is not None and as_of is None and moment.position == position)
     return LedgerView(moment=moment)
 

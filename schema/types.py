@@ -200,9 +200,9 @@ class SubjectSummary:
                    version=s.version, valid_from=s.valid_from)
 
 
-@strawberry.type
+@strawberry.type(description="A subject in a page. (No per-edge cursor yet: the keyset key is "
+                 "not among the read model's summary fields; page with pageInfo.endCursor.)")
 class SubjectEdge:
-    cursor: str
     node: SubjectSummary
 
 
@@ -213,8 +213,7 @@ class SubjectConnection:
 
     @classmethod
     def of(cls, page: values.Page[values.SubjectSummary]) -> SubjectConnection:
-        return cls(edges=[SubjectEdge(cursor=str(s.valid_from), node=SubjectSummary.of(s))
-                          for s in page.items],
+        return cls(edges=[SubjectEdge(node=SubjectSummary.of(s)) for s in page.items],
                    page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor))
 
 

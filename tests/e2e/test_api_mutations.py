@@ -12,6 +12,7 @@ import pytest
 from ledger import errors as le
 from ledger.application import Ledger
 from ledger.domain.base import stable_id
+from ledger.runtime import Actor
 from schema.inputs import COMMANDS
 from tests.e2e.conftest import Api, cid
 from tests.integration.helpers import (
@@ -341,3 +342,14 @@ def test_floats_never_reach_the_ledger(api: Api) -> None:
     assert body["data"]["correctEvent"] == {"__typename": "ValidationError",
                                             "code": "INVALID_INPUT", "field": "values.funds",
                                             "rule": "no_float"}
+
+
+def test_the_actor_comes_from_one_replaceable_function(api: Api,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import schema.app
+
+    monkeypatch.setattr(schema.app, "resolve_actor",
+                        lambda connection: Actor(id="someone", role="public"))
+    refused = api.mutate("registerUnit", {"commandId": cid(), "code": "U1", "name": "x"})
+    assert (refused["__typename"], refused["code"]) == ("Forbidden", "FORBIDDEN")
+    assert "public" in refused["message"]

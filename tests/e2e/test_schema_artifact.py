@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import schema
+from ledger.store import Database
 from schema.cli import SCHEMA_FILE
 
 
@@ -25,3 +26,20 @@ def test_the_contract_names_are_in_the_schema() -> None:
                    "RuleViolation | Conflict | NotFound | Forbidden | Unavailable",
                    "events(afterPosition: Int = null): LogEvent!"):
         assert needle in sdl, needle
+
+
+def test_schema_export_command(tmp_path: Path) -> None:
+    from ledger.cli import main
+
+    target = tmp_path / "out.graphql"
+    assert main(["schema", "export", "--output", str(target)]) == 0
+    assert target.read_text(encoding="utf-8") == schema.schema_sdl()
+    assert main(["schema", "export", "--check"]) == 0
+
+
+def test_serve_prepares_the_store_and_loads_the_sample_once(database: Database) -> None:
+    from schema.cli import prepare
+
+    first = prepare(database, sample=True)
+    assert first > 0
+    assert prepare(database, sample=True) == first  # not empty any more: nothing reloaded
