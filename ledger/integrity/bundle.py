@@ -39,8 +39,8 @@ leaf-hashes.txt   the sealed leaf hash (hex) of each line, to locate an edited l
 checkpoints/      C2SP signed-note checkpoints (origin, tree size, base64 root, position, time)
 public.key        the log's Ed25519 verifier key (note format); obtain it independently too
 
-Verify offline:   jixiao audit verify THIS_DIR [--key KEY_TEXT_OR_FILE]
-                  (or: python -m ledger.integrity.verifier THIS_DIR)
+Verify offline:   jixiao audit verify THIS_DIR --key KEY_TEXT_OR_FILE [--known OLD.note]
+                  (no database needed; --known: a checkpoint you saw before)
 """
 
 

@@ -19,9 +19,12 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.store import Database
+
+if TYPE_CHECKING:
+    from ledger.integrity.verifier import BundleReport
 
 
 def register(sub: Any) -> None:
@@ -147,8 +150,25 @@ def cmd_audit_export(args: argparse.Namespace, db: Database) -> int:
     return 0
 
 
+def render_text(report: BundleReport) -> str:
+    """Plain-text tables (tab-separated), with the checkpoint that proves them."""
+    from projections.annex import TOTAL_LABEL
+
+    c = report.proven_by
+    out = [f"verified: {report.events} records, {len(report.checkpoints)} signed checkpoints",
+           f"key: {report.key}",
+           f"proven by checkpoint: origin {c.origin}, size {c.size}, root {report.root}"]
+    out += [f"warning: {w}" for w in report.warnings]
+    for table in report.tables:
+        out += ["", table.title, "序号\t项目名称\t实施单位/牵头单位\t财政资金(万元)\t评价等级"]
+        out += [f"{r.seq}\t{r.subject_name}\t{r.unit_name}\t{r.funds}\t"
+                f"{r.grade.label if r.grade else ''}" for r in table.rows]
+        out.append(f"{TOTAL_LABEL}\t\t\t{table.total_funds}\t")
+    return "\n".join(out)
+
+
 def cmd_audit_verify(args: argparse.Namespace, db: Database) -> int:
-    from ledger.integrity.verifier import BundleError, render_text, verify_bundle
+    from ledger.integrity.verifier import BundleError, verify_bundle
 
     try:
         known = [path.read_text("utf-8") for path in args.known]

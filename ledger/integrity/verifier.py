@@ -18,13 +18,11 @@ Any failure raises BundleError naming the file, and for events the line and posi
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import hashlib
 import itertools
 import json
-import sys
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,7 +42,7 @@ from ledger.integrity.merkle import (
     node_hash,
     verify_consistency,
 )
-from projections.annex import TOTAL_LABEL, AnnexKind, AnnexRow, AnnexTable
+from projections.annex import AnnexKind, AnnexRow, AnnexTable
 
 EVENTS_FILE = "events.jsonl"
 LEAVES_FILE = "leaf-hashes.txt"
@@ -431,46 +429,3 @@ def _check_disclosures(tree: LogTree, disclosed: list[tuple[int, dict[str, Any]]
         if size >= line or tree.root_at(size) != root:
             raise BundleError(f"disclosure names checkpoint {size} with a root the log does "
                               "not reproduce", line=line, position=positions[line - 1])
-
-
-# ---------------------------------------------------------------------- output
-
-
-def render_text(report: BundleReport) -> str:
-    """Plain-text tables (no dependencies), with the checkpoint that proves them."""
-    c = report.proven_by
-    out = [f"verified: {report.events} records, {len(report.checkpoints)} signed checkpoints",
-           f"key: {report.key}",
-           f"proven by checkpoint: origin {c.origin}, size {c.size}, root {report.root}"]
-    out += [f"warning: {w}" for w in report.warnings]
-    for table in report.tables:
-        out += ["", table.title, "序号\t项目名称\t实施单位/牵头单位\t财政资金(万元)\t评价等级"]
-        out += [f"{r.seq}\t{r.subject_name}\t{r.unit_name}\t{r.funds}\t"
-                f"{r.grade.label if r.grade else ''}" for r in table.rows]
-        out.append(f"{TOTAL_LABEL}\t\t\t{table.total_funds}\t")
-    return "\n".join(out)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ledger.integrity.verifier",
-                                     description="verify a Jixiao audit bundle offline")
-    parser.add_argument("bundle", type=Path)
-    parser.add_argument("--key", help="verifier key text or file obtained independently")
-    parser.add_argument("--at", type=int, metavar="SIZE", help="replay to this checkpoint")
-    parser.add_argument("--strict", action="store_true", help="check every record's form")
-    parser.add_argument("--known", type=Path, action="append", default=[], metavar="NOTE",
-                        help="a checkpoint seen before, which the bundle must reproduce")
-    args = parser.parse_args(argv)
-    try:
-        known = [path.read_text("utf-8") for path in args.known]
-        report = verify_bundle(args.bundle, key=args.key, at=args.at, strict=args.strict,
-                               known=known)
-    except (BundleError, OSError) as exc:
-        print(f"FAILED: {exc}", file=sys.stderr)
-        return 1
-    print(render_text(report))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
