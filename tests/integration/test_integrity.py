@@ -18,6 +18,7 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.errors import NotFound, RuleViolation
+from ledger.integrity.bundle import export_bundle
 from ledger.integrity.canonical import canonical_bytes
 from ledger.integrity.checkpoint import NoteSigner, init_key_file, open_note
 from ledger.integrity.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
@@ -29,6 +30,7 @@ from ledger.integrity.service import (
     prove_consistency,
     prove_inclusion,
 )
+from ledger.integrity.verifier import verify_bundle
 from ledger.log import read_log
 from ledger.sample.loader import load_sample
 from ledger.sample.synthetic import EVENTS_PER_SUBJECT, generate
@@ -122,6 +124,30 @@ def test_sealer_covers_every_event_in_position_order(ledger: Ledger, database: D
     assert again.size == len(expected) > state.size
     assert again.root == root_of([h for _, h in expected])
     assert Sealer(database, ledger).seal() == again
+
+
+def test_gaps_in_positions_are_not_leaves(ledger: Ledger, database: Database,
+                                          signer: NoteSigner, tmp_path: Path) -> None:
+    """PostgreSQL sequences skip numbers (rolled-back inserts): the tree is over the records."""
+    if database.backend != "postgres":
+        pytest.skip("SQLite rowids have no gaps without deleting rows")
+    setup_units(ledger)
+    conn = database.connect()
+    try:
+        conn.execute(f"SELECT setval(pg_get_serial_sequence('{database.events_table}', "
+                     "'notification_id'), 1000)")
+    finally:
+        conn.close()
+    do(ledger, "register_unit", code="GAP", name="间隔单位")
+    checkpoint = checkpoint_now(database, ledger, signer)
+    positions = [p for _, p, _ in stored_leaves(database)]
+    assert positions == [1, 2, 3, 4, 5, 6, 1001, 1002]  # the unit and its command record
+    assert checkpoint.size == len(positions) and checkpoint.last_position > 1000
+    assert verify_store(database, ledger, signer.verifier()).ok
+    proof = prove_inclusion(database, positions[-1])
+    assert proof.leaf_index == len(positions) - 1
+    export_bundle(database, ledger, tmp_path / "b", signer.verifier())
+    assert verify_bundle(tmp_path / "b").proven_by.last_position == 1002
 
 
 def test_two_sealers_at_once_never_double_apply(ledger: Ledger, database: Database) -> None:
