@@ -19,6 +19,7 @@ from strawberry.types import Info
 from ledger.application import Ledger
 from ledger.runtime import Actor
 from projections.views import ReadModel
+from schema.feed import Head
 
 T = TypeVar("T")
 
@@ -42,6 +43,11 @@ class Services:
         self.ledger = ledger
         self.read_model = read_model
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jixiao-io")
+        self.head = Head(lambda: self.run(self.newest))
+
+    def newest(self) -> int:
+        """The last position in the log (not the projected one)."""
+        return int(self.ledger.recorder.max_notification_id() or 0)
 
     async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a synchronous storage call off the event loop."""
@@ -49,6 +55,7 @@ class Services:
         return await loop.run_in_executor(self.pool, functools.partial(func, *args, **kwargs))
 
     def close(self) -> None:
+        self.head.close()
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.read_model.close()
         self.ledger.close()

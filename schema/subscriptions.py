@@ -1,13 +1,12 @@
 """The live event feed over graphql-transport-ws: every appended event, resumable.
 
-Polling the log (ledger.log.read_log) works the same on SQLite and PostgreSQL. The feed
-remembers the last position it sent and asks for "after that", never assuming positions
-are gapless.
+One poll of the log's head serves every feed (schema.feed.Head); each feed then reads the
+log (ledger.log.read_log) from the last position it sent, never assuming positions are
+gapless. Works the same on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import AsyncGenerator
 
@@ -19,30 +18,31 @@ from schema.errors import PublicError
 from schema.fields import subscription
 from schema.types import LogEvent
 
-POLL_SECONDS = 0.25
 BATCH = 200
 
 
-def newest(svc: Services) -> int:
-    return int(svc.ledger.recorder.max_notification_id() or 0)
-
-
 async def feed(svc: Services, after_position: int | None) -> AsyncGenerator[LogEvent, None]:
-    last = after_position
-    if last is None:
-        last = await svc.run(newest, svc)
+    """Every event after `after_position` (or from now), in order, as they are appended.
+
+    `cursor` is the position up to which the log has been read. After a short read it moves
+    to the head seen before that read (every event up to it was committed by then), so a
+    gap in positions never makes the feed spin.
+    """
+    cursor = await svc.run(svc.newest) if after_position is None else after_position
+    head = cursor
 
     def batch(start: int) -> list[LogEvent]:
         return [LogEvent.of(r) for r in itertools.islice(
             read_log(svc.ledger, start=start, batch=BATCH), BATCH)]
 
     while True:
-        found = await svc.run(batch, last + 1)
+        found = await svc.run(batch, cursor + 1)
         for event in found:
             yield event
-            last = event.position
+            cursor = event.position
         if len(found) < BATCH:
-            await asyncio.sleep(POLL_SECONDS)
+            cursor = max(cursor, head)
+            head = await svc.head.beyond(cursor)
 
 
 @strawberry.type

@@ -353,3 +353,14 @@ def test_the_actor_comes_from_one_replaceable_function(api: Api,
     refused = api.mutate("registerUnit", {"commandId": cid(), "code": "U1", "name": "x"})
     assert (refused["__typename"], refused["code"]) == ("Forbidden", "FORBIDDEN")
     assert "public" in refused["message"]
+
+
+@pytest.mark.xfail(strict=True, reason="ledger.money.parse_money lets decimal.InvalidOperation "
+                   "escape for amounts like '1e999999' (not a ValueError), so the API can only "
+                   "mask it; turns into a pass once the ledger refuses it as INVALID_INPUT")
+def test_an_absurd_amount_in_a_json_field_is_a_typed_refusal(api: Api) -> None:
+    ctx = registered(api.ledger)
+    body = api.post("""mutation($p: Int!) { correctEvent(input: {commandId: "abcdefgh-e1",
+        position: $p, values: {funds: "1e999999"}, reason: "x"}) {
+        __typename ... on Refusal { code field } } }""", {"p": ctx["registered"]})
+    assert body.get("data") and body["data"]["correctEvent"]["__typename"] == "ValidationError"

@@ -48,6 +48,20 @@ def test_feed_receives_events_appended_by_a_mutation(api: Api) -> None:
         ws.send_json({"id": "1", "type": "complete"})
 
 
+def test_many_feeds_share_one_watcher_of_the_log(api: Api) -> None:
+    connect = api.client.websocket_connect
+    with connect("/graphql", subprotocols=["graphql-transport-ws"]) as one, \
+            connect("/graphql", subprotocols=["graphql-transport-ws"]) as two:
+        open_feed(one, None)
+        open_feed(two, None)
+        done = api.mutate("admitExpert", {"commandId": cid(), "code": "E1", "name": "张三"})
+        for ws in (one, two):
+            event = next_event(ws)
+            assert event["type"] == "Expert.Admitted" and event["position"] <= done["position"]
+        head = api.client.app.state.services.head  # type: ignore[attr-defined]
+        assert head.position >= done["position"] and head.task is not None
+
+
 def test_feed_resumes_after_a_position(api: Api) -> None:
     first = api.mutate("registerUnit", {"commandId": cid(), "code": "U1", "name": "一"})
     second = api.mutate("registerUnit", {"commandId": cid(), "code": "U2", "name": "二"})
