@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer
 
 CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal(10) ** 12  # 万元: far above any budget, and quantize stays exact
 
 
 def parse_money(value: Any) -> Decimal:
@@ -30,8 +31,8 @@ def parse_money(value: Any) -> Decimal:
             raise ValueError(f"not a decimal amount: {value!r}") from None
     else:
         raise ValueError(f"money must be a decimal string, got {type(value).__name__}")
-    if not amount.is_finite():
-        raise ValueError("money must be a finite amount")
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
+        raise ValueError(f"money must be a finite amount below {MAX_AMOUNT:,} 万元")
     if amount != amount.quantize(CENT):
         raise ValueError("money has at most two decimal places (万元 to the 元 hundred)")
     if amount < 0:

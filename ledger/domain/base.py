@@ -148,7 +148,7 @@ def parse_score(value: Any) -> Decimal:
     except ArithmeticError:
         raise ValueError(f"not a score: {value!r}") from None
     if not score.is_finite() or score < 0 or score > 100:
-        raise ValueError("a score lies within [0, 100]")
+        raise ValueError("a score lies within [0, 100]")  # also keeps quantize below exact
     if score != score.quantize(Decimal("0.01")):
         raise ValueError("a score has at most two decimal places")
     return score.quantize(Decimal("0.01"))

@@ -355,9 +355,6 @@ def test_the_actor_comes_from_one_replaceable_function(api: Api,
     assert "public" in refused["message"]
 
 
-@pytest.mark.xfail(strict=True, reason="ledger.money.parse_money lets decimal.InvalidOperation "
-                   "escape for amounts like '1e999999' (not a ValueError), so the API can only "
-                   "mask it; turns into a pass once the ledger refuses it as INVALID_INPUT")
 def test_an_absurd_amount_in_a_json_field_is_a_typed_refusal(api: Api) -> None:
     ctx = registered(api.ledger)
     body = api.post("""mutation($p: Int!) { correctEvent(input: {commandId: "abcdefgh-e1",

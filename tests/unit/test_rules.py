@@ -108,3 +108,9 @@ def test_deviation_warnings_follow_the_rule() -> None:
                              max_progress_gap_points=Decimal(25))
     assert deviation_warnings(lenient, 2022, date(2022, 8, 31), rate, [
         {"name": "a", "progress": Decimal("70"), "likelihood": "确定能"}]) == []
+
+
+@pytest.mark.parametrize("raw", ["1e999999", "-1e999999", "1000000000000"])
+def test_absurd_amounts_are_refused_as_values(raw: str) -> None:
+    with pytest.raises(ValueError, match="finite amount below"):
+        parse_money(raw)
