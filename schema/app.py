@@ -28,7 +28,7 @@ from ledger.application import Ledger
 from ledger.store import Database
 from projections.views import ReadModel
 from schema import build_schema
-from schema.context import Context, Services, resolve_actor
+from schema.context import READ_THREADS, WRITE_THREADS, Context, Services, resolve_actor
 from schema.exports import routes as export_routes
 
 MAX_BODY = 1 << 20  # 1 MiB: far above any command, far below anything harmful
@@ -222,10 +222,12 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
-def create_app(db: Database, *, dev: bool = False) -> Starlette:
+def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THREADS,
+               write_threads: int = WRITE_THREADS) -> Starlette:
     """One Ledger and one ReadModel for the process, behind /graphql (and /exports/…)."""
     ledger = Ledger(db)
-    services = Services(ledger, ReadModel(db, ledger))
+    services = Services(ledger, ReadModel(db, ledger), read_threads=read_threads,
+                        write_threads=write_threads)
     graphql = GraphQLApp(services, dev=dev)
 
     @contextlib.asynccontextmanager

@@ -20,6 +20,10 @@ def register(sub: Any) -> None:
                    help="load the 相山区 2022 sample first if the ledger is empty")
     p.add_argument("--dev", action="store_true",
                    help="development mode: unmasked errors and tracebacks")
+    p.add_argument("--read-threads", type=int, default=2, metavar="N",
+                   help="threads for storage reads (default 2; more mostly adds contention)")
+    p.add_argument("--write-threads", type=int, default=2, metavar="N",
+                   help="threads for commands (default 2)")
     p.set_defaults(handler=cmd_serve)
 
     p = sub.add_parser("schema", help="the GraphQL schema as an artifact")
@@ -56,8 +60,10 @@ def cmd_serve(args: argparse.Namespace, db: Database) -> int:
     position = prepare(db, sample=args.sample)
     print(f"ledger on {db.backend} at position {position}; GraphQL at "
           f"http://{args.host}:{args.port}/graphql", file=sys.stderr)
-    uvicorn.run(create_app(db, dev=args.dev), host=args.host, port=args.port, workers=1,
-                ws_max_size=MAX_BODY, log_level="info" if args.dev else "warning")
+    app = create_app(db, dev=args.dev, read_threads=args.read_threads,
+                     write_threads=args.write_threads)
+    uvicorn.run(app, host=args.host, port=args.port, workers=1, ws_max_size=MAX_BODY,
+                log_level="info" if args.dev else "warning")
     return 0
 
 

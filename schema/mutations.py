@@ -119,7 +119,7 @@ def make_mutation(method: str) -> Any:
         info.context.mark(False)
         data = to_data(input)
         try:
-            res = await svc.run(getattr(svc.ledger, method), data, info.context.actor)
+            res = await svc.write(getattr(svc.ledger, method), data, info.context.actor)
         except DomainError as exc:
             return to_refusal(exc)
         return success(kind, method, res)
