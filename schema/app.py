@@ -240,13 +240,9 @@ def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THRE
 
     app = Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
                             WebSocketRoute("/graphql", graphql),
-                            *export_routes(lambda request: services.read_model, run=services.run),
-                            Route("/", graphql_redirect)], lifespan=lifespan, debug=dev)
+                            *export_routes(lambda request: services.read_model, run=services.run)],
+                    lifespan=lifespan, debug=dev)
     app.state.services = services
     app.state.graphql = graphql
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
     return app
-
-
-async def graphql_redirect(request: Request) -> Response:
-    return Response(status_code=307, headers={"Location": "/graphql"})
