@@ -34,6 +34,7 @@ from schema.exports import routes as export_routes
 MAX_BODY = 1 << 20  # 1 MiB: far above any command, far below anything harmful
 CACHE_ENTRIES = 2048
 CACHE_ENTRY_BYTES = 4 << 20
+CACHE_BYTES = 64 << 20
 IMMUTABLE = "public, max-age=31536000, immutable"
 SCOPE_KEY = "jixiao.context"
 log = logging.getLogger("jixiao.api")
@@ -46,12 +47,19 @@ class Cached:
 
 
 class AnswerCache:
-    """An LRU of pinned answers keyed by (query, variables, operationName)."""
+    """An LRU of pinned answers keyed by (query, variables, operationName), bounded both in
+    entries and in bytes so that many distinct large answers cannot exhaust memory."""
 
-    def __init__(self, entries: int = CACHE_ENTRIES) -> None:
+    def __init__(self, entries: int = CACHE_ENTRIES, budget: int = CACHE_BYTES) -> None:
         self.entries = entries
+        self.budget = budget
+        self.size = 0
         self.items: OrderedDict[tuple[str, str, str], Cached] = OrderedDict()
         self.hits = 0
+
+    @staticmethod
+    def cost(key: tuple[str, str, str], entry: Cached) -> int:
+        return len(entry.body) + sum(len(part) for part in key)
 
     @staticmethod
     def key(scope: Scope) -> tuple[str, str, str] | None:
@@ -76,11 +84,13 @@ class AnswerCache:
 
     def put(self, key: tuple[str, str, str], body: bytes) -> Cached:
         entry = Cached(body=body, etag='"' + hashlib.sha256(body).hexdigest()[:40] + '"')
-        if len(body) <= CACHE_ENTRY_BYTES:
-            self.items[key] = entry
-            self.items.move_to_end(key)
-            while len(self.items) > self.entries:
-                self.items.popitem(last=False)
+        if len(body) > CACHE_ENTRY_BYTES or key in self.items:
+            return entry
+        self.items[key] = entry
+        self.size += self.cost(key, entry)
+        while len(self.items) > self.entries or self.size > self.budget:
+            old_key, old = self.items.popitem(last=False)
+            self.size -= self.cost(old_key, old)
         return entry
 
 

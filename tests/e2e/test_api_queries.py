@@ -367,3 +367,15 @@ def test_the_app_also_serves_the_annex_downloads(sample_api: Api,
     response = sample_api.client.get("/exports/2022/department-overall.csv")
     assert response.status_code == 200, response.text
     assert "24589.14" in response.content.decode("utf-8-sig")
+
+
+def test_the_answer_cache_is_bounded_in_entries_and_bytes() -> None:
+    from schema.app import AnswerCache
+
+    cache = AnswerCache(entries=3, budget=100)
+    for i in range(5):
+        cache.put((f"q{i}", "", ""), b"x" * 10)
+    assert list(cache.items) == [("q2", "", ""), ("q3", "", ""), ("q4", "", "")]
+    cache.put(("big", "", ""), b"y" * 90)
+    assert cache.size <= 100 and ("big", "", "") in cache.items
+    assert cache.get(("q2", "", "")) is None
