@@ -12,7 +12,7 @@ sample — then drives each scenario for a fixed time with concurrent httpx clie
 Targets: live ≥ 60% of the ceiling's requests/s; pinned ≥ 3× the ceiling. Everything stops
 by itself (bounded durations; servers are terminated on exit).
 
-    python bench/bench_api.py [--seconds 5] [--concurrency 8] [--clients 2]
+    python bench/bench_api.py [--seconds 3] [--rounds 3] [--concurrency 8] [--clients 2]
                               [--backend sqlite|postgres]
 """
 
@@ -207,6 +207,11 @@ class Measured:
         return 1e6 / self.cpu_us if self.cpu_us else 0.0
 
 
+def median_of(runs: list[Measured]) -> Measured:
+    """The round with the median rate (its own latencies and CPU go with it)."""
+    return sorted(runs, key=lambda m: m.rps)[len(runs) // 2]
+
+
 def load(pool: Any, clients: int, scenario: str, base: str, pid: int, seconds: float,
          concurrency: int, pinned: int) -> Measured:
     per = max(1, concurrency // clients)
@@ -242,7 +247,9 @@ def prepare(db: Any) -> tuple[int, int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per scenario and round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median "
+                        "round is reported")
     parser.add_argument("--concurrency", type=int, default=8, help="connections in all")
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
@@ -256,7 +263,6 @@ def main() -> int:
         serve(args.serve, args.port, args.url)
         return 0
 
-    results: dict[str, Measured] = {}
     labels = {"bare": "bare strawberry, 10-row list (ceiling)",
               "live": "附件1 at the current position (POST)",
               "pinned": "附件1 pinned to a past position (GET, cached)",
@@ -271,10 +277,13 @@ def main() -> int:
             body = check.json()["data"]["ledger"]
             assert body["evaluationTable"]["totalFunds"] == "6441.47" and pinned < newest
             chosen = {"bare", *args.scenarios.split(",")}
-            for scenario in [k for k in labels if k in chosen]:
-                base, pid = (bare, bare_pid) if scenario == "bare" else (api, api_pid)
-                results[scenario] = load(pool, args.clients, scenario, base, pid, args.seconds,
-                                         args.concurrency, pinned)
+            runs: dict[str, list[Measured]] = {k: [] for k in labels if k in chosen}
+            for _ in range(args.rounds):  # interleaved, so a noisy moment hits every scenario
+                for scenario, measured in runs.items():
+                    base, pid = (bare, bare_pid) if scenario == "bare" else (api, api_pid)
+                    measured.append(load(pool, args.clients, scenario, base, pid,
+                                         args.seconds, args.concurrency, pinned))
+            results = {k: median_of(v) for k, v in runs.items()}
     report(args, results, labels, pinned)
     return 0
 
@@ -283,8 +292,9 @@ def report(args: argparse.Namespace, results: dict[str, Measured], labels: dict[
            pinned: int) -> None:
     ceiling = results["bare"]
     print(f"\nJixiao GraphQL API on {args.backend}: one uvicorn worker; {args.concurrency} "
-          f"concurrent httpx connections in {args.clients} client process(es); "
-          f"{args.seconds:g}s per scenario; {os.cpu_count()} CPUs; pinned position {pinned}\n")
+          f"concurrent httpx connections in {args.clients} client process(es); median of "
+          f"{args.rounds} interleaved {args.seconds:g}s rounds per scenario; {os.cpu_count()} "
+          f"CPUs; pinned position {pinned}\n")
     print(table([(labels[k], f"{m.rps:,.0f}", f"{m.rps / ceiling.rps:.0%}", f"{m.p50:.1f}",
                   f"{m.p99:.1f}", f"{m.cpu_us:,.0f}", f"{m.capacity:,.0f}",
                   f"{m.capacity / ceiling.capacity:.0%}" if ceiling.capacity else "-",
