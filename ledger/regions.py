@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -56,8 +56,8 @@ class Region:
 
     code: str
     name: str
-    url: str
-    added_at: str
+    url: str = field(repr=False)  # may carry a password
+    added_at: str = ""
 
     def database(self) -> Database:
         return Database.from_url(self.url)

@@ -29,9 +29,9 @@ CheckpointLookup = Callable[[Database], Any]
 
 
 def integrity_checkpoints() -> CheckpointLookup | None:
-    """`ledger.integrity.latest_checkpoint(db)`, if the integrity module offers it."""
+    """`ledger.integrity.service.latest_checkpoint(db)`, if the integrity module offers it."""
     try:
-        module = importlib.import_module("ledger.integrity")
+        module = importlib.import_module("ledger.integrity.service")
     except ImportError:
         return None
     found = getattr(module, "latest_checkpoint", None)
@@ -46,7 +46,7 @@ class RegionPart:
     moment: Moment  # this region's position (and its recorded time)
     table: AnnexTable
     coverage: Coverage
-    checkpoint: Any = None
+    checkpoint: Any = None  # ledger.integrity.service.CheckpointInfo, when there is one
 
     @property
     def position(self) -> int:

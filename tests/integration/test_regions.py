@@ -19,7 +19,9 @@ import pytest
 
 from ledger import cli, regions_cli
 from ledger.errors import InvalidInput, NotFound, RuleViolation
-from ledger.regions import RegionRegistry
+from ledger.integrity.checkpoint import NoteSigner
+from ledger.integrity.service import checkpoint_now
+from ledger.regions import Region, RegionRegistry, region_url
 from ledger.sample.loader import load_sample
 from ledger.sample.synthetic import generate
 from ledger.store import Database
@@ -84,6 +86,11 @@ def test_two_regions_on_two_servers_and_the_provincial_rollup(
     assert server.query("SELECT count(*) FROM region_340602.ledger_events")[0][0] \
         == position_there
 
+    # Each region seals and signs its own log, under its own origin and key.
+    signed = checkpoint_now(registry.get("340603").db, ledger_here,
+                            NoteSigner.generate("jixiao.test/region/340603"),
+                            origin="jixiao.test/region/340603")
+
     rollups = RollupQuery(registry, workers=2)
     try:
         rollup = rollups.run(2022, AnnexKind.KEY_PROJECTS)
@@ -96,6 +103,9 @@ def test_two_regions_on_two_servers_and_the_provincial_rollup(
         assert rollup.coverage.subjects == 16 + 100
         assert rollup.coverage.units == parts["340603"].coverage.units + 1
         assert parts["340603"].server == "127.0.0.1:5432/test"
+        assert parts["340603"].checkpoint == signed
+        assert signed.last_position == position_here
+        assert parts["340602"].checkpoint is None  # never sealed
 
         # A region whose server is gone is reported, and the rest still answers.
         server.stop()
@@ -131,13 +141,20 @@ def test_adding_is_idempotent_and_a_place_holds_one_region(
         registry.add("34060", "相山区", url)
     with pytest.raises(NotFound):
         registry.get("340699")
-    # Without a schema in the URL, the region gets a schema of its own.
-    bare = RegionRegistry(Database.from_url(f"{PG_URL}?schema={system_schemas('home2')}"))
-    try:
-        assert bare.add("340604", "烈山区").database().schema == "region_340604"
-    finally:
-        drop(PG_URL, "region_340604")
-        registry.close()
+    registry.close()
+
+
+def test_a_region_gets_a_schema_of_its_own_by_default() -> None:
+    home = Database.from_url("postgresql://u:secret@db.example:5433/jixiao?schema=home")
+    url = region_url(home, "340604", None)
+    assert Database.from_url(url).schema == "region_340604"
+    assert (Database.from_url(url).host, Database.from_url(url).dbname) == ("db.example",
+                                                                              "jixiao")
+    other = region_url(home, "340604", "postgresql://u@db2.example/jixiao")
+    assert Database.from_url(other).schema == "region_340604"
+    assert Region("340604", "烈山区", url, "").server == "db.example:5433/jixiao"  # no password
+    with pytest.raises(InvalidInput):
+        region_url(home, "340604", "postgresql://u@db2.example/jixiao?schema=Bad-Name")
 
 
 @pytest.mark.postgres
