@@ -6,6 +6,7 @@ Refusals are answers, not failures: a mutation returns one of these in its resul
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import strawberry
@@ -61,6 +62,10 @@ class Unavailable(Refusal):
     pass
 
 
+UNAVAILABLE = ("the ledger's storage is unavailable; nothing was recorded. Retry with the same "
+               "commandId.")
+log = logging.getLogger("jixiao.api")
+
 ERROR_TYPES: tuple[type, ...] = (ValidationError, RuleViolation, Conflict, NotFound, Forbidden,
                                  Unavailable)
 
@@ -86,7 +91,9 @@ def to_refusal(exc: le.DomainError) -> Refusal:
     if isinstance(exc, le.Forbidden) or exc.kind == "forbidden":
         return Forbidden(**common)
     if isinstance(exc, le.Unavailable) or exc.kind == "unavailable":
-        return Unavailable(**common)
+        # The ledger's message quotes the driver (hosts, users, SQL): log it, don't send it.
+        log.warning("storage unavailable: %s", exc.message)
+        return Unavailable(**{**common, "message": UNAVAILABLE})
     return RuleViolation(**common)
 
 
