@@ -1,0 +1,823 @@
+/* The disclosure portal's behaviour, hand-written, no framework.
+
+   Everything shown comes from the public GraphQL API (POST /graphql) at one moment: the
+   answer's `position`. Later reads (a subject's detail, the disclosures, the downloads) are
+   pinned to that same position, so the page never mixes two states of the ledger.
+   The verify panel reads /portal/info.json, the one thing GraphQL does not offer. */
+"use strict";
+
+(function () {
+  const STRINGS = window.PORTAL_I18N;
+  const STORE = { lang: "jixiao.portal.lang", token: "jixiao.portal.token" };
+  const TABLES = [
+    { kind: "KEY_PROJECTS", alias: "key", file: "key-projects" },
+    { kind: "DEPARTMENT_OVERALL", alias: "dept", file: "department-overall" },
+  ];
+  const FORMATS = ["xlsx", "pdf", "csv", "fdp"];
+  const COVERAGE_FORMATS = ["xlsx", "pdf", "csv"];
+  const GRADES = ["EXCELLENT", "GOOD", "FAIR", "POOR"];
+  const AUDIENCES = ["PUBLIC", "PEOPLES_CONGRESS", "STANDING_COMMITTEE"];
+  // Table columns, the restatement field each shows, and how each sorts.
+  const COLUMNS = {
+    seq: { field: null, value: (r) => r.seq },
+    name: { field: "subject_name", value: (r) => r.subjectName },
+    unit: { field: "unit_name", value: (r) => r.unitName },
+    funds: { field: "funds", value: (r) => Number(r.funds) },
+    assessment: { field: "assessment", value: null },
+    grade: { field: "grade", value: (r) => (r.grade ? GRADES.indexOf(r.grade) : GRADES.length) },
+  };
+
+  const TABLE_FIELDS = "title totalFunds rows { seq subjectId subjectName unitName funds " +
+    "assessment grade gradeLabel }";
+  const CHANGE_FIELDS = "subjectId subjectName field before after " +
+    "corrections { position recordedAt changes }";
+  const MAIN_QUERY = `query Portal($asOf: DateTime, $past: Boolean!, $year: Int!) {
+  then: ledger(asOf: $asOf) {
+    position recordedAt
+    key: evaluationTable(fiscalYear: $year, table: KEY_PROJECTS) { ${TABLE_FIELDS} }
+    dept: evaluationTable(fiscalYear: $year, table: DEPARTMENT_OVERALL) { ${TABLE_FIELDS} }
+    coverage(fiscalYear: $year) { units subjects funds subjectsWithApprovedGoals
+      monitoringRounds { roundName subjects } projectSelfEvaluationCoverage
+      departmentSelfEvaluationCoverage spotCheckedSubjects
+      gradeDistribution { grade count } statements }
+    subjects(fiscalYear: $year, first: 200) { edges { node { id code } }
+      pageInfo { hasNextPage endCursor } }
+  }
+  now: ledger @include(if: $past) {
+    position recordedAt
+    key: evaluationTable(fiscalYear: $year, table: KEY_PROJECTS) { totalFunds }
+    dept: evaluationTable(fiscalYear: $year, table: DEPARTMENT_OVERALL) { totalFunds }
+    keyChanges: restatements(fiscalYear: $year, table: KEY_PROJECTS, since: $asOf) { ${CHANGE_FIELDS} }
+    deptChanges: restatements(fiscalYear: $year, table: DEPARTMENT_OVERALL, since: $asOf) { ${CHANGE_FIELDS} }
+  }
+}`;
+  const CODES_QUERY = `query Codes($p: Int!, $year: Int!, $after: String) {
+  ledger(position: $p) { subjects(fiscalYear: $year, first: 200, after: $after) {
+    edges { node { id code } } pageInfo { hasNextPage endCursor } } } }`;
+  const DISCLOSURE_QUERY = `query Disclosure($p: Int!, $year: Int!, $audience: Audience!) {
+  ledger(position: $p) { disclosure(fiscalYear: $year, audience: $audience) {
+    disclosures { id title position recordedAt contentHash subjectCodes checkpoint }
+    subjects { code name } } } }`;
+  const DETAIL_QUERY = `query Detail($p: Int!, $code: String!) {
+  ledger(position: $p) { subject(code: $code) {
+    code name kind unitName funds tags goalStatus grade score
+    goals { level1 level2 name comparator target unit weight }
+    evaluations { kind score evaluatedOn findings narrative }
+    consequences { kind amount remarks }
+    rectifications { items deadline status }
+    corrections { event values reason }
+    auditTrail(first: 200) { edges { node { position recordedAt type effectiveOn changes } }
+      pageInfo { hasNextPage } } } } }`;
+
+  const state = {
+    lang: "zh",
+    year: null,
+    audience: "PUBLIC",
+    asOf: null, // an ISO time with offset, or null for now
+    tz: "+08:00",
+    token: null,
+    info: null,
+    data: null,
+    sort: { key: { key: "seq", dir: 1 }, dept: { key: "seq", dir: 1 } },
+    codes: new Map(),
+    codesCursor: null, // set while more subject codes remain to be paged in
+    loads: 0,
+    opener: null,
+  };
+  const $ = (id) => document.getElementById(id);
+
+  // ---------------------------------------------------------------- words and elements
+
+  function t(key, vars) {
+    const table = STRINGS[state.lang] || STRINGS.zh;
+    let text = key in table ? table[key] : STRINGS.zh[key] || key;
+    for (const [name, value] of Object.entries(vars || {})) {
+      text = text.split(`{${name}}`).join(String(value));
+    }
+    return text;
+  }
+
+  /* h("td", {class: "num"}, "text", child): a DOM node; strings become text, never HTML. */
+  function h(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "class") node.className = value;
+      else if (name === "text") node.textContent = value;
+      else node.setAttribute(name, value === true ? "" : value);
+    }
+    for (const child of children.flat(Infinity)) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : String(child));
+    }
+    return node;
+  }
+
+  function svg(tag, attrs) {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+    return node;
+  }
+
+  /* A horizontal bar, purely decorative: the numbers beside it say the same in words. */
+  function bar(percent, fillClass) {
+    const width = Math.max(0, Math.min(100, percent));
+    const node = svg("svg", { class: "bar", viewBox: "0 0 100 10", preserveAspectRatio: "none",
+      "aria-hidden": "true", focusable: "false" });
+    node.append(svg("rect", { class: "track", width: "100", height: "10" }));
+    node.append(svg("rect", { class: `fill ${fillClass || ""}`, width: String(width), height: "10" }));
+    return node;
+  }
+
+  function gradeLabel(grade) {
+    return grade ? t(`grade.${grade}`) : t("grade.none");
+  }
+
+  function percentOf(count, total) {
+    return total ? ((100 * count) / total).toFixed(1).replace(/\.0$/, "") : "0";
+  }
+
+  function plainNumber(decimal) {
+    return String(Number(decimal));
+  }
+
+  // ---------------------------------------------------------------- time
+
+  function offsetMinutes(offset) {
+    const m = /^([+-])(\d{2}):(\d{2})$/.exec(offset);
+    if (!m) return 0;
+    return (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+  }
+
+  function offsetText(minutes) {
+    const sign = minutes < 0 ? "-" : "+";
+    const abs = Math.abs(minutes);
+    return `${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+  }
+
+  /* An instant shown in the chosen zone: 2022-09-30 18:00:00 +08:00. */
+  function formatTime(iso) {
+    if (!iso) return "—";
+    const ms = Date.parse(iso);
+    if (Number.isNaN(ms)) return iso;
+    const shifted = new Date(ms + offsetMinutes(state.tz) * 60000);
+    const p = (n) => String(n).padStart(2, "0");
+    return `${shifted.getUTCFullYear()}-${p(shifted.getUTCMonth() + 1)}-${p(shifted.getUTCDate())} ` +
+      `${p(shifted.getUTCHours())}:${p(shifted.getUTCMinutes())}:${p(shifted.getUTCSeconds())} ${state.tz}`;
+  }
+
+  /* A shared link's asOf, kept exact (fractions of a second included) for the query; the
+     input shows it to the second, as datetime-local can. */
+  function parseAsOf(text) {
+    const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/.exec(text || "");
+    if (!m) return null;
+    const tz = m[3] === "Z" ? "+00:00" : m[3];
+    const local = m[1].length === 16 ? `${m[1]}:00` : m[1];
+    return { local, tz, exact: `${local}${m[2] || ""}${tz}` };
+  }
+
+  function composeAsOf(local, tz) {
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(local)) return null;
+    return (local.length === 16 ? `${local}:00` : local) + tz;
+  }
+
+  function ensureTzOption(offset) {
+    const select = $("tz");
+    if ([...select.options].some((o) => o.value === offset)) return;
+    const local = offsetText(-new Date().getTimezoneOffset());
+    const option = h("option", { value: offset, "data-tz": offset === local ? "local" : "other" });
+    select.append(option);
+    labelTzOptions();
+  }
+
+  function labelTzOptions() {
+    for (const option of $("tz").options) {
+      if (option.dataset.tz) {
+        option.textContent = t(`tz.${option.dataset.tz}`, { offset: option.value });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- talking to the server
+
+  async function gql(query, variables) {
+    const body = JSON.stringify({ query, variables });
+    const headers = { "Content-Type": "application/json", Accept: "application/json" };
+    if (state.token) headers.Authorization = `Bearer ${state.token}`;
+    let response = await fetch("/graphql", { method: "POST", headers, body });
+    if (state.token && (response.status === 401 || response.status === 403)) {
+      // A refused token must not leave the visitor with nothing: fall back to public.
+      showError(t("token.refused", { status: response.status }));
+      delete headers.Authorization;
+      response = await fetch("/graphql", { method: "POST", headers, body });
+    }
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const answer = await response.json();
+    if (answer.errors && answer.errors.length) {
+      throw new Error(answer.errors.map((e) => e.message).join("; "));
+    }
+    return answer.data;
+  }
+
+  async function fetchInfo() {
+    const response = await fetch("/portal/info.json", { headers: { Accept: "application/json" } });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return response.json();
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  function showError(message) {
+    const box = $("error");
+    box.textContent = message;
+    box.hidden = !message;
+  }
+
+  function setBusy(busy) {
+    $("annexes").setAttribute("aria-busy", busy ? "true" : "false");
+  }
+
+  async function load() {
+    const ticket = ++state.loads;
+    setBusy(true);
+    showError("");
+    $("status").textContent = t("status.loading");
+    try {
+      const past = state.asOf !== null;
+      const [data, info] = await Promise.all([
+        gql(MAIN_QUERY, { asOf: state.asOf, past, year: state.year }),
+        fetchInfo(),
+      ]);
+      if (ticket !== state.loads) return; // a newer request replaced this one
+      state.data = data;
+      state.info = info;
+      const page = data.then.subjects;
+      state.codes = new Map(page.edges.map((e) => [e.node.id, e.node.code]));
+      state.codesCursor = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      render();
+      loadDisclosure();
+    } catch (error) {
+      if (ticket === state.loads) {
+        $("status").textContent = "";
+        showError(t("error.load", { message: error.message }));
+      }
+    } finally {
+      if (ticket === state.loads) setBusy(false);
+    }
+    updateUrl();
+  }
+
+  async function loadDisclosure() {
+    const data = state.data;
+    if (!data) return;
+    const ticket = state.loads;
+    try {
+      const found = await gql(DISCLOSURE_QUERY,
+        { p: data.then.position, year: state.year, audience: state.audience });
+      if (ticket === state.loads) renderDisclosure(found.ledger.disclosure, null);
+    } catch (error) {
+      if (ticket === state.loads) renderDisclosure(null, error.message);
+    }
+  }
+
+  async function codeFor(subjectId) {
+    while (!state.codes.has(subjectId) && state.codesCursor) {
+      const found = await gql(CODES_QUERY,
+        { p: state.data.then.position, year: state.year, after: state.codesCursor });
+      const page = found.ledger.subjects;
+      for (const e of page.edges) state.codes.set(e.node.id, e.node.code);
+      state.codesCursor = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+    }
+    return state.codes.get(subjectId);
+  }
+
+  function updateUrl() {
+    const params = new URLSearchParams();
+    if (state.year) params.set("year", state.year);
+    if (state.asOf) params.set("asOf", state.asOf);
+    const query = params.toString();
+    history.replaceState(null, "", query ? `?${query}` : location.pathname);
+  }
+
+  // ---------------------------------------------------------------- rendering
+
+  function render() {
+    if (!state.data) return;
+    renderStatus();
+    for (const table of TABLES) renderAnnex(table);
+    renderGrades();
+    renderCoverage();
+    renderVerify();
+  }
+
+  function renderStatus() {
+    const { then, now } = state.data;
+    const status = $("status");
+    if (now) {
+      status.textContent = t("status.past", { asOf: state.asOf.replace("T", " "),
+        position: then.position, time: formatTime(then.recordedAt), nowPosition: now.position });
+      status.classList.add("past");
+    } else {
+      status.textContent = t("status.now", { position: then.position,
+        time: formatTime(then.recordedAt) });
+      status.classList.remove("past");
+    }
+  }
+
+  function checkpointFor(position) {
+    const cp = state.info && state.info.checkpoint;
+    return cp && cp.lastPosition >= position ? cp : null;
+  }
+
+  function changesOf(alias) {
+    const now = state.data.now;
+    return now ? now[`${alias}Changes`] : [];
+  }
+
+  function reasonOf(change) {
+    if (!change.corrections.length) return t("changed.later");
+    return change.corrections.map((c) => t("changed.reason", {
+      reason: (c.changes && c.changes.reason) || "—",
+      time: formatTime(c.recordedAt), position: c.position })).join(" ");
+  }
+
+  /* Mark a cell whose value differs now: a visible tag, a hover title, and words for
+     screen readers (a title alone is not reliably read). */
+  function markChanged(cell, change) {
+    const text = change.after === null
+      ? t("changed.removed", { reason: reasonOf(change) })
+      : t("changed.cell", { after: change.after, reason: reasonOf(change) });
+    cell.classList.add("changed");
+    cell.title = text;
+    cell.append(h("span", { class: "mark", "aria-hidden": "true",
+      text: change.corrections.length ? t("changed.mark") : t("changed.markLater") }));
+    if (change.after !== null && (change.field === "funds" || change.field === "grade")) {
+      const after = change.field === "grade" ? gradeLabel(gradeCode(change.after)) : change.after;
+      cell.append(h("span", { class: "was", "aria-hidden": "true", text: t("changed.total", { after }) }));
+    }
+    cell.append(h("span", { class: "sr-only", text: ` ${text}` }));
+  }
+
+  /* Restatements give grades as their labels (优); the page's words are keyed by code. */
+  function gradeCode(label) {
+    const codes = { 优: "EXCELLENT", 良: "GOOD", 中: "FAIR", 差: "POOR" };
+    return codes[label] || null;
+  }
+
+  function annexSection(table) {
+    if (table.section) return table.section;
+    const section = $("annex-template").content.firstElementChild.cloneNode(true);
+    const titleId = `annex-${table.alias}-title`;
+    section.id = `annex-${table.alias}`;
+    section.setAttribute("aria-labelledby", titleId);
+    section.querySelector(".annex-title").id = titleId;
+    section.querySelector("table").setAttribute("aria-labelledby", titleId);
+    section.querySelector(".changes h3").id = `annex-${table.alias}-changes`;
+    for (const th of section.querySelectorAll("th[data-key]")) {
+      th.querySelector("button").addEventListener("click", () => sortBy(table, th.dataset.key));
+    }
+    section.querySelector("tbody").addEventListener("click", (event) => {
+      const row = event.target.closest("tr");
+      if (!row || event.target.closest("a")) return;
+      const opener = row.querySelector("button.open");
+      if (opener) openDetail(row.dataset.subject, opener);
+    });
+    $("annexes").append(section);
+    table.section = section;
+    applyWords(section);
+    return section;
+  }
+
+  function sortBy(table, key) {
+    const current = state.sort[table.alias];
+    state.sort[table.alias] = { key, dir: current.key === key ? -current.dir : 1 };
+    renderAnnex(table);
+    table.section.querySelector(`th[data-key="${key}"] button`).focus();
+  }
+
+  function sortedRows(rows, sort) {
+    const value = COLUMNS[sort.key].value;
+    return [...rows].sort((a, b) => {
+      const x = value(a);
+      const y = value(b);
+      let order = typeof x === "string" ? x.localeCompare(y, "zh-CN") : x - y;
+      if (order === 0) order = a.seq - b.seq;
+      return sort.dir * order;
+    });
+  }
+
+  function renderAnnex(table) {
+    const section = annexSection(table);
+    const { then, now } = state.data;
+    const data = then[table.alias];
+    const sort = state.sort[table.alias];
+    const changes = changesOf(table.alias);
+    const byCell = new Map(changes.map((c) => [`${c.subjectId}|${c.field}`, c]));
+
+    section.querySelector(".annex-no").textContent = t(`annex.${table.kind}`);
+    const name = section.querySelector(".annex-name");
+    name.textContent = data.title;
+    name.lang = "zh-CN";
+    section.querySelector(".table-scroll").setAttribute("aria-label",
+      t("annex.scrollLabel", { title: data.title }));
+
+    for (const th of section.querySelectorAll("th[data-key]")) {
+      if (th.dataset.key === sort.key) {
+        th.setAttribute("aria-sort", sort.dir > 0 ? "ascending" : "descending");
+      } else {
+        th.removeAttribute("aria-sort");
+      }
+      th.querySelector("button").title = t("sort.hint");
+    }
+
+    const body = section.querySelector("tbody");
+    body.replaceChildren();
+    if (!data.rows.length) {
+      body.append(h("tr", {}, h("td", { colspan: "6", class: "empty", text: t("annex.empty") })));
+    }
+    for (const row of sortedRows(data.rows, sort)) {
+      const cells = {
+        seq: h("td", { text: row.seq }),
+        name: h("td", {}, h("button", { type: "button", class: "open", "aria-haspopup": "dialog",
+          text: row.subjectName })),
+        unit: h("td", { text: row.unitName }),
+        funds: h("td", { class: "num", text: row.funds }),
+        assessment: h("td", {}, h("span", { class: "assessment", text: row.assessment })),
+        grade: h("td", {}, row.grade
+          ? h("span", { class: `grade grade-${row.grade}`, text: gradeLabel(row.grade) })
+          : t("grade.none")),
+      };
+      for (const [key, column] of Object.entries(COLUMNS)) {
+        const change = column.field && byCell.get(`${row.subjectId}|${column.field}`);
+        if (change) markChanged(cells[key], change);
+      }
+      body.append(h("tr", { "data-subject": row.subjectId, "data-seq": row.seq },
+        Object.values(cells)));
+    }
+
+    const total = section.querySelector("td.total");
+    total.replaceChildren(data.totalFunds);
+    total.classList.remove("changed");
+    total.removeAttribute("title");
+    const nowTotal = now && now[table.alias].totalFunds;
+    if (nowTotal && nowTotal !== data.totalFunds) {
+      const text = t("changed.total", { after: nowTotal });
+      total.classList.add("changed");
+      total.title = text;
+      total.append(h("span", { class: "was", text }));
+    }
+
+    renderChanges(section, changes);
+    renderDownloads(section.querySelector(".downloads"), table.file, data.title, FORMATS);
+  }
+
+  function renderChanges(section, changes) {
+    const box = section.querySelector(".changes");
+    box.hidden = !state.data.now;
+    const list = box.querySelector("ul");
+    list.replaceChildren();
+    if (!changes.length) list.append(h("li", { text: t("changes.none") }));
+    for (const c of changes) {
+      const item = t("changes.item", { name: c.subjectName, field: t(`field.${c.field}`),
+        before: c.before === null ? t("changed.empty") : c.before,
+        after: c.after === null ? t("changed.empty") : c.after, reason: reasonOf(c) });
+      list.append(h("li", {}, item, c.before === null ? ` ${t("changes.added")}` : null));
+    }
+  }
+
+  function renderDownloads(box, file, title, formats) {
+    const position = state.data.then.position;
+    const cp = checkpointFor(position);
+    const cpText = cp ? t("downloads.checkpoint", { size: cp.size }) : t("downloads.noCheckpoint");
+    box.replaceChildren(h("span", { class: "downloads-label",
+      text: file === "coverage" ? t("downloads.coverage") : t("downloads.heading") }));
+    for (const format of formats) {
+      const href = `/exports/${state.year}/${file}.${format}?position=${position}`;
+      box.append(h("a", { class: "download", href, download: "", "data-format": format },
+        h("span", { class: "sr-only", text: `${title} ` }),
+        h("span", { class: "format", text: format.toUpperCase() }),
+        h("span", { class: "state", text: t("downloads.state", { position, checkpoint: cpText }) })));
+    }
+  }
+
+  function barItem(label, value, percent, fillClass) {
+    return h("li", {}, h("span", { text: label }), h("span", { class: "value", text: value }),
+      bar(percent, fillClass));
+  }
+
+  function renderGrades() {
+    const list = $("grade-bars");
+    const counts = state.data.then.coverage.gradeDistribution;
+    const total = counts.reduce((sum, g) => sum + g.count, 0);
+    list.replaceChildren();
+    if (!total) {
+      list.append(h("li", { class: "empty", text: t("grades.none") }));
+      return;
+    }
+    for (const g of counts) {
+      const percent = percentOf(g.count, total);
+      list.append(barItem(gradeLabel(g.grade), t("grades.value", { count: g.count, percent }),
+        Number(percent), g.grade));
+    }
+  }
+
+  function renderCoverage() {
+    const c = state.data.then.coverage;
+    const figures = $("coverage-figures");
+    figures.replaceChildren(
+      ...[["coverage.units", c.units], ["coverage.subjects", c.subjects],
+        ["coverage.funds", c.funds]].map(([key, value]) =>
+        h("div", {}, h("dt", { text: t(key) }), h("dd", { text: value }))));
+    const count = (n) => t("coverage.count", { count: n, total: c.subjects,
+      percent: percentOf(n, c.subjects) });
+    const bars = [
+      [t("coverage.goals"), count(c.subjectsWithApprovedGoals),
+        Number(percentOf(c.subjectsWithApprovedGoals, c.subjects))],
+      ...c.monitoringRounds.map((r) => [t("coverage.monitoring", { round: r.roundName }),
+        count(r.subjects), Number(percentOf(r.subjects, c.subjects))]),
+      [t("coverage.projectSelf"), `${plainNumber(c.projectSelfEvaluationCoverage)}%`,
+        Number(c.projectSelfEvaluationCoverage)],
+      [t("coverage.departmentSelf"), `${plainNumber(c.departmentSelfEvaluationCoverage)}%`,
+        Number(c.departmentSelfEvaluationCoverage)],
+      [t("coverage.spotChecked"), count(c.spotCheckedSubjects),
+        Number(percentOf(c.spotCheckedSubjects, c.subjects))],
+    ];
+    $("coverage-bars").replaceChildren(...bars.map(([label, value, percent]) =>
+      barItem(label, value, percent)));
+    $("coverage-statements").replaceChildren(...c.statements.map((s) => h("li", { text: s })));
+    renderDownloads($("coverage-downloads"), "coverage", t("coverage.heading"), COVERAGE_FORMATS);
+  }
+
+  function renderVerify() {
+    const info = state.info || {};
+    const cp = info.checkpoint;
+    $("cp-origin").textContent = cp ? cp.origin : t("verify.noCheckpoint");
+    $("cp-size").textContent = cp ? cp.size : "—";
+    $("cp-root").textContent = cp ? cp.root : "—";
+    $("cp-position").textContent = cp ? cp.lastPosition : "—";
+    $("cp-made").textContent = cp ? formatTime(cp.madeAt) : "—";
+    $("public-key").textContent = info.publicKey || t("verify.noKey", { problem: info.keyProblem || "" });
+    $("key-link").hidden = !info.publicKey;
+    const noteFile = cp ? `checkpoint-${cp.size}.note` : "checkpoint.note";
+    const noteLink = $("note-link");
+    noteLink.hidden = !cp;
+    noteLink.setAttribute("download", noteFile);
+    noteLink.textContent = t("verify.downloadNote", { file: noteFile });
+    $("verify-command").textContent =
+      `jixiao audit verify audit-bundle --key public.key --known ${noteFile}`;
+    const position = state.data.then.position;
+    $("cp-coverage").textContent = cp
+      ? t(checkpointFor(position) ? "verify.covers" : "verify.notCovered", { position })
+      : "";
+    $("verify-step4").textContent = t("verify.step4", { position });
+  }
+
+  function renderDisclosure(pkg, problem) {
+    const audience = t(`audience.${state.audience}`);
+    $("disclosure-heading").textContent = t("disclosure.heading", { audience });
+    const body = $("disclosure-body");
+    if (problem) {
+      body.replaceChildren(h("p", { class: "error", text: t("disclosure.refused", { message: problem }) }));
+      return;
+    }
+    if (!pkg.disclosures.length) {
+      body.replaceChildren(h("p", { class: "empty",
+        text: t("disclosure.none", { audience, year: state.year }) }));
+      return;
+    }
+    const names = new Map(pkg.subjects.map((s) => [s.code, s.name]));
+    body.replaceChildren(h("ul", { class: "disclosures" }, pkg.disclosures.map((d) =>
+      h("li", {}, h("strong", { text: d.title }),
+        h("span", { class: "meta", text: t("disclosure.item", { time: formatTime(d.recordedAt),
+          position: d.position, hash: d.contentHash }) +
+          (d.checkpoint && d.checkpoint.size ? ` · ${t("disclosure.checkpoint", { size: d.checkpoint.size })}` : "") }),
+        h("span", { class: "meta", text: t("disclosure.subjects", { count: d.subjectCodes.length,
+          names: d.subjectCodes.map((code) => names.get(code) || code).join("、") }) })))));
+  }
+
+  // ---------------------------------------------------------------- subject detail
+
+  async function openDetail(subjectId, opener) {
+    const dialog = $("detail");
+    const body = $("detail-body");
+    state.opener = opener;
+    $("detail-title").textContent = opener.textContent;
+    body.replaceChildren(h("p", { text: t("detail.loading") }));
+    if (!dialog.open) dialog.showModal();
+    const position = state.data.then.position;
+    try {
+      const code = await codeFor(subjectId);
+      const found = code ? await gql(DETAIL_QUERY, { p: position, code }) : null;
+      const subject = found && found.ledger.subject;
+      body.replaceChildren(...(subject ? detailContent(subject, position).flat(Infinity).filter(Boolean)
+        : [h("p", { text: t("detail.missing") })]));
+    } catch (error) {
+      body.replaceChildren(h("p", { class: "error", text: t("error.load", { message: error.message }) }));
+    }
+  }
+
+  function section(titleKey, items, build) {
+    return [h("h3", { text: t(titleKey) }),
+      items.length ? build(items) : h("p", { class: "empty", text: t("detail.none") })];
+  }
+
+  function detailContent(s, position) {
+    const facts = [
+      ["detail.code", s.code],
+      ["detail.kind", t(`kind.${s.kind}`)],
+      ["detail.unit", s.unitName],
+      ["detail.funds", t("detail.fundsValue", { funds: s.funds })],
+      ["detail.grade", s.grade ? t("detail.gradeValue", { label: gradeLabel(s.grade), score: s.score }) : t("grade.none")],
+      ["detail.goalStatus", t(`goal.${s.goalStatus}`)],
+      ["detail.tags", s.tags.join("、") || t("detail.none")],
+    ];
+    return [
+      h("p", { class: "hint", text: t("detail.asOf", { position }) }),
+      h("dl", { class: "kv" }, facts.map(([key, value]) => [h("dt", { text: t(key) }), h("dd", { text: value })])),
+      section("detail.goals", s.goals, (goals) => h("table", { class: "goals" },
+        h("thead", {}, h("tr", {}, ["level1", "level2", "name", "target", "weight"].map((k) =>
+          h("th", { scope: "col", text: t(`detail.goals.${k}`) })))),
+        h("tbody", {}, goals.map((g) => h("tr", {},
+          h("td", { text: g.level1 }), h("td", { text: g.level2 }), h("td", { text: g.name }),
+          h("td", { text: g.comparator === "qualitative" ? g.target : `${g.comparator} ${g.target}${g.unit}` }),
+          h("td", { class: "num", text: g.weight })))))),
+      section("detail.evaluations", s.evaluations, (evaluations) => evaluations.map((e) => h("div", {},
+        h("p", {}, h("strong", { text: t("detail.evaluation", { kind: t(`eval.${e.kind}`), score: e.score, date: e.evaluatedOn }) })),
+        h("p", { class: "narrative", lang: "zh-CN", text: e.narrative }),
+        e.findings.length ? h("ul", { "aria-label": t("detail.findings") }, e.findings.map((f) => h("li", { text: f }))) : null))),
+      section("detail.consequences", s.consequences, (items) => h("ul", {}, items.map((c) =>
+        h("li", {}, h("strong", { text: t(`result.${c.kind}`) }), c.amount ? `（${c.amount}）` : "",
+          c.remarks ? ` ${c.remarks}` : "")))),
+      section("detail.rectifications", s.rectifications, (items) => h("ul", {}, items.map((r) =>
+        h("li", {}, r.items.join("；"), " — ", t("detail.rectification", { deadline: r.deadline, status: t(`rect.${r.status}`) }))))),
+      section("detail.corrections", s.corrections, (items) => h("ul", {}, items.map((c) =>
+        h("li", { text: t("detail.correction", { values: describeValues(c.values), reason: c.reason }) })))),
+      section("detail.timeline", s.auditTrail.edges, (edges) => [
+        h("ol", { class: "timeline" }, edges.map(({ node }) => timelineItem(node))),
+        s.auditTrail.pageInfo.hasNextPage ? h("p", { class: "hint", text: t("detail.more") }) : null]),
+    ];
+  }
+
+  function describeValues(values) {
+    return Object.entries(values || {}).map(([key, value]) => {
+      const field = { funds: "field.funds", name: "field.subject_name" }[key];
+      return `${field ? t(field) : key} = ${typeof value === "object" ? JSON.stringify(value) : value}`;
+    }).join("，");
+  }
+
+  function timelineItem(entry) {
+    const kind = entry.type.split(".").pop();
+    const c = entry.changes || {};
+    const parts = [];
+    if (kind === "EventCorrected") {
+      parts.push(describeValues(c.values), t("summary.reason", { reason: c.reason }));
+    } else {
+      if (c.funds) parts.push(t("summary.funds", { funds: c.funds }));
+      if (c.execution_rate) parts.push(t("summary.rate", { rate: c.execution_rate }));
+      if (c.score) parts.push(t("summary.score", { score: c.score }));
+      if (c.grade) parts.push(t("summary.grade", { grade: gradeLabel(c.grade) }));
+      if (c.result_kind) parts.push(t(`result.${c.result_kind}`));
+    }
+    return h("li", { class: kind === "EventCorrected" ? "correction" : null },
+      entry.effectiveOn ? h("time", { datetime: entry.effectiveOn, text: entry.effectiveOn }) : null,
+      h("strong", { text: t(`event.${kind}`) }),
+      parts.length ? `：${parts.join("；")}` : "",
+      h("span", { class: "meta", text: t("detail.recorded", { time: formatTime(entry.recordedAt), position: entry.position }) }));
+  }
+
+  // ---------------------------------------------------------------- language, token, controls
+
+  function applyWords(root) {
+    for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+    for (const node of root.querySelectorAll("[data-i18n-attr]")) {
+      for (const pair of node.dataset.i18nAttr.split(";")) {
+        const [attr, key] = pair.split(":");
+        node.setAttribute(attr, t(key));
+      }
+    }
+  }
+
+  function setLanguage(lang) {
+    state.lang = lang === "en" ? "en" : "zh";
+    localStorage.setItem(STORE.lang, state.lang);
+    document.documentElement.lang = state.lang === "en" ? "en" : "zh-CN";
+    document.title = t("doc.title");
+    applyWords(document);
+    $("lang").lang = state.lang === "en" ? "zh-CN" : "en"; // the button speaks the other language
+    labelTzOptions();
+    renderAudienceOptions();
+    if (state.data) {
+      render();
+      loadDisclosure();
+    }
+  }
+
+  function renderAudienceOptions() {
+    for (const option of $("audience").options) {
+      const name = t(`audience.${option.value}`);
+      const locked = option.value !== "PUBLIC" && !state.token;
+      option.disabled = locked;
+      option.textContent = locked ? t("audience.needsToken", { name }) : name;
+    }
+    $("token-badge").hidden = !state.token;
+  }
+
+  function setToken(token) {
+    state.token = token || null;
+    if (state.token) sessionStorage.setItem(STORE.token, state.token);
+    else sessionStorage.removeItem(STORE.token);
+    if (!state.token && state.audience !== "PUBLIC") {
+      state.audience = "PUBLIC";
+      $("audience").value = "PUBLIC";
+    }
+    renderAudienceOptions();
+  }
+
+  function applyWhen(event) {
+    event.preventDefault();
+    const local = $("as-of").value;
+    state.tz = $("tz").value;
+    if (!local) {
+      state.asOf = null;
+    } else {
+      const asOf = composeAsOf(local, state.tz);
+      if (!asOf) {
+        showError(t("error.badTime"));
+        return;
+      }
+      state.asOf = Date.parse(asOf) > Date.now() ? null : asOf;
+      if (!state.asOf) showError(t("error.future"));
+    }
+    load();
+  }
+
+  function bind() {
+    $("lang").addEventListener("click", () => setLanguage(state.lang === "en" ? "zh" : "en"));
+    $("controls").addEventListener("submit", applyWhen);
+    $("year").addEventListener("change", () => {
+      state.year = Number($("year").value);
+      load();
+    });
+    $("audience").addEventListener("change", () => {
+      state.audience = $("audience").value;
+      loadDisclosure();
+    });
+    $("tz").addEventListener("change", () => {
+      state.tz = $("tz").value;
+      if (state.data) render();
+    });
+    $("now").addEventListener("click", () => {
+      $("as-of").value = "";
+      state.asOf = null;
+      load();
+    });
+    $("token-use").addEventListener("click", () => {
+      const value = $("token").value.trim();
+      $("token").value = "";
+      if (!value) return;
+      setToken(value);
+      load();
+    });
+    $("token-clear").addEventListener("click", () => {
+      $("token").value = "";
+      setToken(null);
+      load();
+    });
+    $("detail-close").addEventListener("click", () => $("detail").close());
+    $("detail").addEventListener("close", () => {
+      if (state.opener && state.opener.isConnected) state.opener.focus();
+    });
+  }
+
+  async function init() {
+    const params = new URLSearchParams(location.search);
+    const lang = params.get("lang") || localStorage.getItem(STORE.lang) || "zh";
+    state.token = sessionStorage.getItem(STORE.token);
+    const local = offsetText(-new Date().getTimezoneOffset());
+    ensureTzOption(local);
+    const asOf = parseAsOf(params.get("asOf"));
+    if (asOf) {
+      ensureTzOption(asOf.tz);
+      state.tz = asOf.tz;
+      state.asOf = asOf.exact;
+      $("as-of").value = asOf.local;
+    }
+    $("tz").value = state.tz;
+    bind();
+    setLanguage(lang);
+    try {
+      state.info = await fetchInfo();
+    } catch (error) {
+      showError(t("error.load", { message: error.message }));
+      state.info = { fiscalYears: [] };
+    }
+    const years = state.info.fiscalYears.length ? state.info.fiscalYears : [new Date().getFullYear() - 1];
+    const wanted = Number(params.get("year"));
+    state.year = years.includes(wanted) ? wanted : years[0];
+    $("year").replaceChildren(...years.map((y) => h("option", { value: y, text: y })));
+    $("year").value = state.year;
+    await load();
+  }
+
+  init();
+})();

@@ -1,0 +1,358 @@
+"""The disclosure portal in headless Chromium against a live server (issue 8).
+
+A deputy's path through the page: the seed's annex tables with 合计, sorting from the
+keyboard, a subject's detail and history, the page as it stood before a correction with the
+changed figure marked, the xlsx of what is on screen, the verify panel, English, a token;
+then axe-core over the page in those states. Plain HTTP tests of the routes come first and
+need no browser.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from ledger.store import Database
+from schema.portal import STATIC
+from tests.browser.conftest import Portal, Session, portal_app, wait_ready
+from tests.integration.helpers import do
+
+SHANGHAI = timezone(timedelta(hours=8))
+KP05 = "相山区民政局2022年农村最低生活保障金"
+
+
+def seconds_in_shanghai(moment: datetime) -> str:
+    """What a person types into the datetime-local input (to the second), Beijing time."""
+    return moment.astimezone(SHANGHAI).replace(microsecond=0, tzinfo=None).isoformat()
+
+
+def annex_rows(page: Any, alias: str) -> list[list[str]]:
+    rows: list[list[str]] = page.eval_on_selector_all(
+        f"#annex-{alias} tbody tr",
+        "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))")
+    return rows
+
+
+def total_text(page: Any, alias: str) -> str:
+    text: str = page.inner_text(f"#annex-{alias} tfoot td.total")
+    return text.strip()
+
+
+def correct_funds(portal: Portal, reason: str) -> int:
+    """Correct XS-2022-KP-05's funds 640.85 → 604.85 through the server's GraphQL API."""
+    graphql = portal.url + "/graphql"
+    trail = httpx.post(graphql, json={"query": """{ ledger { auditTrail(
+        subjectCode: "XS-2022-KP-05", first: 1) { edges { node { position type } } } } }"""})
+    registered = trail.json()["data"]["ledger"]["auditTrail"]["edges"][0]["node"]
+    assert registered["type"] == "Subject.Registered"
+    fix = httpx.post(graphql, json={
+        "query": """mutation($p: Int!, $reason: String!) { correctEvent(input: {
+            commandId: "portal-test-correction", position: $p, values: {funds: "604.85"},
+            reason: $reason}) { __typename ... on CommandSuccess { position } } }""",
+        "variables": {"p": registered["position"], "reason": reason}}).json()
+    payload = fix["data"]["correctEvent"]
+    assert payload["__typename"] == "CorrectEventResult", fix
+    position: int = payload["position"]
+    return position
+
+
+# ------------------------------------------------------------------ routes, without a browser
+
+
+@pytest.fixture
+def plain_app(sqlite_database: Database, tmp_path: Path,
+              monkeypatch: pytest.MonkeyPatch) -> Starlette:
+    monkeypatch.setenv("JIXIAO_KEY_FILE", str(tmp_path / "no-such.key"))
+    return portal_app(sqlite_database)
+
+
+def test_the_page_and_its_files_are_served_with_a_strict_policy(plain_app: Starlette) -> None:
+    with TestClient(plain_app) as client:
+        page = client.get("/")
+        assert page.status_code == 200
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        assert '<html lang="zh-CN">' in page.text and "合计" in page.text
+        policy = page.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "default-src 'none'" in policy
+        assert page.headers["x-content-type-options"] == "nosniff"
+        script = client.get("/portal/static/portal.js")
+        assert script.status_code == 200
+        assert script.headers["content-type"].startswith("text/javascript")
+        again = client.get("/portal/static/portal.js",
+                           headers={"If-None-Match": script.headers["etag"]})
+        assert again.status_code == 304
+        for missing in ("/portal/static/nothing.js", "/portal/static/index.html",
+                        "/portal/static/..%2Fportal.py"):
+            assert client.get(missing).status_code == 404, missing
+
+
+def test_info_without_a_key_or_checkpoint_says_so(plain_app: Starlette) -> None:
+    with TestClient(plain_app) as client:
+        info = client.get("/portal/info.json").json()
+        assert info["checkpoint"] is None and info["publicKey"] is None
+        assert "no signing key" in info["keyProblem"]
+        assert info["fiscalYears"] == []
+        assert client.get("/portal/public.key").status_code == 404
+        assert client.get("/portal/checkpoint.note").status_code == 404
+
+
+def test_every_word_the_page_uses_exists_in_both_languages() -> None:
+    strings = (STATIC / "i18n.js").read_text(encoding="utf-8")
+    zh, en = strings.split("\n  en: {")
+    keys = {name: set(re.findall(r'^\s+"([^"]+)":', part, re.M))
+            for name, part in (("zh", zh), ("en", en))}
+    assert keys["zh"] == keys["en"]
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    script = (STATIC / "portal.js").read_text(encoding="utf-8")
+    used = set(re.findall(r'data-i18n="([^"]+)"', page))
+    used |= {k for pair in re.findall(r'data-i18n-attr="([^"]+)"', page)
+             for k in re.findall(r":([\w.]+)", pair)}
+    used |= set(re.findall(r'\bt\("([\w.]+)"', script))
+    assert used - keys["zh"] == set()
+
+
+# ------------------------------------------------------------------ in Chromium
+
+
+@pytest.mark.browser
+def test_seed_tables_sorting_detail_verify_language_and_token(session: Session,
+                                                               artifacts: Path) -> None:
+    page = session.open()
+    portal = session.portal
+
+    key_rows = annex_rows(page, "key")
+    assert len(key_rows) == 10
+    assert [r[0] for r in key_rows] == [str(n) for n in range(1, 11)]
+    assert any(KP05 in r[1] and r[3] == "640.85" for r in key_rows)
+    assert page.inner_text("#annex-key tfoot th").strip() == "合计"
+    assert total_text(page, "key") == "6441.47"
+    assert len(annex_rows(page, "dept")) == 6
+    assert total_text(page, "dept") == "24589.14"
+    assert page.get_attribute('#annex-key th[data-key="seq"]', "aria-sort") == "ascending"
+    page.screenshot(path=str(artifacts / "portal-1366x768.png"))
+    page.screenshot(path=str(artifacts / "portal-1366x768-full.png"), full_page=True)
+
+    # charts: 11 优 and 5 良 across both annexes; 100% self-evaluation coverage
+    grades = page.inner_text("#grade-bars")
+    assert "优" in grades and "11 项" in grades and "良" in grades and "5 项" in grades
+    assert "100%" in page.inner_text("#coverage-bars")
+    assert page.locator("#grade-bars svg rect.fill").count() == 4
+
+    # sorting, from the keyboard: funds ascending, then descending
+    funds_header = '#annex-key th[data-key="funds"]'
+    page.focus(f"{funds_header} button")
+    page.keyboard.press("Enter")
+    assert page.get_attribute(funds_header, "aria-sort") == "ascending"
+    assert page.get_attribute('#annex-key th[data-key="seq"]', "aria-sort") is None
+    ascending = [Decimal(r[3]) for r in annex_rows(page, "key")]
+    assert ascending == sorted(ascending)
+    page.keyboard.press("Enter")  # focus stays on the button after the re-render
+    assert page.get_attribute(funds_header, "aria-sort") == "descending"
+    descending = [Decimal(r[3]) for r in annex_rows(page, "key")]
+    assert descending == sorted(descending, reverse=True)
+    assert total_text(page, "key") == "6441.47"
+    grade_header = '#annex-key th[data-key="grade"]'
+    page.click(f"{grade_header} button")
+    labels = [r[5] for r in annex_rows(page, "key")]
+    assert labels == sorted(labels, key=lambda g: "优良中差".index(g[0]))
+
+    # a row opens the subject's detail: goals, grade, consequences, history; Escape closes
+    opener = page.locator("#annex-key button.open", has_text=KP05)
+    opener.click()
+    dialog = page.locator("dialog#detail")
+    dialog.locator(".timeline li").first.wait_for()
+    assert dialog.evaluate("d => d.open")
+    assert page.inner_text("#detail-title") == KP05
+    text = dialog.inner_text()
+    for expected in ("XS-2022-KP-05", "任务完成数", "优（92.50 分）", "继续支持", "第三方评价",
+                     "登记评价对象", "申报绩效目标", "评定等级", "财政资金 640.85 万元"):
+        assert expected in text, expected
+    assert dialog.locator(".timeline li").count() >= 8
+    page.screenshot(path=str(artifacts / "portal-detail-1366x768.png"))
+    page.keyboard.press("Escape")
+    assert not dialog.evaluate("d => d.open")
+    assert page.evaluate("document.activeElement.textContent") == KP05
+    page.locator("#annex-dept tbody tr").first.locator("td").first.click()  # the row, too
+    dialog.locator(".timeline li").first.wait_for()
+    page.click("#detail-close")
+    assert not dialog.evaluate("d => d.open")
+
+    # downloads state their position and checkpoint; the verify panel shows both
+    position = page.evaluate("new URL(document.querySelector("
+                             "'#annex-key a[data-format=xlsx]').href).searchParams.get('position')")
+    size = portal.checkpoint.size
+    for fmt in ("xlsx", "pdf", "csv", "fdp"):
+        link = page.locator(f"#annex-key a[data-format={fmt}]")
+        assert link.get_attribute("href") == f"/exports/2022/key-projects.{fmt}?position={position}"
+        assert link.locator(".format").inner_text() == fmt.upper()
+        assert link.locator(".state").inner_text() == f"位置 {position} · 检查点 {size}"
+        assert "2022年度重点项目支出和政策绩效评价情况表" in link.inner_text()  # for screen readers
+    assert page.inner_text("#cp-size") == str(size)
+    assert page.inner_text("#cp-root") == portal.checkpoint.root
+    assert page.inner_text("#cp-origin") == portal.checkpoint.origin
+    assert page.inner_text("#public-key") == portal.public_key
+    assert f"--known checkpoint-{size}.note" in page.inner_text("#verify-command")
+    assert "jixiao audit export --out" in page.inner_text("#verify")
+    key_file = page.request.get(portal.url + "/portal/public.key")
+    assert key_file.text().strip() == portal.public_key
+
+    # English, and back
+    page.click("#lang")
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.inner_text('#annex-key th[data-key="name"]').strip() == "Project"
+    assert page.inner_text("#annex-key tfoot th").strip() == "Total (合计)"
+    assert "Excellent" in page.inner_text("#grade-bars")
+    assert page.inner_text("#lang") == "中文"
+    page.click("#lang")
+    assert page.get_attribute("html", "lang") == "zh-CN"
+    assert page.inner_text("#annex-key tfoot th").strip() == "合计"
+
+    # a token: kept in sessionStorage, sent as a bearer token, unlocks the congress scopes
+    assert page.locator('#audience option[value="PEOPLES_CONGRESS"]').is_disabled()
+    before = len(session.watch.graphql_headers)
+    page.click("#token-box summary")
+    page.fill("#token", "deputy-token-123")
+    page.click("#token-use")
+    wait_ready(page)
+    assert page.evaluate("sessionStorage.getItem('jixiao.portal.token')") == "deputy-token-123"
+    sent = session.watch.graphql_headers[before:]
+    assert sent and all(h.get("authorization") == "Bearer deputy-token-123" for h in sent)
+    assert page.locator('#audience option[value="PEOPLES_CONGRESS"]').is_enabled()
+    page.select_option("#audience", "PEOPLES_CONGRESS")
+    page.wait_for_function("() => document.getElementById('disclosure-heading')"
+                           ".textContent.includes('人民代表大会')")
+    assert "尚无" in page.inner_text("#disclosure-body")
+    page.click("#token-clear")
+    wait_ready(page)
+    assert page.evaluate("sessionStorage.getItem('jixiao.portal.token')") is None
+    assert page.input_value("#audience") == "PUBLIC"
+    session.watch.check()
+
+
+@pytest.mark.browser
+def test_as_of_before_a_correction_marks_the_old_figure_and_downloads_it(
+        session_on_each_store: Session, artifacts: Path) -> None:
+    session = session_on_each_store
+    portal = session.portal
+    page = session.open()
+    assert total_text(page, "key") == "6441.47"
+    time.sleep(1.1)  # the datetime-local input has whole seconds: keep a second either side
+    between = datetime.now(UTC)
+    time.sleep(1.1)
+    correct_funds(portal, "金额录入错误")
+
+    page.click("#now")
+    page.wait_for_function("() => document.querySelector('#annex-key tfoot td.total')"
+                           ".textContent === '6405.47'")
+    wait_ready(page)
+    assert any(KP05 in r[1] and r[3] == "604.85" for r in annex_rows(page, "key"))
+
+    page.fill("#as-of", seconds_in_shanghai(between))
+    page.select_option("#tz", "+08:00")
+    page.click("#apply")
+    page.wait_for_selector("#status.past")
+    wait_ready(page)
+    row = page.locator("#annex-key tbody tr", has_text=KP05)
+    cell = row.locator("td").nth(3)
+    assert cell.inner_text().startswith("640.85")
+    assert "changed" in (cell.get_attribute("class") or "")
+    title = cell.get_attribute("title") or ""
+    assert "604.85" in title and "金额录入错误" in title
+    assert "金额录入错误" in cell.locator(".sr-only").inner_text()
+    assert cell.locator(".mark").inner_text() == "已更正"
+    other = page.locator("#annex-key tbody tr").first.locator("td").nth(3)
+    assert "changed" not in (other.get_attribute("class") or "")
+    assert total_text(page, "key").startswith("6441.47")
+    assert "现为 6405.47" in total_text(page, "key")
+    changes = page.inner_text("#annex-key .changes")
+    assert "640.85 → 604.85" in changes and "金额录入错误" in changes
+    assert page.is_hidden("#annex-dept .changes") is False
+    assert "没有变更" in page.inner_text("#annex-dept .changes")
+    assert "asOf=" in page.url
+    page.screenshot(path=str(artifacts / "portal-as-of-1366x768.png"))
+
+    # the xlsx of what is on screen: the same position, the same 合计
+    link = page.locator("#annex-key a[data-format=xlsx]")
+    shown = page.evaluate("document.getElementById('status').textContent")
+    position = re.search(r"账本位置 (\d+)", shown)
+    assert position is not None
+    assert link.get_attribute("href") == (f"/exports/2022/key-projects.xlsx?"
+                                          f"position={position.group(1)}")
+    with page.expect_download() as download_info:
+        link.click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    saved = artifacts / "portal-as-of-key-projects.xlsx"
+    download.save_as(saved)
+    sheet = load_workbook(saved).active
+    values = list(sheet.iter_rows(values_only=True))
+    total = next(r for r in values if r[0] == "合计")
+    assert Decimal(str(total[3])).quantize(Decimal("0.01")) == Decimal("6441.47")
+    assert any(r[1] == KP05 and Decimal(str(r[3])) == Decimal("640.85") for r in values)
+    now = httpx.get(portal.url + "/exports/2022/key-projects.xlsx")
+    current = load_workbook(io.BytesIO(now.content)).active
+    assert any(r[0] == "合计" and Decimal(str(r[3])).quantize(Decimal("0.01"))
+               == Decimal("6405.47") for r in current.iter_rows(values_only=True))
+
+    # back to now: no marks
+    page.click("#now")
+    page.wait_for_function(
+        "() => !document.getElementById('status').classList.contains('past')")
+    wait_ready(page)
+    assert page.locator("#annex-key td.changed").count() == 0
+    assert page.is_hidden("#annex-key .changes")
+    session.watch.check()
+
+
+@pytest.mark.browser
+def test_axe_finds_no_serious_or_critical_violations(axe_session: Session, axe_script: Path,
+                                                     artifacts: Path) -> None:
+    portal = axe_session.portal
+    between = datetime.now(UTC)
+    time.sleep(0.05)
+    subject = portal.ledger.subject("XS-2022-KP-05")
+    do(portal.ledger, "correct_event", position=portal.ledger.position_of(subject.id, 1),
+       values={"funds": "604.85"}, reason="金额录入错误")
+    as_of = between.astimezone(SHANGHAI).isoformat()
+    page = axe_session.open("?" + str(httpx.QueryParams({"asOf": as_of})))
+    page.wait_for_selector("#annex-key td.changed")
+
+    def audit(state: str) -> list[dict[str, Any]]:
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.add_script_tag(path=str(axe_script))
+        result: dict[str, Any] = page.evaluate(
+            "async () => await axe.run(document, {resultTypes: ['violations']})")
+        found: list[dict[str, Any]] = [
+            {"state": state, "id": v["id"], "impact": v["impact"], "help": v["help"],
+             "nodes": [n["target"] for n in v["nodes"]]} for v in result["violations"]]
+        return found
+
+    report: list[dict[str, Any]] = []
+    report += audit("as-of view with a corrected cell, Chinese")
+    page.locator("#annex-key button.open", has_text=KP05).click()
+    page.locator("dialog#detail .timeline li").first.wait_for()
+    report += audit("subject detail dialog")
+    page.keyboard.press("Escape")
+    page.click("#lang")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
+    report += audit("English")
+    page.click("#token-box summary")
+    report += audit("token form open")
+    version = page.evaluate("axe.version")
+    (artifacts / "portal-axe.json").write_text(json.dumps(
+        {"axe": version, "violations": report}, ensure_ascii=False, indent=2), encoding="utf-8")
+    serious = [v for v in report if v["impact"] in ("serious", "critical")]
+    assert serious == [], json.dumps(serious, ensure_ascii=False, indent=2)
+    axe_session.watch.check()
