@@ -92,6 +92,7 @@ def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # t
     """Commands of the read side and the API, registered where they live."""
     registrars = []
     for module in ("projections.cli", "projections.exports.cli", "ledger.importing.cli",
+                   "ledger.regions_cli",
                    "schema.cli", "ledger.integrity.cli"):
         try:
             imported = __import__(module, fromlist=["register"])
