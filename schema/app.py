@@ -30,6 +30,7 @@ from projections.views import ReadModel
 from schema import build_schema
 from schema.context import READ_THREADS, WRITE_THREADS, Context, Services, resolve_actor
 from schema.exports import routes as export_routes
+from schema.portal import portal_routes
 
 MAX_BODY = 1 << 20  # 1 MiB: far above any command, far below anything harmful
 CACHE_ENTRIES = 2048
@@ -234,7 +235,8 @@ class BodyLimit:
 
 def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THREADS,
                write_threads: int = WRITE_THREADS) -> Starlette:
-    """One Ledger and one ReadModel for the process, behind /graphql (and /exports/…)."""
+    """One Ledger and one ReadModel for the process: /graphql, the downloads (/exports/…)
+    and the disclosure portal (/), all reading the same views."""
     ledger = Ledger(db)
     services = Services(ledger, ReadModel(db, ledger), read_threads=read_threads,
                         write_threads=write_threads)
@@ -248,9 +250,13 @@ def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THRE
         finally:
             services.close()
 
+    def read_model(request: Request) -> ReadModel:
+        return services.read_model
+
     app = Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
                             WebSocketRoute("/graphql", graphql),
-                            *export_routes(lambda request: services.read_model, run=services.run)],
+                            *export_routes(read_model, run=services.run),
+                            *portal_routes(read_model, run=services.run)],
                     lifespan=lifespan, debug=dev)
     app.state.services = services
     app.state.graphql = graphql

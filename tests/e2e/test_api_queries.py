@@ -379,3 +379,9 @@ def test_the_answer_cache_is_bounded_in_entries_and_bytes() -> None:
     cache.put(("big", "", ""), b"y" * 90)
     assert cache.size <= 100 and ("big", "", "") in cache.items
     assert cache.get(("q2", "", "")) is None
+
+
+def test_the_app_serves_the_disclosure_portal_at_the_root(api: Api) -> None:
+    page = api.client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert api.client.get("/portal/info.json").status_code == 200
