@@ -7,6 +7,7 @@ sample — then drives each scenario for a fixed time with concurrent httpx clie
 * bare: ``{ rows { seq name funds } }`` from the bare app (the ceiling),
 * live annex: 附件1 at the current position (resolved, projected and read every time),
 * pinned annex: the same pinned to a past position by GET (answered from the LRU),
+* revalidation of the pinned answer (If-None-Match → 304, no body),
 * mutation: ``registerUnit`` with a new commandId each time.
 
 Targets: live ≥ 60% of the ceiling's requests/s; pinned ≥ 3× the ceiling. Everything stops
@@ -130,7 +131,7 @@ JSON = {"content-type": "application/json"}
 def fixed_request(scenario: str, base: str, pinned: int) -> tuple[str, str, bytes]:
     """(method, url, body) built once: the clients should spend their CPU on HTTP, not on
     re-encoding the same query."""
-    if scenario == "pinned":
+    if scenario in ("pinned", "revalidate"):
         query = urlencode({"query": ANNEX_QUERY, "variables": json.dumps({"position": pinned})})
         return "GET", f"{base}?{query}", b""
     query = BARE_QUERY if scenario == "bare" else ANNEX_QUERY
@@ -156,8 +157,10 @@ async def drive(scenario: str, base: str, seconds: float, workers: int, tag: str
         stop = warm_until + seconds
 
         # Built once and re-sent: the clients' CPU should go to HTTP, not to re-encoding.
-        fixed = client.build_request(method, url, content=body or None,
-                                     headers=JSON if body else None)
+        headers = JSON if body else {}
+        if scenario == "revalidate":  # a client that kept the answer asks if it changed
+            headers = {"If-None-Match": (await client.get(url)).headers["etag"]}
+        fixed = client.build_request(method, url, content=body or None, headers=headers)
 
         async def worker() -> None:
             nonlocal done, failed, counter
@@ -169,6 +172,8 @@ async def drive(scenario: str, base: str, seconds: float, workers: int, tag: str
                                                    content=mutation_body(counter, tag))
                 response = await client.send(request)
                 ok = response.status_code == 200 and b'"errors"' not in response.content
+                if scenario == "revalidate":
+                    ok = response.status_code == 304
                 if scenario == "mutation":
                     ok = ok and b"RegisterUnitResult" in response.content
                 if now >= warm_until:
@@ -253,7 +258,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="connections in all")
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--scenarios", default="bare,live,pinned,mutation",
+    parser.add_argument("--scenarios", default="bare,live,pinned,revalidate,mutation",
                         help="comma-separated subset (bare is always run: it is the ceiling)")
     parser.add_argument("--serve", choices=["bare", "api"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -266,6 +271,7 @@ def main() -> int:
     labels = {"bare": "bare strawberry, 10-row list (ceiling)",
               "live": "附件1 at the current position (POST)",
               "pinned": "附件1 pinned to a past position (GET, cached)",
+              "revalidate": "the same, revalidated (If-None-Match → 304)",
               "mutation": "registerUnit mutation"}
     context = multiprocessing.get_context("spawn")
     with fresh(args.backend) as db, context.Pool(args.clients) as pool:
