@@ -26,8 +26,11 @@ from strawberry.asgi import GraphQL
 
 from ledger.application import Ledger
 from ledger.store import Database
+from ledger.tokens import TokenStore
 from projections.views import ReadModel
+from projections.visibility import READ_ALL
 from schema import build_schema
+from schema.auth import Authenticate, RateLimit, scope_actor
 from schema.context import READ_THREADS, WRITE_THREADS, Context, Services, resolve_actor
 from schema.exports import routes as export_routes
 from schema.portal import portal_routes
@@ -47,23 +50,27 @@ class Cached:
     etag: str
 
 
+CacheKey = tuple[str, str, str, str]
+
+
 class AnswerCache:
-    """An LRU of pinned answers keyed by (query, variables, operationName), bounded both in
-    entries and in bytes so that many distinct large answers cannot exhaust memory."""
+    """An LRU of pinned answers keyed by (query, variables, operationName, reader scope),
+    bounded both in entries and in bytes so that many distinct large answers cannot exhaust
+    memory. The scope keeps one caller's visible answer from being served to another."""
 
     def __init__(self, entries: int = CACHE_ENTRIES, budget: int = CACHE_BYTES) -> None:
         self.entries = entries
         self.budget = budget
         self.size = 0
-        self.items: OrderedDict[tuple[str, str, str], Cached] = OrderedDict()
+        self.items: OrderedDict[CacheKey, Cached] = OrderedDict()
         self.hits = 0
 
     @staticmethod
-    def cost(key: tuple[str, str, str], entry: Cached) -> int:
+    def cost(key: CacheKey, entry: Cached) -> int:
         return len(entry.body) + sum(len(part) for part in key)
 
     @staticmethod
-    def key(scope: Scope) -> tuple[str, str, str] | None:
+    def key(scope: Scope) -> CacheKey | None:
         params = parse_qs(scope.get("query_string", b"").decode("latin-1"),
                           keep_blank_values=True)
         query = params.get("query", [""])[0]
@@ -74,16 +81,19 @@ class AnswerCache:
             variables = json.dumps(json.loads(raw), sort_keys=True) if raw else ""
         except ValueError:
             return None
-        return query, variables, params.get("operationName", [""])[0]
+        actor = scope_actor(scope)
+        reader = "*" if actor.role in READ_ALL else f"{actor.role}|{actor.unit_code or ''}|" \
+            f"{actor.agency_code or ''}"
+        return query, variables, params.get("operationName", [""])[0], reader
 
-    def get(self, key: tuple[str, str, str]) -> Cached | None:
+    def get(self, key: CacheKey) -> Cached | None:
         found = self.items.get(key)
         if found is not None:
             self.items.move_to_end(key)
             self.hits += 1
         return found
 
-    def put(self, key: tuple[str, str, str], body: bytes) -> Cached:
+    def put(self, key: CacheKey, body: bytes) -> Cached:
         entry = Cached(body=body, etag='"' + hashlib.sha256(body).hexdigest()[:40] + '"')
         if len(body) > CACHE_ENTRY_BYTES or key in self.items:
             return entry
@@ -164,7 +174,7 @@ class GraphQLApp(GraphQL[Context, None]):
             return None
         return PlainTextResponse("the request body must be a JSON object", status_code=400)
 
-    def finish(self, scope: Scope, key: tuple[str, str, str] | None, response: Response,
+    def finish(self, scope: Scope, key: CacheKey | None, response: Response,
                if_none_match: str | None) -> Response:
         """Cache a pinned, error-free GET answer; mark everything else uncacheable."""
         context: Context | None = scope.get(SCOPE_KEY)
@@ -234,9 +244,11 @@ class BodyLimit:
 
 
 def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THREADS,
-               write_threads: int = WRITE_THREADS) -> Starlette:
+               write_threads: int = WRITE_THREADS,
+               rate_limit: RateLimit | str | None = "env") -> Starlette:
     """One Ledger and one ReadModel for the process: /graphql, the downloads (/exports/…)
-    and the disclosure portal (/), all reading the same views."""
+    and the disclosure portal (/), all reading the same views, behind bearer-token
+    authentication and a per-caller rate limit (default from JIXIAO_RATE_LIMIT)."""
     ledger = Ledger(db)
     services = Services(ledger, ReadModel(db, ledger), read_threads=read_threads,
                         write_threads=write_threads)
@@ -249,16 +261,21 @@ def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THRE
             yield
         finally:
             services.close()
+            tokens.close()
 
     def read_model(request: Request) -> ReadModel:
         return services.read_model
 
     app = Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
                             WebSocketRoute("/graphql", graphql),
-                            *export_routes(read_model, run=services.run),
+                            *export_routes(read_model, run=services.run, actor_of=resolve_actor),
                             *portal_routes(read_model, run=services.run)],
                     lifespan=lifespan, debug=dev)
     app.state.services = services
     app.state.graphql = graphql
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
+    tokens = TokenStore(db)
+    app.state.tokens = tokens
+    limit = RateLimit.from_env() if isinstance(rate_limit, str) else rate_limit
+    app.add_middleware(Authenticate, tokens=tokens, limit=limit)
     return app

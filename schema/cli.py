@@ -19,7 +19,8 @@ def register(sub: Any) -> None:
     p.add_argument("--sample", action="store_true",
                    help="load the 相山区 2022 sample first if the ledger is empty")
     p.add_argument("--dev", action="store_true",
-                   help="development mode: unmasked errors and tracebacks")
+                   help="development mode: unmasked errors and tracebacks, and print a "
+                   "finance_bureau dev token")
     p.add_argument("--read-threads", type=int, default=2, metavar="N",
                    help="threads for storage reads (default 2; more mostly adds contention)")
     p.add_argument("--write-threads", type=int, default=2, metavar="N",
@@ -58,6 +59,12 @@ def cmd_serve(args: argparse.Namespace, db: Database) -> int:
     from schema.app import MAX_BODY, create_app
 
     position = prepare(db, sample=args.sample)
+    if args.dev:  # the easy local path: never on by default
+        from ledger.tokens import TokenStore
+
+        info, secret = TokenStore(db).create("finance_bureau", "dev (jixiao serve --dev)")
+        print(f"dev token {info.id} (finance_bureau); send it as\n"
+              f"  Authorization: Bearer {secret}", file=sys.stderr)
     print(f"ledger on {db.backend} at position {position}; GraphQL at "
           f"http://{args.host}:{args.port}/graphql", file=sys.stderr)
     app = create_app(db, dev=args.dev, read_threads=args.read_threads,

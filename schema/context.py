@@ -1,7 +1,7 @@
 """Per-request context: who is asking, the shared services, and whether the answer is pinned.
 
-The actor is resolved in exactly one place (`resolve_actor`) so that a later issue can swap
-the development default for token-based credentials without touching any resolver.
+The actor is resolved in exactly one place (`resolve_actor`): from the bearer token that
+schema.auth.Authenticate checked, or the anonymous `public` role.
 """
 
 from __future__ import annotations
@@ -19,17 +19,14 @@ from strawberry.types import Info
 from ledger.application import Ledger
 from ledger.runtime import Actor
 from projections.views import ReadModel
+from schema.auth import PUBLIC_ACTOR, scope_actor
 from schema.feed import Head
 
 T = TypeVar("T")
 
-DEV_ACTOR = Actor(id="anonymous-dev", role="finance_bureau")
-"""Until tokens exist (a later issue), every request acts as this development actor."""
-
-
 def resolve_actor(connection: HTTPConnection | None) -> Actor:
-    """The one place that turns a request into an Actor; replace it when tokens arrive."""
-    return DEV_ACTOR
+    """The one place that turns a request into an Actor (never from the request body)."""
+    return PUBLIC_ACTOR if connection is None else scope_actor(connection.scope)
 
 
 READ_THREADS = 2

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ledger.runtime import Actor
 from projections.exports.coverage_report import (
     ExportRefused,
     FormatName,
@@ -36,6 +37,7 @@ from projections.exports.coverage_report import (
 )
 from projections.exports.pdf_export import CjkFontNotFoundError
 from projections.views import ReadModel
+from projections.visibility import NotVisible, check_export, visibility
 
 T = TypeVar("T")
 ReadModelGetter = Callable[[Request], ReadModel]
@@ -89,12 +91,15 @@ def zip_directory(root: Path, top: str) -> bytes:
 
 
 def render(read: ReadModel, year: int, table: str, fmt: str, *, position: int | None = None,
-           as_of: datetime | None = None) -> Export:
-    """Validate, resolve the moment and write the export; ExportRefused names what is wrong."""
+           as_of: datetime | None = None, actor: Actor | None = None) -> Export:
+    """Validate, resolve the moment and write the export; ExportRefused names what is wrong,
+    NotVisible says the actor may not read every row of it (None: an operator's export)."""
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise ExportRefused(f"year {year} is outside {MIN_YEAR}..{MAX_YEAR}", "year")
     name, kind = check_request(table, fmt)
     moment = resolve_moment(read, position=position, as_of=as_of)
+    if actor is not None:
+        check_export(read, visibility(read, actor, moment), moment, year, name)
     status = checkpoint_status(read, moment)
     report = table_report(read, year, name, moment, status.provenance)
     with tempfile.TemporaryDirectory(prefix="jixiao-export-") as tmp:
@@ -149,8 +154,10 @@ def _parameters(request: Request) -> tuple[int, str, str, int | None, datetime |
     return int(year_text), table, fmt, position, as_of
 
 
-def routes(read_model_getter: ReadModelGetter, *, run: Run | None = None) -> list[Route]:
-    """The download route; `run` moves the blocking export off the event loop."""
+def routes(read_model_getter: ReadModelGetter, *, run: Run | None = None,
+           actor_of: Callable[[Request], Actor] | None = None) -> list[Route]:
+    """The download route; `run` moves the blocking export off the event loop; `actor_of`
+    says who asks, so that non-public rows need a token with the right to read them."""
 
     async def export(request: Request) -> Response:
         try:
@@ -161,12 +168,16 @@ def routes(read_model_getter: ReadModelGetter, *, run: Run | None = None) -> lis
         read = read_model_getter(request)
 
         def work() -> Export:
-            return render(read, year, table, fmt, position=position, as_of=as_of)
+            return render(read, year, table, fmt, position=position, as_of=as_of,
+                          actor=None if actor_of is None else actor_of(request))
 
         try:
             found = await (run(work) if run is not None else run_in_threadpool(work))
         except ExportRefused as exc:
             return _refuse(str(exc), exc.parameter)
+        except NotVisible as exc:
+            return JSONResponse({"error": {"message": str(exc), "code": "FORBIDDEN"}},
+                                status_code=403)
         except CjkFontNotFoundError as exc:
             return JSONResponse({"error": {"message": str(exc)}}, status_code=503)
         etag = '"' + hashlib.sha256(found.body).hexdigest() + '"'

@@ -8,13 +8,16 @@ log. The root also reports to the context whether the answer is pinned to a past
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 
 import strawberry
 
 from ledger.grades import Grade as LedgerGrade
 from ledger.log import read_log
 from projections import annex, values
+from projections import visibility as seen
 from schema.context import Information, Services, services
 from schema.errors import PublicError
 from schema.fields import field
@@ -43,6 +46,8 @@ WAIT_SECONDS = 5.0
                  "event this answer includes; every field below reads exactly that state.")
 class LedgerView:
     moment: strawberry.Private[values.Moment]
+    # What the caller may read as of `moment` (projections.visibility: the one rule).
+    vis: strawberry.Private[seen.Visibility]
 
     @field(description="The last event position this answer includes.")
     def position(self) -> int:
@@ -59,14 +64,14 @@ class LedgerView:
     @field(description="附件1 (KEY_PROJECTS) or 附件2 (DEPARTMENT_OVERALL).")
     async def evaluation_table(self, info: Information, fiscal_year: int,
                                table: AnnexKind) -> EvaluationTable:
-        found = await services(info).run(services(info).read_model.evaluation_table,
+        found = await services(info).run(seen.table, services(info).read_model, self.vis,
                                          self.moment, fiscal_year, annex.AnnexKind(table.value))
         return EvaluationTable.of(found)
 
     @field(description="Coverage of goals, monitoring, self-evaluation, spot checks.")
     async def coverage(self, info: Information, fiscal_year: int) -> Coverage:
-        found = await services(info).run(services(info).read_model.coverage, self.moment,
-                                         fiscal_year)
+        found = await services(info).run(seen.coverage, services(info).read_model, self.vis,
+                                         self.moment, fiscal_year)
         return Coverage.of(found)
 
     @field(description="Subjects in registration order, filtered, keyset-paginated.")
@@ -75,14 +80,16 @@ class LedgerView:
                        first: int = 50, after: str | None = None) -> SubjectConnection:
         first = check_page(first, after)
         page = await services(info).run(
-            services(info).read_model.subjects, self.moment, fiscal_year=fiscal_year,
+            seen.subjects, services(info).read_model, self.vis, self.moment,
+            fiscal_year=fiscal_year,
             unit_code=unit_code, grade=None if grade is None else LedgerGrade(grade.value),
             first=first, after=after)
         return SubjectConnection.of(page)
 
     @field(description="One subject and its whole lifecycle; null if unknown then.")
     async def subject(self, info: Information, code: str) -> Subject | None:
-        found = await services(info).run(services(info).read_model.subject, self.moment, code)
+        found = await services(info).run(seen.subject, services(info).read_model, self.vis,
+                                         self.moment, code)
         return None if found is None else Subject.of(self.moment, found)
 
     @field(description="Who did what, in log order, up to this moment.")
@@ -90,6 +97,8 @@ class LedgerView:
                           unit_code: str | None = None, first: int = 50,
                           after: str | None = None) -> AuditConnection:
         first = check_page(first, after)
+        await services(info).run(allowed, seen.check_audit, services(info).read_model,
+                                 self.vis, self.moment, subject_code, unit_code)
         page = await services(info).run(services(info).read_model.audit_trail, self.moment,
                                         subject_code=subject_code, unit_code=unit_code,
                                         first=first, after=after)
@@ -98,6 +107,7 @@ class LedgerView:
     @field(description="What was disclosed to an audience for a fiscal year.")
     async def disclosure(self, info: Information, fiscal_year: int,
                          audience: Audience) -> DisclosurePackage:
+        allowed(seen.check_audience, self.vis, audience.value)
         found = await services(info).run(services(info).read_model.disclosure, self.moment,
                                          fiscal_year, audience.value)
         return DisclosurePackage.of(found)
@@ -117,7 +127,8 @@ class LedgerView:
         start = await services(info).run(rm.resolve, position=since_position, as_of=since)
         found = await services(info).run(rm.restatements, fiscal_year,
                                          annex.AnnexKind(table.value), start, self.moment)
-        return [Restatement.of(r) for r in found]
+        ids = await services(info).run(seen.visible_ids, rm, self.vis, self.moment, fiscal_year)
+        return [Restatement.of(r) for r in found if self.vis.everything or r.subject_id in ids]
 
 
 def reach(svc: Services, wanted: int, timeout: float) -> None:
@@ -150,7 +161,16 @@ async def resolve_ledger(info: Information, position: int | None, as_of: datetim
     # Pinned: an explicit position, reached above, so the answer is exactly that position
     # forever. Times are not pinned: a time can still be ahead of the last event.
     info.context.mark(position is not None and as_of is None and moment.position == position)
-    return LedgerView(moment=moment)
+    vis = await svc.run(seen.visibility, svc.read_model, info.context.actor, moment)
+    return LedgerView(moment=moment, vis=vis)
+
+
+def allowed(check: Callable[..., None], *args: Any) -> None:
+    """Run a visibility check; a refusal is the caller's business, not a server fault."""
+    try:
+        check(*args)
+    except seen.NotVisible as exc:
+        raise PublicError(str(exc), code="FORBIDDEN") from None
 
 
 @strawberry.type
@@ -170,6 +190,9 @@ class Query:
         if after < 0:
             raise PublicError("after must not be negative", code="BAD_CURSOR")
         info.context.mark(False)
+        if info.context.actor.role not in seen.READ_ALL:
+            raise PublicError("the raw event log needs a finance_bureau or auditor token",
+                              code="FORBIDDEN")
         ledger = services(info).ledger
 
         def page() -> list[LogEvent]:

@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from ledger.application import Ledger
 from ledger.sample.loader import load_sample
 from ledger.store import Database
+from ledger.tokens import TokenStore
 from schema.app import create_app
 
 
@@ -63,9 +64,25 @@ def cid() -> str:
     return f"api-{uuid.uuid4().hex}"
 
 
+def issue_token(database: Database, role: str = "finance_bureau", *, unit: str | None = None,
+                agency: str | None = None) -> str:
+    """A real API token (as `jixiao tokens create` issues it); returns the secret."""
+    store = TokenStore(database)
+    try:
+        return store.create(role, f"test {role}", unit=unit, agency=agency)[1]
+    finally:
+        store.close()
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
 @pytest.fixture
 def client(database: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(database)) as test_client:
+    """Acts as the finance bureau (a real token), without a rate limit."""
+    headers = bearer(issue_token(database))
+    with TestClient(create_app(database, rate_limit=None), headers=headers) as test_client:
         yield test_client
 
 

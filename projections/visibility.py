@@ -1,0 +1,206 @@
+"""Who may read what, as of a moment: the one read-visibility rule (issue 7).
+
+`visibility(read, actor, moment)` gives a filter that the GraphQL resolvers and the download
+routes both apply. finance_bureau, auditor and system read everything. Everyone else reads
+what was disclosed to an audience they belong to at or before the moment, plus, for a
+budget unit, the subjects of its unit and the units under it, and, for an agency, the
+subjects it was commissioned to evaluate.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ledger import permissions as p
+from ledger.grades import Grade
+from ledger.runtime import Actor
+from projections.annex import AnnexKind, AnnexTable
+from projections.coverage import coverage_of
+from projections.values import Coverage, Moment, Page, SubjectDetail, SubjectSummary
+from projections.views import MAX_PAGE, ReadModel, summary
+
+READ_ALL = frozenset({p.FINANCE_BUREAU, p.AUDITOR, p.SYSTEM})
+AUDIENCES: dict[str, frozenset[str]] = {
+    p.CONGRESS: frozenset({"peoples_congress", "standing_committee", "public"}),
+}
+PUBLIC_AUDIENCES = frozenset({"public"})
+
+
+class NotVisible(Exception):
+    """The caller's credential does not reach this data (HTTP 403 / typed refusal)."""
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """A filter over subjects: everything, or the listed codes and units."""
+
+    everything: bool
+    audiences: frozenset[str]
+    codes: frozenset[str] = frozenset()
+    units: frozenset[str] = frozenset()
+
+    def allows(self, code: str, unit_code: str | None = None) -> bool:
+        return self.everything or code in self.codes or (
+            unit_code is not None and unit_code in self.units)
+
+    def allows_row(self, row: dict[str, Any]) -> bool:
+        return self.allows(str(row["code"]), row.get("unit_code"))
+
+    def sees_audience(self, audience: str) -> bool:
+        return self.everything or audience in self.audiences
+
+    def scope_key(self) -> str:
+        """What distinguishes this filter in a cache key (same scope, same answer)."""
+        if self.everything:
+            return "*"
+        return json.dumps([sorted(self.audiences), sorted(self.codes), sorted(self.units)])
+
+
+def audiences_of(actor: Actor) -> frozenset[str]:
+    return AUDIENCES.get(actor.role, PUBLIC_AUDIENCES)
+
+
+def visibility(read: ReadModel, actor: Actor, moment: Moment) -> Visibility:
+    """The filter for `actor` reading the ledger as of `moment`."""
+    if actor.role in READ_ALL:
+        return Visibility(everything=True, audiences=frozenset())
+    audiences = audiences_of(actor)
+    marks = ",".join("?" * len(audiences))
+    found = read.rows(f"SELECT subject_codes FROM disclosure_rows WHERE audience IN ({marks}) "
+                      "AND position <= ?", (*sorted(audiences), moment.position))
+    codes = {c for (raw,) in found for c in json.loads(raw)}
+    units: set[str] = set()
+    if actor.role == p.BUDGET_UNIT and actor.unit_code:
+        units = unit_tree(read, actor.unit_code)
+    if actor.role == p.AGENCY and actor.agency_code:
+        codes |= commissioned(read, actor.agency_code, moment)
+    return Visibility(everything=False, audiences=audiences, codes=frozenset(codes),
+                      units=frozenset(units))
+
+
+def unit_tree(read: ReadModel, root: str) -> set[str]:
+    """A unit and every unit under it (主管部门 → 所属单位)."""
+    children: dict[str, list[str]] = {}
+    for code, parent in read.rows("SELECT code, parent_code FROM unit_rows"):
+        if parent is not None:
+            children.setdefault(parent, []).append(code)
+    found, todo = {root}, [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def commissioned(read: ReadModel, agency_code: str, moment: Moment) -> set[str]:
+    """Codes of the subjects an agency was commissioned to evaluate by the moment."""
+    ids = {r[0] for r in read.rows(
+        "SELECT subject_id, changes FROM event_index WHERE type LIKE ? AND position <= ?",
+        ("%EvaluationCommissioned", moment.position))
+        if json.loads(r[1] or "{}").get("agency_code") == agency_code}
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    return {r[0] for r in read.rows(f"SELECT DISTINCT code FROM subject_rows WHERE subject_id "
+                                    f"IN ({marks})", tuple(sorted(ids)))}
+
+
+# -- the views, filtered ------------------------------------------------------------------
+
+def annex_name(table: str) -> str:
+    return table.replace("-", "_")
+
+
+def table(read: ReadModel, vis: Visibility, moment: Moment, fiscal_year: int,
+          kind: AnnexKind) -> AnnexTable:
+    """An annex table with only the visible rows, numbered again from 1."""
+    found = read.evaluation_table(moment, fiscal_year, kind)
+    if vis.everything:
+        return found
+    ids = visible_ids(read, vis, moment, fiscal_year)
+    rows = [r for r in found.rows if r.subject_id in ids]
+    return replace(found, rows=tuple(replace(r, seq=i) for i, r in enumerate(rows, start=1)))
+
+
+def visible_ids(read: ReadModel, vis: Visibility, moment: Moment, fiscal_year: int) -> set[str]:
+    return {str(r["subject_id"]) for r in read.year_rows(moment, fiscal_year)
+            if vis.allows_row(r)}
+
+
+def coverage(read: ReadModel, vis: Visibility, moment: Moment, fiscal_year: int) -> Coverage:
+    if vis.everything:
+        return read.coverage(moment, fiscal_year)
+    return coverage_of(fiscal_year, [r for r in read.year_rows(moment, fiscal_year)
+                                     if vis.allows_row(r)])
+
+
+def subjects(read: ReadModel, vis: Visibility, moment: Moment, *, fiscal_year: int | None,
+             unit_code: str | None, grade: Grade | None, first: int,
+             after: str | None) -> Page[SubjectSummary]:
+    """ReadModel.subjects with the filter in the SQL, so keyset pages stay full and exact."""
+    if vis.everything:
+        return read.subjects(moment, fiscal_year=fiscal_year, unit_code=unit_code,
+                             grade=grade, first=first, after=after)
+    first = max(1, min(first, MAX_PAGE))
+    if not vis.codes and not vis.units:
+        return Page(items=[], has_next=False, end_cursor=after)
+    clauses: list[str] = ["seq_key > ?"]
+    params: list[Any] = [int(after or 0)]
+    for column, value in (("fiscal_year", fiscal_year), ("unit_code", unit_code),
+                          ("grade", None if grade is None else grade.value)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    ors = []
+    for column, values in (("code", vis.codes), ("unit_code", vis.units)):
+        if values:
+            ors.append(f"{column} IN ({','.join('?' * len(values))})")
+            params.extend(sorted(values))
+    clauses.append(f"({' OR '.join(ors)})")
+    rows = read._visible(moment, " AND ".join(clauses), tuple(params), limit=first + 1)
+    items = [summary(r) for r in rows[:first]]
+    return Page(items=items, has_next=len(rows) > first,
+                end_cursor=str(rows[:first][-1]["seq_key"]) if items else after)
+
+
+def subject(read: ReadModel, vis: Visibility, moment: Moment, code: str) -> SubjectDetail | None:
+    """A subject the caller may not see is answered exactly like an unknown one."""
+    found = read.subject(moment, code)
+    if found is None or not vis.allows(code, found.summary.unit_code):
+        return None
+    return found
+
+
+def check_audit(read: ReadModel, vis: Visibility, moment: Moment, subject_code: str | None,
+                unit_code: str | None) -> None:
+    """Who-did-what is for full readers, or for one subject / own unit the caller sees."""
+    if vis.everything:
+        return
+    if subject_code is not None and subject(read, vis, moment, subject_code) is not None:
+        return
+    if subject_code is None and unit_code is not None and unit_code in vis.units:
+        return
+    raise NotVisible("the audit trail needs a finance_bureau or auditor token, or names a "
+                     "subject (or, for a budget unit, its own unit) visible to the caller")
+
+
+def check_audience(vis: Visibility, audience: str) -> None:
+    if not vis.sees_audience(audience):
+        raise NotVisible(f"disclosures to {audience} are not visible to this caller")
+
+
+def check_export(read: ReadModel, vis: Visibility, moment: Moment, fiscal_year: int,
+                 name: str) -> None:
+    """A download must not contain a row the caller may not read (coverage: any subject)."""
+    if vis.everything:
+        return
+    rows = read.year_rows(moment, fiscal_year)
+    if name != "coverage":
+        rows = [r for r in rows if r["annex"] == annex_name(name)]
+    hidden = sum(1 for r in rows if not vis.allows_row(r))
+    if hidden:
+        raise NotVisible(f"{hidden} row(s) of this table are not disclosed to this caller; "
+                         "use a token with the right to read them")
