@@ -87,7 +87,9 @@ def serve(kind: str, port: int, url: str) -> None:
     from ledger.store import Database
     from schema.app import create_app
 
-    app = bare_app() if kind == "bare" else create_app(Database.from_url(url))
+    # The API as deployed (bearer tokens checked on every request), minus the per-caller rate
+    # limit, which would otherwise be what this measures.
+    app = bare_app() if kind == "bare" else create_app(Database.from_url(url), rate_limit=None)
     uvicorn.run(app, host=HOST, port=port, workers=1, log_level="warning", access_log=False)
 
 
@@ -145,14 +147,15 @@ def mutation_body(n: int, tag: str) -> bytes:
 
 
 async def drive(scenario: str, base: str, seconds: float, workers: int, tag: str,
-                pinned: int) -> tuple[int, int, list[float], int]:
+                pinned: int, token: str) -> tuple[int, int, list[float], int]:
     """(requests done, failures, latencies) over `seconds` after a short warm-up, and the
     number of requests sent in all (warm-up included)."""
     limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
     done, failed, latencies = 0, 0, []
     counter = 0
     method, url, body = fixed_request(scenario, base, pinned)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    auth = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(limits=limits, timeout=30, headers=auth) as client:
         warm_until = time.perf_counter() + min(1.0, seconds / 4)
         stop = warm_until + seconds
 
@@ -185,7 +188,7 @@ async def drive(scenario: str, base: str, seconds: float, workers: int, tag: str
     return done, failed, latencies, counter
 
 
-def client_process(args: tuple[str, str, float, int, str, int]
+def client_process(args: tuple[str, str, float, int, str, int, str]
                    ) -> tuple[int, int, list[float], int]:
     return asyncio.run(drive(*args))
 
@@ -218,10 +221,10 @@ def median_of(runs: list[Measured]) -> Measured:
 
 
 def load(pool: Any, clients: int, scenario: str, base: str, pid: int, seconds: float,
-         concurrency: int, pinned: int) -> Measured:
+         concurrency: int, pinned: int, token: str) -> Measured:
     per = max(1, concurrency // clients)
-    jobs = [(scenario, base, seconds, per, f"{scenario[0]}{i}x{time.time_ns() % 10**6}", pinned)
-            for i in range(clients)]
+    jobs = [(scenario, base, seconds, per, f"{scenario[0]}{i}x{time.time_ns() % 10**6}", pinned,
+             token) for i in range(clients)]
     before = cpu_seconds(pid)
     results = pool.map(client_process, jobs)
     cpu = cpu_seconds(pid) - before
@@ -234,20 +237,24 @@ def load(pool: Any, clients: int, scenario: str, base: str, pid: int, seconds: f
                     cpu_us=cpu / sent * 1e6 if sent else 0.0)
 
 
-def prepare(db: Any) -> tuple[int, int]:
-    """Load the sample; returns (the position to pin, the newest position after a write)."""
+def prepare(db: Any) -> tuple[int, int, str]:
+    """Load the sample and issue a finance-bureau token; returns (the position to pin, the
+    newest position after a later write, the token's secret)."""
     from ledger.application import Ledger
     from ledger.runtime import Actor
     from ledger.sample.loader import load_sample
+    from ledger.tokens import TokenStore
 
-    ledger = Ledger(db)
+    ledger, tokens = Ledger(db), TokenStore(db)
     try:
         pinned = load_sample(ledger)
         ledger.register_unit({"command_id": "bench-after-pin", "code": "BENCH-LATER",
                               "name": "钉住之后的单位"}, Actor(id="bench", role="finance_bureau"))
-        return pinned, int(ledger.recorder.max_notification_id() or 0)
+        secret = tokens.create("finance_bureau", "bench_api")[1]
+        return pinned, int(ledger.recorder.max_notification_id() or 0), secret
     finally:
         ledger.close()
+        tokens.close()
 
 
 def main() -> int:
@@ -275,10 +282,11 @@ def main() -> int:
               "mutation": "registerUnit mutation"}
     context = multiprocessing.get_context("spawn")
     with fresh(args.backend) as db, context.Pool(args.clients) as pool:
-        pinned, newest = prepare(db)
+        pinned, newest, secret = prepare(db)
         with server("bare") as (bare, bare_pid), server("api", db.url) as (api, api_pid):
             check = httpx.get(api, params={"query": ANNEX_QUERY,
-                                           "variables": json.dumps({"position": pinned})})
+                                           "variables": json.dumps({"position": pinned})},
+                              headers={"Authorization": f"Bearer {secret}"})
             assert check.headers.get("cache-control", "").endswith("immutable"), check.headers
             body = check.json()["data"]["ledger"]
             assert body["evaluationTable"]["totalFunds"] == "6441.47" and pinned < newest
@@ -288,7 +296,7 @@ def main() -> int:
                 for scenario, measured in runs.items():
                     base, pid = (bare, bare_pid) if scenario == "bare" else (api, api_pid)
                     measured.append(load(pool, args.clients, scenario, base, pid,
-                                         args.seconds, args.concurrency, pinned))
+                                         args.seconds, args.concurrency, pinned, secret))
             results = {k: median_of(v) for k, v in runs.items()}
     report(args, results, labels, pinned)
     return 0
