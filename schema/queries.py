@@ -153,15 +153,21 @@ async def resolve_ledger(info: Information, position: int | None, as_of: datetim
     wanted = max(p for p in (position, min_position, 0) if p is not None)
     if wanted > 0:  # an explicit position is read-your-writes too: never answer earlier
         await svc.run(reach, svc, wanted, WAIT_SECONDS)
+    actor = info.context.actor
+
+    def moment_and_visibility() -> tuple[values.Moment, seen.Visibility]:
+        """One trip to the thread pool for both: each trip costs more than either call."""
+        moment = svc.read_model.resolve(position=position, as_of=as_of,
+                                        effective_on=effective_on)
+        return moment, seen.visibility(svc.read_model, actor, moment)
+
     try:
-        moment = await svc.run(svc.read_model.resolve, position=position, as_of=as_of,
-                               effective_on=effective_on)
+        moment, vis = await svc.run(moment_and_visibility)
     except ValueError as exc:
         raise PublicError(str(exc), code="BAD_MOMENT") from None
     # Pinned: an explicit position, reached above, so the answer is exactly that position
     # forever. Times are not pinned: a time can still be ahead of the last event.
     info.context.mark(position is not None and as_of is None and moment.position == position)
-    vis = await svc.run(seen.visibility, svc.read_model, info.context.actor, moment)
     return LedgerView(moment=moment, vis=vis)
 
 
