@@ -28,7 +28,7 @@ from ledger.store import Database
 from projections.views import ReadModel
 from schema.app import create_app
 
-MAX_EXAMPLES = 12  # per operation (2 queries + 26 mutations) and backend: well under a minute
+MAX_EXAMPLES = 25  # per operation (2 queries + 26 mutations) and backend: well under a minute
 
 decimals = st.one_of(
     st.decimals(min_value=0, max_value=100000, places=2, allow_nan=False, allow_infinity=False)
