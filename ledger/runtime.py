@@ -171,13 +171,15 @@ class LedgerBase(Application[UUID]):
         if batch is not None:
             batch.add(changed, record, result, digest)
             return result
+        created = [a for a in changed if a.pending_events
+                   and a.pending_events[0].originator_version == 1]  # save() empties them
         try:
             position = self._save_all([*changed, record])
         except IntegrityError:
             replay = self._replay(cmd.command_id, digest)
             if replay is not None:
                 return replay
-            raise self._explain(changed) from None
+            raise self._explain(changed[0], created) from None
         return replace(result, position=position)
 
     def _save_all(self, aggregates: Sequence[Aggregate]) -> int:
@@ -188,17 +190,14 @@ class LedgerBase(Application[UUID]):
                               rule="retry with the same commandId") from None
         return max(r.notification.id for r in recordings)
 
-    def _explain(self, changed: Sequence[Aggregate]) -> DomainError:
+    def _explain(self, main: Aggregate, created: Sequence[Aggregate]) -> DomainError:
         """Why a save collided: a code registered meanwhile, or a newer version of the main."""
-        for aggregate in changed:
-            events = aggregate.pending_events
-            created = bool(events) and events[0].originator_version == 1
-            if created and self._current_version(aggregate.id) is not None:
-                kind = type(aggregate).__name__.upper()
-                return RuleViolation(f"{kind}_EXISTS", f"{type(aggregate).__name__} "
+        for aggregate in created:
+            if self._current_version(aggregate.id) is not None:
+                kind = type(aggregate).__name__
+                return RuleViolation(f"{kind.upper()}_EXISTS", f"{kind} "
                                      f"{getattr(aggregate, 'code', aggregate.id)!s} is already "
                                      "registered", field="code", rule="codes are unique")
-        main = changed[0]
         current = self._current_version(main.id)
         return Conflict(f"{type(main).__name__} {main.id} was changed by another command; "
                         f"it is now at version {current}", current_version=current,

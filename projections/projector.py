@@ -290,7 +290,8 @@ class Runner:
         return {v.name: int(rows.get(v.name, 0)) for v in self.views}
 
     def position(self) -> int:
-        return min(self.tracked().values(), default=0)
+        with self.lock:  # the runner's connection is not shared between threads
+            return min(self.tracked().values(), default=0)
 
     def catch_up(self, *, limit: int | None = None,
                  progress: Callable[[int], None] | None = None) -> int:

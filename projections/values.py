@@ -47,6 +47,7 @@ class SubjectSummary:
     annex: str | None
     version: int
     valid_from: int
+    seq_key: int  # registration position: the order of the annex rows and the paging key
 
 
 @dataclass(frozen=True)

@@ -285,7 +285,7 @@ def summary(r: dict[str, Any]) -> SubjectSummary:
         is_new=bool(r["is_new"]), tags=json.loads(r["tags"]), goal_status=r["goal_status"],
         grade=Grade(r["grade"]) if r["grade"] else None,
         score=Decimal(r["grade_score"]) if r["grade_score"] else None, annex=r["annex"],
-        version=int(r["version"]), valid_from=int(r["valid_from"]))
+        version=int(r["version"]), valid_from=int(r["valid_from"]), seq_key=int(r["seq_key"]))
 
 
 def detail(head: SubjectSummary, s: Subject) -> SubjectDetail:

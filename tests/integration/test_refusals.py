@@ -202,3 +202,17 @@ def test_published_grade_evaluations(ledger: Ledger) -> None:
     do(ledger, "assign_grade", subject_code="S1", grade="GOOD", basis_kind="evaluation",
        basis_id=ev.ids["evaluationId"])
     assert ledger.subject("S1").grade["score"] is None  # type: ignore[index]
+
+
+def test_a_taken_code_is_a_rule_violation_not_a_conflict(ledger: Ledger) -> None:
+    setup_units(ledger)
+    for method, fields in (("register_unit", {"code": "MZJ", "name": "重复"}),
+                           ("admit_agency", {"code": "AG1", "name": "重复"}),
+                           ("register_subject", {"code": "S1", "name": "x", "kind": "project",
+                                                 "fiscal_year": 2022, "unit_code": "MZJ",
+                                                 "funds": "1.00"})):
+        if method == "register_subject":
+            do(ledger, method, **fields)
+        code = {"register_unit": "UNIT_EXISTS", "admit_agency": "AGENCY_EXISTS",
+                "register_subject": "SUBJECT_EXISTS"}[method]
+        refused(ledger, RuleViolation, code, "code", lambda m=method, f=fields: do(ledger, m, **f))
