@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -53,6 +54,22 @@ def latest(items: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     return max(items.values(), key=lambda i: int(i["seq"]), default=None)
 
 
+@functools.lru_cache(maxsize=256)
+def _tags_json(tags: tuple[str, ...]) -> str:
+    return json.dumps(list(tags), ensure_ascii=False)
+
+
+def tags_json(tags: list[str]) -> str:
+    return _tags_json(tuple(tags))
+
+
+def monitoring_json(snapshots: list[dict[str, Any]]) -> str:
+    return json.dumps([
+        {"round": m["round"], "window_end": iso(m["window_end"]),
+         "budget_cents": cents(m["budget_amount"]), "warnings": len(m["warnings"])}
+        for m in snapshots], ensure_ascii=False)
+
+
 def subject_row(subject: Subject, unit_name: str, seq_key: int) -> dict[str, Any]:
     evaluation = latest(subject.evaluations)
     spot = latest(subject.spot_checks)
@@ -69,13 +86,10 @@ def subject_row(subject: Subject, unit_name: str, seq_key: int) -> dict[str, Any
         "name": subject.name, "kind": subject.kind, "fiscal_year": subject.fiscal_year,
         "unit_code": subject.unit_code, "unit_name": unit_name,
         "funds_cents": cents(subject.funds), "is_key": int(subject.is_key),
-        "is_new": int(subject.is_new), "tags": json.dumps(subject.tags, ensure_ascii=False),
+        "is_new": int(subject.is_new), "tags": tags_json(subject.tags),
         "seq_key": seq_key, "registered_on": iso(subject.registered_on),
         "goal_status": subject.goal_status,
-        "monitoring": json.dumps([
-            {"round": m["round"], "window_end": iso(m["window_end"]),
-             "budget_cents": cents(m["budget_amount"]), "warnings": len(m["warnings"])}
-            for m in subject.monitoring], ensure_ascii=False),
+        "monitoring": monitoring_json(subject.monitoring) if subject.monitoring else "[]",
         "self_score": text(subject.self_evaluation["score"]) if subject.self_evaluation else None,
         "evaluations": len(subject.evaluations),
         "assessment": evaluation["narrative"] if evaluation else None,
