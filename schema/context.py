@@ -7,7 +7,11 @@ schema.auth.Authenticate checked, or the anonymous `public` role.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import logging
+import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,9 +24,24 @@ from ledger.application import Ledger
 from ledger.runtime import Actor
 from projections.views import ReadModel
 from schema.auth import PUBLIC_ACTOR, scope_actor
+from schema.errors import PublicError
 from schema.feed import Head
 
 T = TypeVar("T")
+log = logging.getLogger("jixiao.api")
+UNAVAILABLE_READ = "the ledger's storage is unavailable; retry shortly"
+
+
+def storage_errors() -> tuple[type[Exception], ...]:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover
+        return (sqlite3.OperationalError, sqlite3.InterfaceError)
+    return (sqlite3.OperationalError, sqlite3.InterfaceError, psycopg.OperationalError,
+            psycopg.InterfaceError)
+
+
+STORAGE_ERRORS = storage_errors()
 
 def resolve_actor(connection: HTTPConnection | None) -> Actor:
     """The one place that turns a request into an Actor (never from the request body)."""
@@ -57,9 +76,35 @@ class Services:
         return int(self.ledger.recorder.max_notification_id() or 0)
 
     async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run a synchronous read off the event loop."""
+        """Run a synchronous read off the event loop. A dropped storage connection is
+        reopened and the read tried once more (reads are idempotent); if storage is still
+        down the caller gets a typed STORAGE_UNAVAILABLE error, never a masked 500."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.reads, functools.partial(func, *args, **kwargs))
+        call = functools.partial(func, *args, **kwargs)
+        for attempt in (1, 2):
+            try:
+                return await loop.run_in_executor(self.reads, call)
+            except STORAGE_ERRORS:
+                log.warning("read failed on storage; reconnecting", exc_info=True)
+                await loop.run_in_executor(self.reads, self.reconnect)
+                if attempt == 2:
+                    raise PublicError(UNAVAILABLE_READ, code="STORAGE_UNAVAILABLE") from None
+        raise AssertionError("unreachable")
+
+    def reconnect(self) -> None:
+        """Forget the read model's connections (each thread opens a new one on next use)."""
+        rm = self.read_model
+        with rm.connections_lock:
+            old, rm.connections = rm.connections, []
+            rm.local = threading.local()
+        for conn in old:
+            with contextlib.suppress(Exception):
+                conn.close()
+        with rm.runner.lock:
+            with contextlib.suppress(Exception):
+                rm.runner.conn.close()
+            with contextlib.suppress(Exception):
+                rm.runner.conn = rm.db.connect()
 
     async def write(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a synchronous command off the event loop."""
