@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from uuid import UUID
 
+from ledger.errors import DomainError
 from ledger.store import Database
 
 Handler = Callable[[argparse.Namespace, Database], int]
@@ -59,8 +60,8 @@ def cmd_sample(args: argparse.Namespace, db: Database) -> int:
 
     migrate(db)
     app = Ledger(db)
-    position = load_sample(app)
-    print(f"sample loaded: 16 subjects of 相山区 2022; ledger position {position}")
+    position = load_sample(app, publish=True)
+    print(f"sample loaded: 16 subjects of 相山区 2022, published; ledger position {position}")
     return 0
 
 
@@ -92,7 +93,7 @@ def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # t
     """Commands of the read side and the API, registered where they live."""
     registrars = []
     for module in ("projections.cli", "projections.exports.cli", "ledger.importing.cli",
-                   "ledger.regions_cli",
+                   "ledger.regions_cli", "ledger.tokens_cli",
                    "schema.cli", "ledger.integrity.cli"):
         try:
             imported = __import__(module, fromlist=["register"])
@@ -112,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args, db)
     except BrokenPipeError:
         return 0
+    except DomainError as refusal:  # a refusal or an unavailable store: say it, no traceback
+        print(f"jixiao: {refusal}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

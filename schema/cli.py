@@ -47,7 +47,7 @@ def prepare(db: Database, *, sample: bool) -> int:
     try:
         position = int(ledger.recorder.max_notification_id() or 0)
         if sample and position == 0:
-            position = load_sample(ledger)
+            position = load_sample(ledger, publish=True)
         return position
     finally:
         ledger.close()

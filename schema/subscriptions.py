@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from ledger.log import read_log
+from projections.visibility import READ_ALL
 from schema.context import Information, Services, services
 from schema.errors import PublicError
 from schema.fields import subscription
@@ -54,4 +55,7 @@ class Subscription:
                      after_position: int | None = None) -> AsyncGenerator[LogEvent, None]:
         if after_position is not None and after_position < 0:
             raise PublicError("afterPosition must not be negative", code="BAD_CURSOR")
+        if info.context.actor.role not in READ_ALL:  # the raw feed is not filtered by audience
+            raise PublicError("the event feed needs a finance_bureau or auditor token",
+                              code="FORBIDDEN")
         return feed(services(info), after_position)

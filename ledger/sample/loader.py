@@ -3,7 +3,8 @@
 FACTS (from the source report, verbatim; see xiangshan_2022_annexes.json): the 16 subjects of
 附件1 and 附件2, their names, implementing units, funds, 评价情况 narratives and grades; the
 agency 安徽准信会计师事务所 and its evaluation of 渠沟镇's fiscal operations from 2022-12-09;
-the 1–8月 monitoring window with the snapshot taken in September; the 100万元 ex-ante threshold.
+the 1–8月 monitoring window with the snapshot taken in September; the 100万元 ex-ante threshold;
+that the evaluation results were reported to the standing committee and published.
 
 ILLUSTRATIVE (invented to give each subject a plausible lifecycle; marked `illustrative`):
 unit codes, subject codes, the indicator trees, the monitoring figures, the self-evaluation
@@ -13,6 +14,7 @@ dates other than those above, and the consequence recorded for each grade.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -41,9 +43,11 @@ class SeedRow:
     grade: str  # 优 / 良 / 中 / 差
 
 
+SEED_FILE = resources.files("ledger.sample").joinpath("xiangshan_2022_annexes.json")
+
+
 def seed_rows() -> list[SeedRow]:
-    raw = json.loads(resources.files("ledger.sample").joinpath("xiangshan_2022_annexes.json")
-                     .read_text(encoding="utf-8"))
+    raw = json.loads(SEED_FILE.read_text(encoding="utf-8"))
     return [SeedRow(annex=annex, seq=int(r["seq"]), name=r["name"], unit=r["unit"],
                     funds=r["funds"], assessment=r["assessment"], grade=r["grade"])
             for annex in ("key_projects", "department_overall")
@@ -89,8 +93,13 @@ def indicators(row: SeedRow) -> list[dict[str, Any]]:
     ]
 
 
-def load_sample(app: Ledger) -> int:
-    """Record the sample; every command id is fixed, so loading twice appends nothing."""
+def load_sample(app: Ledger, *, publish: bool = False) -> int:
+    """Record the sample; every command id is fixed, so loading twice appends nothing.
+
+    `publish` also records the tables' disclosure to the standing committee and the public,
+    as happened (so anonymous readers of the portal see them); tests that need undisclosed
+    data load without it.
+    """
     rows = seed_rows()
     actor = BUREAU_ACTOR
     last = 0
@@ -116,11 +125,27 @@ def load_sample(app: Ledger) -> int:
 
     for row in rows:
         load_subject(run, row, codes[row.unit])
+    if not publish:
+        return last
+    # Fact: the report and its annex tables were presented to the standing committee and
+    # published; the disclosed content is the source's tables themselves (their file's hash).
+    published = hashlib.sha256(SEED_FILE.read_bytes()).hexdigest()
+    subject_codes = [subject_code(row) for row in rows]
+    built_at = last
+    for audience in ("standing_committee", "public"):
+        run("record_disclosure", audience, fiscal_year=FISCAL_YEAR, audience=audience,
+            title="2022年度重点项目支出和政策及部门整体支出绩效评价情况表",
+            subject_codes=subject_codes, content_hash=published, content_position=built_at,
+            effective_on=date(2023, 6, 30))
     return last
 
 
+def subject_code(row: SeedRow) -> str:
+    return f"XS-{FISCAL_YEAR}-{'KP' if row.annex == 'key_projects' else 'DO'}-{row.seq:02d}"
+
+
 def load_subject(run: Any, row: SeedRow, unit_code: str) -> None:
-    code = f"XS-{FISCAL_YEAR}-{'KP' if row.annex == 'key_projects' else 'DO'}-{row.seq:02d}"
+    code = subject_code(row)
     kind = subject_kind(row)
     funds = Decimal(row.funds).quantize(Decimal("0.01"))
     is_new = kind == "project" and row.seq in (2, 4)  # illustrative: two new projects

@@ -81,3 +81,16 @@ def test_feed_refuses_a_negative_position(api: Api) -> None:
         assert message["type"] in ("error", "next")
         errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
         assert "negative" in str(errors)
+
+
+def test_the_raw_feed_is_refused_to_anonymous_callers(api: Api) -> None:
+    """The feed is every event, unfiltered: only roles that read everything may follow it."""
+    from starlette.testclient import TestClient
+
+    anonymous = TestClient(api.client.app)
+    with anonymous.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        open_feed(ws, 0)
+        message = ws.receive_json()
+        assert message["type"] in ("error", "next")
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        assert "finance_bureau or auditor" in str(errors)
