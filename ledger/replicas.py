@@ -31,8 +31,7 @@ class StandbyReadModel(ReadModel):
     catching up means reading how far replay has brought them, never projecting."""
 
     def catch_up(self) -> int:
-        with self.runner.lock:
-            return self.runner.position()
+        return self.runner.position()  # takes the runner's lock itself
 
 
 @dataclass(frozen=True)
