@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -25,6 +25,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from ledger.application import Ledger
+from ledger.replicas import ReplicaRouter
 from ledger.store import Database
 from ledger.tokens import TokenStore
 from projections.views import ReadModel
@@ -245,13 +246,17 @@ class BodyLimit:
 
 def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THREADS,
                write_threads: int = WRITE_THREADS,
-               rate_limit: RateLimit | str | None = "env") -> Starlette:
+               rate_limit: RateLimit | str | None = "env",
+               replicas: Sequence[Database] = ()) -> Starlette:
     """One Ledger and one ReadModel for the process: /graphql, the downloads (/exports/…)
     and the disclosure portal (/), all reading the same views, behind bearer-token
     authentication and a per-caller rate limit (default from JIXIAO_RATE_LIMIT)."""
     ledger = Ledger(db)
-    services = Services(ledger, ReadModel(db, ledger), read_threads=read_threads,
-                        write_threads=write_threads)
+    read = ReadModel(db, ledger)
+    router = (ReplicaRouter(db, list(replicas), ledger=ledger, read_model=read)
+              if replicas else None)
+    services = Services(ledger, read, read_threads=read_threads,
+                        write_threads=write_threads, replicas=router)
     graphql = GraphQLApp(services, dev=dev)
 
     @contextlib.asynccontextmanager

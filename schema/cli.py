@@ -21,6 +21,13 @@ def register(sub: Any) -> None:
     p.add_argument("--dev", action="store_true",
                    help="development mode: unmasked errors and tracebacks, and print a "
                    "finance_bureau dev token")
+    p.add_argument("--write-url", metavar="URL",
+                   help="the primary that takes commands (default: --database / "
+                        "JIXIAO_DATABASE_URL)")
+    p.add_argument("--read-url", action="append", default=[], metavar="URL",
+                   help="a PostgreSQL hot standby to answer queries from (repeatable); a "
+                        "query is answered there only once it has replayed the position the "
+                        "query asks for, else by the primary")
     p.add_argument("--read-threads", type=int, default=2, metavar="N",
                    help="threads for storage reads (default 2; more mostly adds contention)")
     p.add_argument("--write-threads", type=int, default=2, metavar="N",
@@ -58,6 +65,9 @@ def cmd_serve(args: argparse.Namespace, db: Database) -> int:
 
     from schema.app import MAX_BODY, create_app
 
+    if args.write_url:
+        db = Database.from_url(args.write_url)
+
     position = prepare(db, sample=args.sample)
     if args.dev:  # the easy local path: never on by default
         from ledger.tokens import TokenStore
@@ -68,7 +78,8 @@ def cmd_serve(args: argparse.Namespace, db: Database) -> int:
     print(f"ledger on {db.backend} at position {position}; GraphQL at "
           f"http://{args.host}:{args.port}/graphql", file=sys.stderr)
     app = create_app(db, dev=args.dev, read_threads=args.read_threads,
-                     write_threads=args.write_threads)
+                     write_threads=args.write_threads,
+                     replicas=[Database.from_url(url) for url in args.read_url])
     uvicorn.run(app, host=args.host, port=args.port, workers=1, ws_max_size=MAX_BODY,
                 log_level="info" if args.dev else "warning")
     return 0

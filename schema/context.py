@@ -21,7 +21,10 @@ from starlette.requests import HTTPConnection
 from strawberry.types import Info
 
 from ledger.application import Ledger
+from ledger.regions import RegionRegistry
+from ledger.replicas import ReplicaRouter
 from ledger.runtime import Actor
+from projections.rollup import RollupQuery
 from projections.views import ReadModel
 from schema.auth import PUBLIC_ACTOR, scope_actor
 from schema.errors import PublicError
@@ -63,13 +66,41 @@ class Services:
     """
 
     def __init__(self, ledger: Ledger, read_model: ReadModel, *, read_threads: int = READ_THREADS,
-                 write_threads: int = WRITE_THREADS) -> None:
+                 write_threads: int = WRITE_THREADS,
+                 replicas: ReplicaRouter | None = None) -> None:
         self.ledger = ledger
         self.read_model = read_model
         self.reads = ThreadPoolExecutor(max_workers=read_threads, thread_name_prefix="jixiao-read")
         self.writes = ThreadPoolExecutor(max_workers=write_threads,
                                          thread_name_prefix="jixiao-write")
         self.head = Head(lambda: self.run(self.newest))
+        self.replicas = replicas  # hot standbys for reads (ledger.replicas), if any
+        self._regions: RegionRegistry | None = None
+        self._rollup: RollupQuery | None = None
+        self._regions_lock = threading.Lock()
+
+    def region(self, code: str) -> tuple[Ledger, ReadModel]:
+        """Another region's ledger and views (its own schema or server), opened on first use."""
+        with self._regions_lock:
+            if self._regions is None:
+                self._regions = RegionRegistry(self.ledger.database)
+            registry = self._regions
+        opened = registry.get(code)
+        return opened.ledger, opened.read
+
+    def rollup(self) -> RollupQuery:
+        with self._regions_lock:
+            if self._regions is None:
+                self._regions = RegionRegistry(self.ledger.database)
+            if self._rollup is None:
+                self._rollup = RollupQuery(self._regions)
+            return self._rollup
+
+    def reader(self, min_position: int | None, wait: float) -> ReadModel:
+        """The views to answer from: a standby that has reached `min_position`, else ours."""
+        if self.replicas is None:
+            return self.read_model
+        return self.replicas.read_model(min_position, wait)
 
     def newest(self) -> int:
         """The last position in the log (not the projected one)."""
@@ -115,6 +146,12 @@ class Services:
         self.head.close()
         for pool in (self.reads, self.writes):
             pool.shutdown(wait=True, cancel_futures=True)
+        if self._rollup is not None:
+            self._rollup.close()
+        if self._regions is not None:
+            self._regions.close()
+        if self.replicas is not None:
+            self.replicas.close()
         self.read_model.close()
         self.ledger.close()
 

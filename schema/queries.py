@@ -14,14 +14,18 @@ from typing import Any
 
 import strawberry
 
+from ledger.application import Ledger
+from ledger.errors import DomainError
 from ledger.grades import Grade as LedgerGrade
 from ledger.log import read_log
 from projections import annex, values
 from projections import visibility as seen
-from schema.context import Information, Services, services
+from projections.views import ReadModel
+from schema.context import Information, services
 from schema.errors import PublicError
 from schema.fields import field
 from schema.paging import check_page
+from schema.rollup import RollupFields
 from schema.subject import Subject
 from schema.types import (
     AnnexKind,
@@ -48,6 +52,8 @@ class LedgerView:
     moment: strawberry.Private[values.Moment]
     # What the caller may read as of `moment` (projections.visibility: the one rule).
     vis: strawberry.Private[seen.Visibility]
+    # The views this answer reads: ours, a standby's, or another region's.
+    read: strawberry.Private[ReadModel]
 
     @field(description="The last event position this answer includes.")
     def position(self) -> int:
@@ -64,13 +70,13 @@ class LedgerView:
     @field(description="附件1 (KEY_PROJECTS) or 附件2 (DEPARTMENT_OVERALL).")
     async def evaluation_table(self, info: Information, fiscal_year: int,
                                table: AnnexKind) -> EvaluationTable:
-        found = await services(info).run(seen.table, services(info).read_model, self.vis,
+        found = await services(info).run(seen.table, self.read, self.vis,
                                          self.moment, fiscal_year, annex.AnnexKind(table.value))
         return EvaluationTable.of(found)
 
     @field(description="Coverage of goals, monitoring, self-evaluation, spot checks.")
     async def coverage(self, info: Information, fiscal_year: int) -> Coverage:
-        found = await services(info).run(seen.coverage, services(info).read_model, self.vis,
+        found = await services(info).run(seen.coverage, self.read, self.vis,
                                          self.moment, fiscal_year)
         return Coverage.of(found)
 
@@ -80,7 +86,7 @@ class LedgerView:
                        first: int = 50, after: str | None = None) -> SubjectConnection:
         first = check_page(first, after)
         page = await services(info).run(
-            seen.subjects, services(info).read_model, self.vis, self.moment,
+            seen.subjects, self.read, self.vis, self.moment,
             fiscal_year=fiscal_year,
             unit_code=unit_code, grade=None if grade is None else LedgerGrade(grade.value),
             first=first, after=after)
@@ -88,18 +94,18 @@ class LedgerView:
 
     @field(description="One subject and its whole lifecycle; null if unknown then.")
     async def subject(self, info: Information, code: str) -> Subject | None:
-        found = await services(info).run(seen.subject, services(info).read_model, self.vis,
+        found = await services(info).run(seen.subject, self.read, self.vis,
                                          self.moment, code)
-        return None if found is None else Subject.of(self.moment, found)
+        return None if found is None else Subject.of(self.moment, found, self.read)
 
     @field(description="Who did what, in log order, up to this moment.")
     async def audit_trail(self, info: Information, subject_code: str | None = None,
                           unit_code: str | None = None, first: int = 50,
                           after: str | None = None) -> AuditConnection:
         first = check_page(first, after)
-        await services(info).run(allowed, seen.check_audit, services(info).read_model,
+        await services(info).run(allowed, seen.check_audit, self.read,
                                  self.vis, self.moment, subject_code, unit_code)
-        page = await services(info).run(services(info).read_model.audit_trail, self.moment,
+        page = await services(info).run(self.read.audit_trail, self.moment,
                                         subject_code=subject_code, unit_code=unit_code,
                                         first=first, after=after)
         return AuditConnection.of(page)
@@ -108,7 +114,7 @@ class LedgerView:
     async def disclosure(self, info: Information, fiscal_year: int,
                          audience: Audience) -> DisclosurePackage:
         allowed(seen.check_audience, self.vis, audience.value)
-        found = await services(info).run(services(info).read_model.disclosure, self.moment,
+        found = await services(info).run(self.read.disclosure, self.moment,
                                          fiscal_year, audience.value)
         return DisclosurePackage.of(found)
 
@@ -123,7 +129,7 @@ class LedgerView:
             raise PublicError("sincePosition must not be negative", code="BAD_MOMENT")
         if since is not None and since > datetime.now(UTC):
             info.context.mark(False)  # a future time resolves to "now", which moves
-        rm = services(info).read_model
+        rm = self.read
         start = await services(info).run(rm.resolve, position=since_position, as_of=since)
         found = await services(info).run(rm.restatements, fiscal_year,
                                          annex.AnnexKind(table.value), start, self.moment)
@@ -131,35 +137,43 @@ class LedgerView:
         return [Restatement.of(r) for r in found if self.vis.everything or r.subject_id in ids]
 
 
-def reach(svc: Services, wanted: int, timeout: float) -> None:
+def reach(ledger: Ledger, read: ReadModel, wanted: int, timeout: float) -> None:
     """Make sure the views include `wanted` (read-your-writes), or say why they cannot."""
-    newest = int(svc.ledger.recorder.max_notification_id() or 0)
+    newest = int(ledger.recorder.max_notification_id() or 0)
     if wanted > newest:
         raise PublicError(f"position {wanted} is beyond the ledger's last position {newest}",
                           code="POSITION_NOT_REACHED")
     try:
-        svc.read_model.wait_for(wanted, timeout)
+        read.wait_for(wanted, timeout)
     except TimeoutError:
         raise PublicError(f"position {wanted} was not projected within {timeout:g}s; retry",
                           code="NOT_YET_PROJECTED") from None
 
 
 async def resolve_ledger(info: Information, position: int | None, as_of: datetime | None,
-                         effective_on: date | None, min_position: int | None) -> LedgerView:
+                         effective_on: date | None, min_position: int | None,
+                         region: str | None = None) -> LedgerView:
     for name, value in (("position", position), ("minPosition", min_position)):
         if value is not None and value < 0:
             raise PublicError(f"{name} must not be negative", code="BAD_MOMENT")
     svc = services(info)
     wanted = max(p for p in (position, min_position, 0) if p is not None)
+    if region is not None:
+        try:
+            ledger, read = await svc.run(svc.region, region)
+        except DomainError as exc:
+            raise PublicError(exc.message, code=exc.code) from None
+    else:
+        ledger = svc.ledger
+        read = await svc.run(svc.reader, wanted or None, WAIT_SECONDS)
     if wanted > 0:  # an explicit position is read-your-writes too: never answer earlier
-        await svc.run(reach, svc, wanted, WAIT_SECONDS)
+        await svc.run(reach, ledger, read, wanted, WAIT_SECONDS)
     actor = info.context.actor
 
     def moment_and_visibility() -> tuple[values.Moment, seen.Visibility]:
         """One trip to the thread pool for both: each trip costs more than either call."""
-        moment = svc.read_model.resolve(position=position, as_of=as_of,
-                                        effective_on=effective_on)
-        return moment, seen.visibility(svc.read_model, actor, moment)
+        moment = read.resolve(position=position, as_of=as_of, effective_on=effective_on)
+        return moment, seen.visibility(read, actor, moment)
 
     try:
         moment, vis = await svc.run(moment_and_visibility)
@@ -168,7 +182,7 @@ async def resolve_ledger(info: Information, position: int | None, as_of: datetim
     # Pinned: an explicit position, reached above, so the answer is exactly that position
     # forever. Times are not pinned: a time can still be ahead of the last event.
     info.context.mark(position is not None and as_of is None and moment.position == position)
-    return LedgerView(moment=moment, vis=vis)
+    return LedgerView(moment=moment, vis=vis, read=read)
 
 
 def allowed(check: Callable[..., None], *args: Any) -> None:
@@ -180,14 +194,17 @@ def allowed(check: Callable[..., None], *args: Any) -> None:
 
 
 @strawberry.type
-class Query:
+class Query(RollupFields):
     @field(description="The ledger at one moment: `position`, or `asOf` (a time with "
                       "a timezone), or now; `effectiveOn` keeps only facts effective by that "
-                      "date; `minPosition` waits until that position is projected.")
+                      "date; `minPosition` waits until that position is projected; `region` "
+                      "(an administrative division code, e.g. 340603) reads that region's "
+                      "own ledger instead of this one.")
     async def ledger(self, info: Information, position: int | None = None,
                      as_of: datetime | None = None, effective_on: date | None = None,
-                     min_position: int | None = None) -> LedgerView:
-        return await resolve_ledger(info, position, as_of, effective_on, min_position)
+                     min_position: int | None = None,
+                     region: str | None = None) -> LedgerView:
+        return await resolve_ledger(info, position, as_of, effective_on, min_position, region)
 
     @field(description="The raw event log after a position, in order (keyset "
                       "pagination by position; positions can have gaps).")

@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 
 from ledger.log import jsonable
 from projections import values
+from projections.views import ReadModel
 from schema.context import Information, services
 from schema.fields import field
 from schema.paging import check_page
@@ -182,6 +183,7 @@ class Correction:
                  "enclosing moment.")
 class Subject:
     moment: strawberry.Private[values.Moment]
+    read: strawberry.Private[ReadModel]  # the views this subject was read from
     id: str
     code: str
     name: str
@@ -215,16 +217,15 @@ class Subject:
     async def audit_trail(self, info: Information, first: int = 50,
                           after: str | None = None) -> AuditConnection:
         first = check_page(first, after)
-        page = await services(info).run(info.context.services.read_model.audit_trail,
-                                        self.moment, subject_code=self.code, first=first,
-                                        after=after)
+        page = await services(info).run(self.read.audit_trail, self.moment,
+                                        subject_code=self.code, first=first, after=after)
         return AuditConnection.of(page)
 
     @classmethod
-    def of(cls, moment: values.Moment, d: values.SubjectDetail) -> Subject:
+    def of(cls, moment: values.Moment, d: values.SubjectDetail, read: ReadModel) -> Subject:
         s = d.summary
         return cls(
-            moment=moment, id=s.subject_id, code=s.code, name=s.name, kind=s.kind,
+            moment=moment, read=read, id=s.subject_id, code=s.code, name=s.name, kind=s.kind,
             fiscal_year=s.fiscal_year, unit_code=s.unit_code, unit_name=s.unit_name,
             funds=s.funds, is_key=s.is_key, is_new=s.is_new, tags=list(s.tags),
             goal_status=s.goal_status, grade=grade_of(s.grade), grade_label=label_of(s.grade),

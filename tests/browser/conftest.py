@@ -136,7 +136,7 @@ def start_portal(db: Database, key_path: Path,
     verifier = init_key_file(key_path, origin_setting())
     app = portal_app(db)
     ledger: Ledger = app.state.services.ledger
-    load_sample(ledger)
+    load_sample(ledger, publish=True)
     checkpoint = checkpoint_now(db, ledger, load_key(db))
     with ServerThread(app) as url:
         yield Portal(url=url, app=app, db=db, checkpoint=checkpoint,

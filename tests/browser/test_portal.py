@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from ledger.store import Database
+from ledger.tokens import TokenStore
 from schema.portal import STATIC
 from tests.browser.conftest import Portal, Session, portal_app, wait_ready
 from tests.integration.helpers import do
@@ -50,14 +51,24 @@ def total_text(page: Any, alias: str) -> str:
     return text.strip()
 
 
+def real_token(portal: Portal, role: str) -> str:
+    """A token as `jixiao tokens create` issues it (the server checks every bearer token)."""
+    store = TokenStore(portal.db)
+    try:
+        return store.create(role, f"portal test {role}")[1]
+    finally:
+        store.close()
+
+
 def correct_funds(portal: Portal, reason: str) -> int:
     """Correct XS-2022-KP-05's funds 640.85 → 604.85 through the server's GraphQL API."""
     graphql = portal.url + "/graphql"
-    trail = httpx.post(graphql, json={"query": """{ ledger { auditTrail(
+    bureau = {"Authorization": f"Bearer {real_token(portal, 'finance_bureau')}"}
+    trail = httpx.post(graphql, headers=bureau, json={"query": """{ ledger { auditTrail(
         subjectCode: "XS-2022-KP-05", first: 1) { edges { node { position type } } } } }"""})
     registered = trail.json()["data"]["ledger"]["auditTrail"]["edges"][0]["node"]
     assert registered["type"] == "Subject.Registered"
-    fix = httpx.post(graphql, json={
+    fix = httpx.post(graphql, headers=bureau, json={
         "query": """mutation($p: Int!, $reason: String!) { correctEvent(input: {
             commandId: "portal-test-correction", position: $p, values: {funds: "604.85"},
             reason: $reason}) { __typename ... on CommandSuccess { position } } }""",
@@ -223,12 +234,13 @@ def test_seed_tables_sorting_detail_verify_language_and_token(session: Session,
     assert page.locator('#audience option[value="PEOPLES_CONGRESS"]').is_disabled()
     before = len(session.watch.graphql_headers)
     page.click("#token-box summary")
-    page.fill("#token", "deputy-token-123")
+    deputy = real_token(session.portal, "congress")
+    page.fill("#token", deputy)
     page.click("#token-use")
     wait_ready(page)
-    assert page.evaluate("sessionStorage.getItem('jixiao.portal.token')") == "deputy-token-123"
+    assert page.evaluate("sessionStorage.getItem('jixiao.portal.token')") == deputy
     sent = session.watch.graphql_headers[before:]
-    assert sent and all(h.get("authorization") == "Bearer deputy-token-123" for h in sent)
+    assert sent and all(h.get("authorization") == f"Bearer {deputy}" for h in sent)
     assert page.locator('#audience option[value="PEOPLES_CONGRESS"]').is_enabled()
     page.select_option("#audience", "PEOPLES_CONGRESS")
     page.wait_for_function("() => document.getElementById('disclosure-heading')"
