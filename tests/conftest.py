@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -53,6 +54,23 @@ def drop_schema(db: Database) -> None:
         conn.execute(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE')
 
 
+@contextmanager
+def migrated_postgres() -> Iterator[Database]:
+    """A fresh, migrated PostgreSQL schema, dropped afterwards."""
+    db = fresh_postgres()
+    migrate(db)
+    try:
+        yield db
+    finally:
+        drop_schema(db)
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[Database]:
+    with migrated_postgres() as db:
+        yield db
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Database]:
     if request.param == "sqlite":
@@ -60,12 +78,8 @@ def database(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Datab
         migrate(db)
         yield db
     else:
-        db = fresh_postgres()
-        migrate(db)
-        try:
+        with migrated_postgres() as db:
             yield db
-        finally:
-            drop_schema(db)
 
 
 @pytest.fixture

@@ -22,10 +22,8 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.log import read_log
-from ledger.migrate import migrate
 from ledger.store import Database
 from ledger.tokens import TokenStore
-from tests.conftest import drop_schema, fresh_postgres
 
 REGISTER = """mutation($input: RegisterUnitInput!) { registerUnit(input: $input) {
   __typename ... on CommandSuccess { position replayed } ... on Refusal { code message } } }"""
@@ -160,13 +158,8 @@ def bureau_headers(db: Database) -> dict[str, str]:
 
 
 @pytest.fixture
-def pg_database() -> Iterator[Database]:
-    db = fresh_postgres()
-    migrate(db)
-    try:
-        yield db
-    finally:
-        drop_schema(db)
+def pg_database(postgres_database: Database) -> Database:
+    return postgres_database
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from ledger.regions import RegionRegistry
 from ledger.sample.loader import load_sample
 from ledger.store import Database
 from schema.app import create_app
-from tests.conftest import drop_schema, fresh_postgres
+from tests.conftest import drop_schema
 from tests.e2e.conftest import bearer, issue_token
 from tests.pgcluster import Cluster, Server, started_or_skip
 
@@ -35,17 +34,8 @@ def post(client: TestClient, query: str, variables: dict[str, Any]) -> dict[str,
     return body
 
 
-@pytest.fixture
-def home() -> Iterator[Database]:
-    db = fresh_postgres()
-    migrate(db)
-    try:
-        yield db
-    finally:
-        drop_schema(db)
-
-
-def test_a_region_is_read_through_the_same_api(home: Database) -> None:
+def test_a_region_is_read_through_the_same_api(postgres_database: Database) -> None:
+    home = postgres_database
     code = f"34{uuid.uuid4().int % 10**4:04d}"
     registry = RegionRegistry(home)
     region = registry.add(code, "相山区", f"{home.url.split('?')[0]}?schema=region_{code}")
