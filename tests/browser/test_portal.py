@@ -242,10 +242,16 @@ def test_seed_tables_sorting_detail_verify_language_and_token(session: Session,
     sent = session.watch.graphql_headers[before:]
     assert sent and all(h.get("authorization") == f"Bearer {deputy}" for h in sent)
     assert page.locator('#audience option[value="PEOPLES_CONGRESS"]').is_enabled()
-    page.select_option("#audience", "PEOPLES_CONGRESS")
+    # The sample's tables went to the standing committee (and the public), not yet to the
+    # congress itself: each audience shows its own package.
+    page.select_option("#audience", "STANDING_COMMITTEE")
     page.wait_for_function("() => document.getElementById('disclosure-heading')"
-                           ".textContent.includes('人民代表大会')")
-    assert "尚无" in page.inner_text("#disclosure-body")
+                           ".textContent.includes('人大常委会')")
+    page.wait_for_function("() => document.getElementById('disclosure-body')"
+                           ".textContent.includes('绩效评价情况表')")
+    page.select_option("#audience", "PEOPLES_CONGRESS")
+    page.wait_for_function("() => document.getElementById('disclosure-body')"
+                           ".textContent.includes('尚无')")
     page.click("#token-clear")
     wait_ready(page)
     assert page.evaluate("sessionStorage.getItem('jixiao.portal.token')") is None

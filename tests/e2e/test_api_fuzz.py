@@ -27,6 +27,7 @@ from ledger.sample.loader import load_sample
 from ledger.store import Database
 from projections.views import ReadModel
 from schema.app import create_app
+from schema.context import Services
 
 MAX_EXAMPLES = 25  # per operation (2 queries + 26 mutations) and backend: well under a minute
 
@@ -114,6 +115,7 @@ def test_the_fuzzer_would_notice_a_broken_resolver(fuzzed: Any,
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(ReadModel, "resolve", broken)  # every `ledger` answer needs it
+    monkeypatch.setattr(ReadModel, "resolve", broken)  # every `ledger` answer needs it,
+    monkeypatch.setattr(Services, "region", broken)  # or this, when it names a region
     found = fuzz(fuzzed["Query"]["ledger"])
     assert found is not None and "Unexpected error." in found
