@@ -27,6 +27,7 @@ class LogRecord:
     meta: Meta | None
     payload: dict[str, Any]
     event: Any
+    key: str  # the aggregate id as text, made once: every view keys its state by it
 
     @property
     def subject_code(self) -> str | None:
@@ -57,7 +58,8 @@ def to_record(position: int, event: Any) -> LogRecord:
     state = {k: v for k, v in event.__dict__.items() if k not in BASE_FIELDS and k != "meta"}
     return LogRecord(position=position, recorded_at=event.timestamp, type=event_type(event),
                      aggregate_id=event.originator_id, version=event.originator_version,
-                     meta=getattr(event, "meta", None), payload=state, event=event)
+                     meta=getattr(event, "meta", None), payload=state, event=event,
+                     key=str(event.originator_id))
 
 
 def read_log(app: Application[UUID], *, start: int = 1, stop: int | None = None,

@@ -18,6 +18,7 @@ from eventsourcing.persistence import (
     InterfaceError,
     JSONTranscoder,
     OperationalError,
+    Transcoder,
 )
 from pydantic import ValidationError
 
@@ -37,6 +38,7 @@ from ledger.errors import (
 from ledger.permissions import check_role, check_unit_scope
 from ledger.rules import DEFAULT_RULES, RuleSet
 from ledger.store import APPLICATION_NAME, Database
+from ledger.transcoder import FastJSONTranscoder
 
 A = TypeVar("A", bound=Aggregate)
 C = TypeVar("C", bound=c.Command)
@@ -120,6 +122,11 @@ class LedgerBase(Application[UUID]):
         self._known_units: set[str] = set()
         self._parents: dict[str, str | None] = {}
         super().__init__(env=self.database.eventsourcing_env(create_table=create_table))
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = FastJSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

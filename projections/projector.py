@@ -1,12 +1,13 @@
 """Projectors with exactly-once tracking: view rows and tracked position in one transaction.
 
 Works the same on SQLite and PostgreSQL: read the global log from the last tracked position
-(`select_notifications`), apply a batch, commit rows and positions together. Gaps in positions
+(`projections.feed`), apply a batch, commit rows and positions together. Gaps in positions
 are fine: we only ever ask for "after the last one we applied".
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -15,13 +16,20 @@ from typing import Any, Protocol
 from ledger.application import Ledger
 from ledger.domain.base import CORRECTION_TYPE
 from ledger.domain.subject import Subject
-from ledger.log import LogRecord, json_default, to_record
+from ledger.log import LogRecord, json_default
 from ledger.store import Database, bulk_insert, fetchall, fetchone, transaction
-from projections.rows import MAX_POSITION, SUBJECT_COLUMNS, changed, micros, subject_row
+from projections.feed import Feed
+from projections.rows import (
+    MAX_POSITION,
+    SUBJECT_COLUMNS,
+    as_tuple,
+    changed,
+    changes_json,
+    micros,
+    subject_row,
+)
 
-BATCH = 5000
-COMMAND_RECORD_TYPE = "CommandRecord.Accepted"
-COMMAND_RECORD_TOPIC_SUFFIX = ":" + COMMAND_RECORD_TYPE
+BATCH = 2500
 
 
 class ConcurrentProjector(RuntimeError):
@@ -64,7 +72,7 @@ class EventIndexView:
 
     def _owner(self, conn: Any, record: LogRecord) -> tuple[str | None, str | None]:
         """(subject id, unit code) an event belongs to, for per-subject and per-unit trails."""
-        key = str(record.aggregate_id)
+        key = record.key
         if record.version == 1:
             payload = record.payload
             if record.type == "Subject.Registered":
@@ -84,25 +92,26 @@ class EventIndexView:
             row = fetchone(self.db, conn, "SELECT MAX(recorded_upto) FROM event_index")
             self.upto = int(row[0]) if row and row[0] is not None else 0
         rows = []
-        in_batch = {(str(r.aggregate_id), r.version): r.position for r in records}
+        in_batch: dict[tuple[str, int], int] | None = None
         for r in records:
             at = micros(r.recorded_at)
             self.upto = max(self.upto, at)
             subject_id, unit_code = self._owner(conn, r)
             corrects = None
             if r.type == CORRECTION_TYPE:
-                target = (str(r.aggregate_id), int(r.payload["corrects_version"]))
+                if in_batch is None:
+                    in_batch = {(e.key, e.version): e.position for e in records}
+                target = (r.key, int(r.payload["corrects_version"]))
                 found = (in_batch[target],) if target in in_batch else fetchone(
                     self.db, conn, "SELECT position FROM event_index WHERE aggregate_id = ? "
                     "AND version = ?", target)
                 corrects = int(found[0]) if found else None
             meta = r.meta
-            rows.append((r.position, at, self.upto, r.type, str(r.aggregate_id), r.version,
+            rows.append((r.position, at, self.upto, r.type, r.key, r.version,
                          subject_id, unit_code, meta.actor_id if meta else None,
                          meta.actor_role if meta else None, meta.command_id if meta else None,
                          meta.effective_on.isoformat() if meta and meta.effective_on else None,
-                         corrects, json.dumps(r.payload, ensure_ascii=False, sort_keys=True,
-                                              default=json_default)))
+                         corrects, changes_json(r.payload)))
         bulk_insert(self.db, conn, "event_index", INDEX_COLUMNS, rows)
 
 
@@ -144,7 +153,7 @@ class SubjectView:
         return self.current[subject_id]
 
     def _aggregate(self, record: LogRecord) -> Subject:
-        key = str(record.aggregate_id)
+        key = record.key
         subject = self.subjects.get(key)
         if subject is None or subject.version != record.version - 1:
             if record.version == 1:
@@ -172,31 +181,15 @@ class SubjectView:
     def apply(self, records: list[LogRecord], conn: Any) -> None:
         pending: dict[str, list[dict[str, Any]]] = {}
         closes: dict[str, int] = {}
-
-        def version(subject_id: str, row: dict[str, Any], position: int,
-                    known_new: bool = False) -> None:
-            old = self._current(conn, subject_id, known_new)
-            if not changed(old, row):
-                return
-            row = {**row, "valid_from": position, "valid_to": MAX_POSITION}
-            queue = pending.setdefault(subject_id, [])
-            if queue:
-                queue[-1]["valid_to"] = position
-            elif old is not None:
-                closes[subject_id] = position
-            queue.append(row)
-            self.current[subject_id] = row
-
         for r in records:
-            key = str(r.aggregate_id)
+            key = r.key
             if r.type.startswith("Subject.") or (r.type == CORRECTION_TYPE
                                                  and self._is_subject(conn, key)):
                 subject = self._aggregate(r)
-                new = r.version == 1
-                old = self._current(conn, key, new)
-                seq_key = int(old["seq_key"]) if old else r.position
-                version(key, subject_row(subject, self._unit_name(conn, subject.unit_code),
-                                         seq_key), r.position, new)
+                old = self._current(conn, key, known_new=r.version == 1)
+                row = subject_row(subject, self._unit_name(conn, subject.unit_code),
+                                  int(old["seq_key"]) if old else r.position)
+                self._version(pending, closes, key, old, row, r.position)
             elif r.type == "Unit.Registered":
                 p = r.payload
                 conn.execute(self.db.sql("INSERT INTO unit_rows VALUES (?,?,?,?,?)"),
@@ -214,8 +207,25 @@ class SubjectView:
                 for sid in self._subjects_of_unit(conn, code, pending):
                     current = self._current(conn, sid)
                     assert current is not None
-                    version(sid, {**current, "unit_name": name}, r.position)
+                    self._version(pending, closes, sid, current,
+                                  {**current, "unit_name": name}, r.position)
         self._flush(conn, pending, closes)
+
+    def _version(self, pending: dict[str, list[dict[str, Any]]], closes: dict[str, int],
+                 subject_id: str, old: dict[str, Any] | None, row: dict[str, Any],
+                 position: int) -> None:
+        """A new row version from `position` on, closing the one before it (if it changed)."""
+        if not changed(old, row):
+            return
+        row["valid_from"] = position
+        row["valid_to"] = MAX_POSITION
+        queue = pending.setdefault(subject_id, [])
+        if queue:
+            queue[-1]["valid_to"] = position
+        elif old is not None:
+            closes[subject_id] = position
+        queue.append(row)
+        self.current[subject_id] = row
 
     def _is_subject(self, conn: Any, key: str) -> bool:
         return key in self.subjects or self._current(conn, key) is not None
@@ -235,8 +245,7 @@ class SubjectView:
             cur.executemany(self.db.sql("UPDATE subject_rows SET valid_to = ? WHERE "
                                         "subject_id = ? AND valid_to = ?"),
                             [(pos, sid, MAX_POSITION) for sid, pos in closes.items()])
-        inserts = [tuple(row[c] for c in SUBJECT_COLUMNS) for rows in pending.values()
-                   for row in rows]
+        inserts = [as_tuple(row) for rows in pending.values() for row in rows]
         bulk_insert(self.db, conn, "subject_rows", SUBJECT_COLUMNS, inserts)
 
 
@@ -279,11 +288,21 @@ class Runner:
         self.views = list(views) if views is not None else all_views(db, ledger)
         self.batch = batch
         self.conn = db.connect()
+        self.feed = Feed(db, ledger, batch)
         self.lock = threading.Lock()
         self.positions: dict[str, int] = {}
 
     def close(self) -> None:
+        self.feed.close()
         self.conn.close()
+
+    def reconnect(self) -> None:
+        """After a dropped storage connection: fresh connections on next use."""
+        with self.lock:
+            for close in (self.conn.close, self.feed.close):
+                with contextlib.suppress(Exception):
+                    close()
+            self.conn = self.db.connect()
 
     def tracked(self) -> dict[str, int]:
         rows = dict(fetchall(self.db, self.conn, "SELECT view, position FROM projection_tracking"))
@@ -306,30 +325,24 @@ class Runner:
 
     def _catch_up(self, limit: int | None, progress: Callable[[int], None] | None) -> int:
         positions = self.tracked()
-        start = min(positions.values(), default=0) + 1
-        applied = 0
-        while limit is None or applied < limit:
-            size = self.batch if limit is None else min(self.batch, limit - applied)
-            notes = self.ledger.recorder.select_notifications(start=start, limit=size)
-            if not notes:
-                break
-            last = notes[-1].id
-            # Command records only serve idempotency; no view reads them, so skip their decode.
-            records = [to_record(n.id, self.ledger.mapper.to_domain_event(n)) for n in notes
-                       if not n.topic.endswith(COMMAND_RECORD_TOPIC_SUFFIX)]
-            with transaction(self.db, self.conn):
-                for view in self.views:
-                    if positions[view.name] >= last:
-                        continue
-                    mine = [r for r in records if r.position > positions[view.name]]
-                    if mine:
-                        view.apply(mine, self.conn)
-                    self._advance(view.name, positions[view.name], last)
-                    positions[view.name] = last
-            applied += len(notes)
-            start = last + 1
-            if progress is not None:
-                progress(len(notes))
+        done = min(positions.values(), default=0)
+        with contextlib.closing(self.feed.batches(done, limit)) as batches:
+            for batch in batches:
+                with transaction(self.db, self.conn):
+                    for view in self.views:
+                        upto = positions[view.name]
+                        if upto >= batch.last:
+                            continue
+                        mine = batch.records
+                        if mine and mine[0].position <= upto:  # this view was ahead
+                            mine = [r for r in mine if r.position > upto]
+                        if mine:
+                            view.apply(mine, self.conn)
+                        self._advance(view.name, upto, batch.last)
+                        positions[view.name] = batch.last
+                if progress is not None:
+                    progress(batch.last - done)
+                done = batch.last
         self.positions = positions
         return min(positions.values(), default=0)
 
@@ -353,8 +366,9 @@ class Runner:
         chosen = [v for v in self.views if names is None or v.name in set(names)]
         with self.lock, transaction(self.db, self.conn):
             for view in chosen:
-                for table in view.tables:
-                    self.conn.execute(f"DELETE FROM {table}")
+                for table in view.tables:  # TRUNCATE leaves no dead rows to wade through
+                    self.conn.execute(f"DELETE FROM {table}" if self.db.backend == "sqlite"
+                                      else f"TRUNCATE {table}")
                 self.conn.execute(self.db.sql("DELETE FROM projection_tracking WHERE view = ?"),
                                   (view.name,))
                 view.forget()

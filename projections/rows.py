@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from ledger.domain.subject import Subject
+from ledger.log import json_default
 
 MAX_POSITION = 2**62  # valid_to of a row that is still current
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -24,6 +28,8 @@ SUBJECT_COLUMNS = (
 )
 # Columns whose change makes a new version (everything but the bookkeeping).
 VERSIONED = tuple(c for c in SUBJECT_COLUMNS if c not in ("valid_from", "valid_to", "version"))
+as_tuple = operator.itemgetter(*SUBJECT_COLUMNS)
+_versioned = operator.itemgetter(*VERSIONED)
 
 
 def micros(moment: datetime) -> int:
@@ -64,10 +70,10 @@ def tags_json(tags: list[str]) -> str:
 
 
 def monitoring_json(snapshots: list[dict[str, Any]]) -> str:
-    return json.dumps([
-        {"round": m["round"], "window_end": iso(m["window_end"]),
+    return orjson.dumps([
+        {"round": m["round"], "window_end": m["window_end"],
          "budget_cents": cents(m["budget_amount"]), "warnings": len(m["warnings"])}
-        for m in snapshots], ensure_ascii=False)
+        for m in snapshots]).decode()
 
 
 def subject_row(subject: Subject, unit_name: str, seq_key: int) -> dict[str, Any]:
@@ -109,4 +115,13 @@ def subject_row(subject: Subject, unit_name: str, seq_key: int) -> dict[str, Any
 
 
 def changed(old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
-    return old is None or any(old[c] != new[c] for c in VERSIONED)
+    return old is None or _versioned(old) != _versioned(new)
+
+
+def changes_json(payload: dict[str, Any]) -> str:
+    """An event's fields as the audit trail shows them (keys sorted, money as strings)."""
+    try:
+        return orjson.dumps(payload, default=json_default,
+                            option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits
+        return json.dumps(payload, ensure_ascii=False, sort_keys=True, default=json_default)

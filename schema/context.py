@@ -131,11 +131,8 @@ class Services:
         for conn in old:
             with contextlib.suppress(Exception):
                 conn.close()
-        with rm.runner.lock:
-            with contextlib.suppress(Exception):
-                rm.runner.conn.close()
-            with contextlib.suppress(Exception):
-                rm.runner.conn = rm.db.connect()
+        with contextlib.suppress(Exception):
+            rm.runner.reconnect()
 
     async def write(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run a synchronous command off the event loop."""

@@ -1,0 +1,133 @@
+"""The log as projectors read it: view events only, in order, one batch read ahead.
+
+Command records (half the log) serve idempotency alone, so the store filters them out
+instead of sending them to be skipped. While a batch is being written, the next one is read
+and decoded in a background thread, so the store's work and ours overlap.
+
+A batch is complete up to `last`: every view event at or below it has been read. The head is
+taken once, before reading; positions commit in order on both stores (PostgreSQL saves hold an
+exclusive table lock, SQLite has one writer), so nothing can still appear below a head we have
+seen, though positions may have gaps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass
+from queue import Empty, Full, Queue
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
+
+from ledger.application import Ledger
+from ledger.domain.registry import CommandRecord
+from ledger.log import LogRecord, to_record
+from ledger.store import Database, fetchall, fetchone
+
+COMMAND_RECORD_TOPIC = get_topic(CommandRecord) + ".Accepted"  # the class @event made
+AHEAD = 3  # batches read in advance of the one being written
+
+
+@dataclass(frozen=True)
+class Batch:
+    last: int  # the log has been read through this position
+    records: list[LogRecord]
+
+
+class Feed:
+    """Reads view events after a position, on a connection of its own."""
+
+    def __init__(self, db: Database, ledger: Ledger, size: int) -> None:
+        self.db = db
+        self.ledger = ledger
+        self.size = size
+        self._conn: Any = None
+        column = db.position_column
+        self._head_sql = f"SELECT MAX({column}) FROM {db.events_table}"
+        self._read_sql = (
+            f"SELECT {column}, originator_id, originator_version, topic, state "
+            f"FROM {db.events_table} WHERE {column} > ? AND {column} <= ? AND topic <> ? "
+            f"ORDER BY {column} LIMIT ?")
+
+    @property
+    def conn(self) -> Any:
+        if self._conn is None:
+            self._conn = self.db.connect()
+        return self._conn
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def head(self) -> int:
+        row = fetchone(self.db, self.conn, self._head_sql)
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def batches(self, after: int, limit: int | None = None) -> Generator[Batch, None, None]:
+        """Batches of view events after `after`, up to the head as it is now.
+
+        `limit` caps the number of view events read in all (for small, resumable steps).
+        The first batch is read here; any further ones by a reader thread, `AHEAD` in advance.
+        """
+        head = self.head()
+        if head <= after:
+            return
+        first = self._read(after, head, self._size(limit))
+        budget = None if limit is None else limit - len(first.records)
+        yield first
+        if first.last >= head or budget == 0:
+            return
+        queue: Queue[Batch | BaseException | None] = Queue(maxsize=AHEAD)
+        stop = threading.Event()
+        reader = threading.Thread(target=self._read_ahead, name="feed", daemon=True,
+                                  args=(first.last, head, budget, queue, stop))
+        reader.start()
+        try:
+            while (item := queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            while reader.is_alive():  # unblock it; the connection must be idle when we return
+                with contextlib.suppress(Empty):
+                    queue.get(timeout=0.05)
+
+    def _read_ahead(self, after: int, head: int, budget: int | None,
+                    queue: Queue[Batch | BaseException | None], stop: threading.Event) -> None:
+        item: Batch | BaseException | None = None
+        try:
+            while after < head and budget != 0 and not stop.is_set():
+                batch = self._read(after, head, self._size(budget))
+                if budget is not None:
+                    budget -= len(batch.records)
+                after = batch.last
+                self._hand_over(queue, batch, stop)
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            item = error
+        self._hand_over(queue, item, stop)
+
+    @staticmethod
+    def _hand_over(queue: Queue[Batch | BaseException | None], item: Batch | BaseException | None,
+                   stop: threading.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(Full):
+                queue.put(item, timeout=0.1)
+                return
+
+    def _size(self, budget: int | None) -> int:
+        return self.size if budget is None else min(self.size, budget)
+
+    def _read(self, after: int, head: int, size: int) -> Batch:
+        rows = fetchall(self.db, self.conn, self._read_sql,
+                        (after, head, COMMAND_RECORD_TOPIC, size))
+        decode = self.ledger.mapper.to_domain_event
+        records = [to_record(position, decode(StoredEvent(
+            originator_id=originator, originator_version=version, topic=topic,
+            state=bytes(state)))) for position, originator, version, topic, state in rows]
+        last = records[-1].position if len(records) == size else head
+        return Batch(last=last, records=records)

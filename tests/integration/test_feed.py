@@ -1,0 +1,93 @@
+"""The projectors' view of the log: view events only, in order, complete up to each batch."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import pytest
+
+from ledger.application import Ledger
+from ledger.sample.loader import load_sample
+from ledger.store import Database
+from projections.feed import COMMAND_RECORD_TOPIC, Feed
+
+
+@pytest.fixture
+def loaded(ledger: Ledger) -> Ledger:
+    load_sample(ledger)
+    return ledger
+
+
+def test_batches_hold_every_view_event_and_no_command_record(loaded: Ledger,
+                                                            database: Database) -> None:
+    notes = loaded.recorder.select_notifications(start=1, limit=100_000)
+    expected = [n.id for n in notes if n.topic != COMMAND_RECORD_TOPIC]
+    assert 0 < len(expected) < len(notes)  # the sample has both kinds
+    feed = Feed(database, loaded, size=7)  # many small batches, read ahead by a thread
+    batches = list(feed.batches(0))
+    assert len(batches) > 3
+    assert [r.position for b in batches for r in b.records] == expected
+    assert batches[-1].last == notes[-1].id  # complete up to the head, command records too
+    for earlier, later in itertools.pairwise(batches):
+        assert all(earlier.last < r.position <= later.last for r in later.records)
+    feed.close()
+
+
+def test_a_limit_stops_early_and_the_next_read_resumes(loaded: Ledger,
+                                                       database: Database) -> None:
+    feed = Feed(database, loaded, size=5)
+    whole = [r.position for b in Feed(database, loaded, size=500).batches(0) for r in b.records]
+    seen: list[int] = []
+    after = 0
+    while after < int(loaded.recorder.max_notification_id() or 0):
+        batches = list(feed.batches(after, limit=12))
+        assert sum(len(b.records) for b in batches) <= 12
+        seen += [r.position for b in batches for r in b.records]
+        after = batches[-1].last
+    assert seen == whole
+    feed.close()
+
+
+def test_leaving_a_read_early_leaves_the_feed_usable(loaded: Ledger, database: Database) -> None:
+    feed = Feed(database, loaded, size=3)
+    for batch in feed.batches(0):
+        first = batch
+        break  # the reader thread is stopped and its connection left idle
+    assert not [t for t in threading.enumerate() if t.name == "feed"]
+    again = next(iter(feed.batches(0)))
+    assert [r.position for r in again.records] == [r.position for r in first.records]
+    assert list(feed.batches(int(loaded.recorder.max_notification_id() or 0))) == []
+    feed.close()
+
+
+class Failing:
+    """A view that breaks on its second batch, as a bug or a lost connection would."""
+
+    name = "failing"
+    tables: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def apply(self, records: list[object], conn: object) -> None:
+        self.calls += 1
+        if self.calls == 2:
+            raise RuntimeError("broken view")
+
+    def forget(self) -> None:
+        pass
+
+
+def test_a_failing_view_stops_the_reader_and_keeps_what_was_committed(
+        loaded: Ledger, database: Database) -> None:
+    from projections.projector import Runner
+
+    runner = Runner(database, loaded, views=[Failing()], batch=5)
+    with pytest.raises(RuntimeError, match="broken view"):
+        runner.catch_up()
+    assert not [t for t in threading.enumerate() if t.name == "feed"]
+    first = runner.tracked()["failing"]
+    assert first > 0  # the first batch committed; the second rolled back
+    assert runner.catch_up() == int(loaded.recorder.max_notification_id() or 0)
+    runner.close()
