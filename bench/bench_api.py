@@ -2,7 +2,7 @@
 
 Starts two single-worker uvicorn servers on 127.0.0.1 (loopback only) — a bare strawberry
 app answering a static 10-row list, and Jixiao's app over a fresh store with the 相山区
-sample — then drives each scenario for a fixed time with concurrent httpx clients:
+sample — then drives each scenario for a fixed time over concurrent keep-alive connections:
 
 * bare: ``{ rows { seq name funds } }`` from the bare app (the ceiling),
 * live annex: 附件1 at the current position (resolved, projected and read every time),
@@ -13,8 +13,14 @@ sample — then drives each scenario for a fixed time with concurrent httpx clie
 Targets: live ≥ 60% of the ceiling's requests/s; pinned ≥ 3× the ceiling. Everything stops
 by itself (bounded durations; servers are terminated on exit).
 
+The load comes from ``wrk`` (one thread, a generated Lua script per scenario and run) when it is
+on PATH: it is C and needs little CPU, so on a small machine the server gets the cores rather
+than the clients. Otherwise (or with ``--load httpx``) from httpx clients in ``--clients``
+spawned processes, which on 2 CPUs take much of the CPU the server needs. Either way the
+server's own CPU per request is read from /proc, independent of the load generator.
+
     python bench/bench_api.py [--seconds 3] [--rounds 3] [--concurrency 8] [--clients 2]
-                              [--backend sqlite|postgres]
+                              [--backend sqlite|postgres] [--load wrk|httpx]
 """
 
 from __future__ import annotations
@@ -24,17 +30,20 @@ import asyncio
 import json
 import multiprocessing
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -141,7 +150,7 @@ def fixed_request(scenario: str, base: str, pinned: int) -> tuple[str, str, byte
 
 
 def mutation_body(n: int, tag: str) -> bytes:
-    code = f"B{tag}{n}"
+    code = f"B{tag}-{n}"
     return json.dumps({"query": MUTATION, "variables": {"input": {
         "commandId": f"bench-{code}", "code": code, "name": f"基准单位{n}"}}}).encode()
 
@@ -204,7 +213,7 @@ def cpu_seconds(pid: int) -> float:
 
 @dataclass(frozen=True)
 class Measured:
-    rps: float  # achieved by the httpx clients
+    rps: float  # achieved by the load generator
     p50: float
     p99: float
     failed: int
@@ -220,10 +229,10 @@ def median_of(runs: list[Measured]) -> Measured:
     return sorted(runs, key=lambda m: m.rps)[len(runs) // 2]
 
 
-def load(pool: Any, clients: int, scenario: str, base: str, pid: int, seconds: float,
-         concurrency: int, pinned: int, token: str) -> Measured:
+def load_httpx(pool: Any, clients: int, scenario: str, base: str, pid: int, seconds: float,
+               concurrency: int, pinned: int, token: str) -> Measured:
     per = max(1, concurrency // clients)
-    jobs = [(scenario, base, seconds, per, f"{scenario[0]}{i}x{time.time_ns() % 10**6}", pinned,
+    jobs = [(scenario, base, seconds, per, f"{scenario[0]}{i}x{uuid.uuid4().hex[:10]}", pinned,
              token) for i in range(clients)]
     before = cpu_seconds(pid)
     results = pool.map(client_process, jobs)
@@ -235,6 +244,145 @@ def load(pool: Any, clients: int, scenario: str, base: str, pid: int, seconds: f
     p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000 if latencies else 0.0
     return Measured(rps=done / seconds, p50=p50, p99=p99, failed=sum(r[1] for r in results),
                     cpu_us=cpu / sent * 1e6 if sent else 0.0)
+
+
+# -- the load from wrk ---------------------------------------------------------------------------
+
+
+def lua_string(text: str) -> str:
+    """A Lua string literal for any text: printable ASCII as is, every other byte (quotes,
+    backslashes, UTF-8) as a three-digit decimal escape, which Lua 5.1/LuaJIT read back."""
+    out = []
+    for byte in text.encode():
+        char = chr(byte)
+        out.append(char if 32 <= byte < 127 and char not in '"\\' else f"\\{byte:03d}")
+    return '"' + "".join(out) + '"'
+
+
+MUTATION_PARTS = json.dumps({"query": MUTATION, "variables": {"input": {
+    "commandId": "bench-@CODE@", "code": "@CODE@", "name": "基准单位@N@"}}})
+
+# What counts as an answer, as in the httpx clients: a 200 without GraphQL errors; for the
+# mutation, one whose payload is the success type; for revalidation, a 304 and nothing else.
+LUA_OK = {
+    "revalidate": "status == 304",
+    "mutation": 'status == 200 and string.find(body, "RegisterUnitResult", 1, true) ~= nil',
+}
+LUA_OK_DEFAULT = 'status == 200 and string.find(body, \'"errors"\', 1, true) == nil'
+
+LUA_COMMON = """
+local threads = {}
+local thread_id = 0
+
+function setup(thread)
+  thread_id = thread_id + 1
+  thread:set("id", thread_id)
+  table.insert(threads, thread)
+end
+
+failed = 0
+
+function response(status, headers, body)
+  if not (%(ok)s) then
+    failed = failed + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local bad = 0
+  for _, thread in ipairs(threads) do
+    bad = bad + thread:get("failed")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    '\\n%(marker)s{"requests": %%d, "duration_us": %%d, "failed": %%d, "connect": %%d, ' ..
+    '"read": %%d, "write": %%d, "status": %%d, "timeout": %%d, "p50_us": %%d, "p99_us": %%d}\\n',
+    summary.requests, summary.duration, bad, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50.0), latency:percentile(99.0)))
+end
+"""
+
+LUA_MUTATION = """
+id = 1
+local counter = 0
+
+function request()
+  counter = counter + 1
+  local code = %(prefix)s .. id .. "-" .. counter
+  return wrk.format(nil, nil, nil, %(body)s)
+end
+"""
+
+WRK_MARKER = "BENCH-RESULT "
+
+
+def wrk_script(scenario: str, base: str, pinned: int, token: str, tag: str,
+               etag: str | None) -> str:
+    """The Lua script that makes wrk send what the httpx clients send: the same method, path,
+    body and bearer token; for revalidation the ETag; for the mutation a new commandId and
+    code on every request (``tag`` makes them unique to this run, the counter within it)."""
+    method, url, body = fixed_request(scenario, base, pinned)
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    lines = [f"wrk.method = {lua_string(method)}",
+             f"wrk.path = {lua_string(path)}",
+             f'wrk.headers["Authorization"] = {lua_string(f"Bearer {token}")}']
+    if body or scenario == "mutation":
+        lines.append(f'wrk.headers["Content-Type"] = {lua_string(JSON["content-type"])}')
+    if body and scenario != "mutation":
+        lines.append(f"wrk.body = {lua_string(body.decode())}")
+    if etag is not None:
+        lines.append(f'wrk.headers["If-None-Match"] = {lua_string(etag)}')
+    script = "\n".join(lines) + "\n"
+    if scenario == "mutation":
+        pieces = []
+        for i, chunk in enumerate(MUTATION_PARTS.replace("@N@", "@CODE@").split("@CODE@")):
+            if i:  # the placeholders were: code, code, then the counter for the name
+                pieces.append("counter" if i == 3 else "code")
+            pieces.append(lua_string(chunk))
+        script += LUA_MUTATION % {"prefix": lua_string(f"B{tag}-"), "body": " .. ".join(pieces)}
+    return script + LUA_COMMON % {"ok": LUA_OK.get(scenario, LUA_OK_DEFAULT),
+                                  "marker": WRK_MARKER}
+
+
+def run_wrk(script: str, base: str, seconds: int, concurrency: int) -> dict[str, int]:
+    """One wrk run (one thread, `concurrency` connections, `seconds` long) with `script`;
+    returns the numbers its done() prints."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", encoding="utf-8") as file:
+        file.write(script)
+        file.flush()
+        out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency",
+                              "--timeout", "30s", "-s", file.name, base],
+                             capture_output=True, text=True, timeout=seconds + 60, check=False)
+    for line in out.stdout.splitlines():
+        if line.startswith(WRK_MARKER):
+            result: dict[str, int] = json.loads(line.removeprefix(WRK_MARKER))
+            return result
+    raise RuntimeError(f"wrk gave no result (exit {out.returncode}):\n{out.stdout}{out.stderr}")
+
+
+def load_wrk(scenario: str, base: str, pid: int, seconds: int, concurrency: int, pinned: int,
+             token: str) -> Measured:
+    """A 1 s warm-up run, not counted, then the measured run; the server's CPU is taken across
+    the measured run only and divided by the requests wrk completed in it."""
+    etag = None
+    if scenario == "revalidate":  # a client that kept the answer asks if it changed
+        _, url, _ = fixed_request(scenario, base, pinned)
+        etag = httpx.get(url, headers={"Authorization": f"Bearer {token}"}).headers["etag"]
+
+    def script() -> str:
+        return wrk_script(scenario, base, pinned, token, uuid.uuid4().hex[:12], etag)
+
+    run_wrk(script(), base, 1, concurrency)
+    counted = script()
+    before = cpu_seconds(pid)
+    result = run_wrk(counted, base, seconds, concurrency)
+    cpu = cpu_seconds(pid) - before
+    done = result["requests"]
+    failed = result["failed"] + sum(result[k] for k in ("connect", "read", "write", "timeout"))
+    return Measured(rps=done / (result["duration_us"] / 1e6), p50=result["p50_us"] / 1000,
+                    p99=result["p99_us"] / 1000, failed=failed,
+                    cpu_us=cpu / done * 1e6 if done else 0.0)
 
 
 def prepare(db: Any) -> tuple[int, int, str]:
@@ -263,7 +411,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median "
                         "round is reported")
     parser.add_argument("--concurrency", type=int, default=8, help="connections in all")
-    parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument("--clients", type=int, default=2, help="client processes (httpx)")
+    parser.add_argument("--load", choices=["wrk", "httpx"],
+                        default="wrk" if shutil.which("wrk") else "httpx",
+                        help="load generator (default: wrk when it is on PATH)")
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--scenarios", default="bare,live,pinned,revalidate,mutation",
                         help="comma-separated subset (bare is always run: it is the ceiling)")
@@ -280,8 +431,12 @@ def main() -> int:
               "pinned": "附件1 pinned to a past position (GET, cached)",
               "revalidate": "the same, revalidated (If-None-Match → 304)",
               "mutation": "registerUnit mutation"}
+    if args.load == "wrk":  # wrk runs for whole seconds
+        args.seconds = max(1, round(args.seconds))
     context = multiprocessing.get_context("spawn")
-    with fresh(args.backend) as db, context.Pool(args.clients) as pool:
+    with ExitStack() as stack:
+        db = stack.enter_context(fresh(args.backend))
+        pool = stack.enter_context(context.Pool(args.clients)) if args.load == "httpx" else None
         pinned, newest, secret = prepare(db)
         with server("bare") as (bare, bare_pid), server("api", db.url) as (api, api_pid):
             check = httpx.get(api, params={"query": ANNEX_QUERY,
@@ -295,8 +450,11 @@ def main() -> int:
             for _ in range(args.rounds):  # interleaved, so a noisy moment hits every scenario
                 for scenario, measured in runs.items():
                     base, pid = (bare, bare_pid) if scenario == "bare" else (api, api_pid)
-                    measured.append(load(pool, args.clients, scenario, base, pid,
-                                         args.seconds, args.concurrency, pinned, secret))
+                    measured.append(
+                        load_wrk(scenario, base, pid, args.seconds, args.concurrency, pinned,
+                                 secret) if pool is None else
+                        load_httpx(pool, args.clients, scenario, base, pid, args.seconds,
+                                   args.concurrency, pinned, secret))
             results = {k: median_of(v) for k, v in runs.items()}
     report(args, results, labels, pinned)
     return 0
@@ -305,10 +463,12 @@ def main() -> int:
 def report(args: argparse.Namespace, results: dict[str, Measured], labels: dict[str, str],
            pinned: int) -> None:
     ceiling = results["bare"]
-    print(f"\nJixiao GraphQL API on {args.backend}: one uvicorn worker; {args.concurrency} "
-          f"concurrent httpx connections in {args.clients} client process(es); median of "
-          f"{args.rounds} interleaved {args.seconds:g}s rounds per scenario; {os.cpu_count()} "
-          f"CPUs; pinned position {pinned}\n")
+    load = ("wrk (1 thread)" if args.load == "wrk" else
+            f"httpx in {args.clients} client process(es)")
+    print(f"\nJixiao GraphQL API on {args.backend}: one uvicorn worker; load from {load}, "
+          f"{args.concurrency} concurrent connections; median of {args.rounds} interleaved "
+          f"{args.seconds:g}s rounds per scenario; {os.cpu_count()} CPUs; pinned position "
+          f"{pinned}\n")
     print(table([(labels[k], f"{m.rps:,.0f}", f"{m.rps / ceiling.rps:.0%}", f"{m.p50:.1f}",
                   f"{m.p99:.1f}", f"{m.cpu_us:,.0f}", f"{m.capacity:,.0f}",
                   f"{m.capacity / ceiling.capacity:.0%}" if ceiling.capacity else "-",
@@ -323,8 +483,12 @@ def report(args: argparse.Namespace, results: dict[str, Measured], labels: dict[
         fixed = results["pinned"]
         print(f"pinned ≥ 3× ceiling: achieved {fixed.rps / ceiling.rps:.1f}×, server-bound "
               f"{fixed.capacity / max(ceiling.capacity, 1e-9):.1f}×")
-    print("(achieved rates are bounded by the httpx clients when they share the CPUs with the "
-          "server; server CPU per request is the client-independent measure)")
+    if args.load == "httpx":
+        print("(achieved rates are bounded by the httpx clients when they share the CPUs with "
+              "the server; server CPU per request is the client-independent measure)")
+    else:
+        print("(wrk needs little CPU, so achieved rates are close to what one worker sustains "
+              "on this machine; server CPU per request is the client-independent measure)")
 
 
 if __name__ == "__main__":
