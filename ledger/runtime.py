@@ -121,6 +121,8 @@ class LedgerBase(Application[UUID]):
         self._local = threading.local()
         self._known_units: set[str] = set()
         self._parents: dict[str, str | None] = {}
+        # Called with the last position of every save, so this process's views know at once.
+        self.saved_listeners: list[Callable[[int], None]] = []
         super().__init__(env=self.database.eventsourcing_env(create_table=create_table))
 
     def construct_transcoder(self) -> Transcoder:
@@ -195,7 +197,10 @@ class LedgerBase(Application[UUID]):
         except (OperationalError, InterfaceError) as exc:
             raise Unavailable("STORAGE_UNAVAILABLE", f"the ledger's storage is unavailable: {exc}",
                               rule="retry with the same commandId") from None
-        return max(r.notification.id for r in recordings)
+        position = max(r.notification.id for r in recordings)
+        for listener in list(self.saved_listeners):
+            listener(position)
+        return position
 
     def _explain(self, main: Aggregate, created: Sequence[Aggregate]) -> DomainError:
         """Why a save collided: a code registered meanwhile, or a newer version of the main."""

@@ -87,7 +87,7 @@ class Feed:
                                   args=(first.last, head, budget, queue, stop))
         reader.start()
         try:
-            while (item := queue.get()) is not None:
+            while (item := self._next(queue, reader)) is not None:
                 if isinstance(item, BaseException):
                     raise item
                 yield item
@@ -96,6 +96,16 @@ class Feed:
             while reader.is_alive():  # unblock it; the connection must be idle when we return
                 with contextlib.suppress(Empty):
                     queue.get(timeout=0.05)
+
+    @staticmethod
+    def _next(queue: Queue[Batch | BaseException | None],
+              reader: threading.Thread) -> Batch | BaseException | None:
+        while True:
+            try:
+                return queue.get(timeout=0.1)
+            except Empty:
+                if not reader.is_alive() and queue.empty():
+                    return RuntimeError("the log reader stopped without a word")
 
     def _read_ahead(self, after: int, head: int, budget: int | None,
                     queue: Queue[Batch | BaseException | None], stop: threading.Event) -> None:

@@ -7,6 +7,7 @@ only the facts whose business date is on or before D.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -23,6 +24,7 @@ from ledger.grades import Grade
 from ledger.store import Database, fetchall
 from projections.annex import AnnexKind, AnnexRow, AnnexTable
 from projections.coverage import coverage_of
+from projections.follow import Listener
 from projections.projector import Runner
 from projections.rows import SUBJECT_COLUMNS, from_cents, from_micros, micros
 from projections.values import (
@@ -38,6 +40,7 @@ from projections.values import (
 )
 
 MAX_PAGE = 200
+POLL_SECONDS = 1.0  # the longest "now" may trust silence (see ReadModel.listen)
 VISIBLE = "valid_from <= ? AND valid_to > ?"
 AUDIT_COLUMNS = ("position, recorded_at, type, aggregate_id, version, subject_id, unit_code, "
                  "actor_id, actor_role, command_id, effective_on, corrects_position, changes")
@@ -53,8 +56,22 @@ class ReadModel:
         self.local = threading.local()
         self.connections: list[Any] = []
         self.connections_lock = threading.Lock()
+        self.listener: Listener | None = None
+        # What makes "now" trust its last catch-up (see listen): appends heard so far, the
+        # count as the last completed catch-up began, when it began, and our own last save.
+        self._heard_count = 0
+        self._heard_before = -1
+        self._checked = 0.0
+        self._saved_upto = 0
+        self._fresh_lock = threading.Lock()
+        self._recorded_at: dict[int, datetime] = {}
+        ledger.saved_listeners.append(self._saved)
 
     def close(self) -> None:
+        if self.listener is not None:
+            self.listener.stop()
+        with contextlib.suppress(ValueError):
+            self.ledger.saved_listeners.remove(self._saved)
         self.runner.close()
         with self.connections_lock:
             for conn in self.connections:
@@ -72,21 +89,56 @@ class ReadModel:
         yield conn
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """One statement, so one snapshot: read connections are in autocommit."""
         with self.conn() as conn:
-            if self.db.backend == "postgres":
-                with conn.transaction():  # one snapshot per query
-                    return fetchall(self.db, conn, sql, params)
             return fetchall(self.db, conn, sql, params)
 
     # -- positions and moments -------------------------------------------------------------
 
+    def listen(self, poll_seconds: float = POLL_SECONDS) -> None:
+        """Trust silence (PostgreSQL): while no append is heard, "now" needs no trip to the
+        store. Appends by this process are known at once; others' are heard by LISTEN; and
+        every `poll_seconds` we look anyway."""
+        if self.db.backend == "postgres" and self.listener is None:
+            self.listener = Listener(self.db, self._heard, poll_seconds)
+            self.listener.start()
+
+    def _saved(self, position: int) -> None:
+        with self._fresh_lock:
+            self._saved_upto = max(self._saved_upto, position)
+
+    def _heard(self) -> None:
+        self._heard_count += 1  # only the listener's thread writes it
+
     def catch_up(self) -> int:
-        return self.runner.catch_up()
+        heard, began = self._heard_count, time.monotonic()  # before the log is read
+        projected = self.runner.catch_up()
+        with self._fresh_lock:
+            self._heard_before = max(self._heard_before, heard)
+            self._checked = max(self._checked, began)
+        return projected
+
+    def current(self) -> int:
+        """The position "now" is answered at: caught up first, unless nothing can be new."""
+        listener = self.listener
+        if (listener is None or not listener.listening
+                or self._heard_count != self._heard_before
+                or self.runner.projected < self._saved_upto
+                or time.monotonic() - self._checked > listener.poll_seconds
+                or len(self.runner.positions) < len(self.runner.views)):  # views reset
+            return self.catch_up()
+        return self.runner.projected
 
     def position(self) -> int:
         return self.runner.position()
 
+    def has(self, position: int) -> bool:
+        """Whether the views are known to include `position` already (no trip to the store)."""
+        return self.runner.projected >= position
+
     def wait_for(self, position: int, timeout: float = 5.0) -> int:
+        if self.has(position):
+            return self.runner.projected
         deadline = time.monotonic() + timeout
         while True:
             projected = self.catch_up()
@@ -99,7 +151,7 @@ class ReadModel:
 
     def resolve(self, *, position: int | None = None, as_of: datetime | None = None,
                 effective_on: date | None = None) -> Moment:
-        projected = self.catch_up()
+        projected = self.current()
         if as_of is not None:
             if as_of.tzinfo is None:
                 raise ValueError("asOf needs a timezone, e.g. 2022-09-30T18:00:00+08:00")
@@ -118,10 +170,22 @@ class ReadModel:
             position = projected
         if position < 0:
             raise ValueError("position must not be negative")
-        row = self.rows("SELECT recorded_at FROM event_index WHERE position <= ? "
-                        "ORDER BY position DESC LIMIT 1", (position,))
-        recorded = from_micros(int(row[0][0])) if row else None
-        return Moment(position=position, recorded_at=recorded, effective_on=effective_on)
+        return Moment(position=position, recorded_at=self.recorded_at(position),
+                      effective_on=effective_on)
+
+    def recorded_at(self, position: int) -> datetime | None:
+        """When the event at (or last before) `position` was recorded; it never changes."""
+        known = self._recorded_at.get(position)
+        if known is None:
+            row = self.rows("SELECT recorded_at FROM event_index WHERE position <= ? "
+                            "ORDER BY position DESC LIMIT 1", (position,))
+            if not row:
+                return None
+            known = from_micros(int(row[0][0]))
+            if len(self._recorded_at) >= 4096:
+                self._recorded_at.clear()
+            self._recorded_at[position] = known
+        return known
 
     # -- subjects --------------------------------------------------------------------------
 
@@ -195,7 +259,7 @@ class ReadModel:
             rows = self._visible(moment, "code = ?", (subject_code,))
             if not rows:
                 return Page(items=[], has_next=False, end_cursor=after)
-            clauses.append("subject_id = ?")
+            clauses.append("aggregate_id = ?")  # a subject's events are its aggregate's
             params.append(rows[0]["subject_id"])
         if unit_code is not None:
             clauses.append("unit_code = ?")
@@ -245,7 +309,7 @@ class ReadModel:
         return out
 
     def _corrections(self, subject_id: str, since: Moment, until: Moment) -> list[AuditEntry]:
-        unit = self.rows("SELECT unit_code FROM event_index WHERE subject_id = ? AND "
+        unit = self.rows("SELECT unit_code FROM event_index WHERE aggregate_id = ? AND "
                          "version = 1", (subject_id,))
         unit_code = unit[0][0] if unit else None
         found = self.rows(

@@ -262,6 +262,7 @@ def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THRE
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.run(services.read_model.catch_up)
+        services.read_model.listen()  # PostgreSQL: "now" costs no trip while nothing is appended
         try:
             yield
         finally:

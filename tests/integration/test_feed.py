@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -62,31 +63,41 @@ def test_leaving_a_read_early_leaves_the_feed_usable(loaded: Ledger, database: D
 
 
 class Failing:
-    """A view that breaks on its second batch, as a bug or a lost connection would."""
+    """A view that breaks on its second batch, as a bug or a lost connection would: while
+    deriving rows (the projector's thread) or while storing them (the writer's)."""
 
     name = "failing"
     tables: tuple[str, ...] = ()
 
-    def __init__(self) -> None:
+    def __init__(self, where: str) -> None:
+        self.where = where
         self.calls = 0
 
-    def apply(self, records: list[object], conn: object) -> None:
+    def derive(self, records: list[object], conn: object) -> Callable[[object], None]:
         self.calls += 1
-        if self.calls == 2:
+        broken = self.calls == 2
+        if broken and self.where == "derive":
             raise RuntimeError("broken view")
+
+        def write(conn: object) -> None:
+            if broken:
+                raise RuntimeError("broken view")
+
+        return write
 
     def forget(self) -> None:
         pass
 
 
-def test_a_failing_view_stops_the_reader_and_keeps_what_was_committed(
-        loaded: Ledger, database: Database) -> None:
+@pytest.mark.parametrize("where", ["derive", "store"])
+def test_a_failing_view_stops_the_threads_and_keeps_what_was_committed(
+        loaded: Ledger, database: Database, where: str) -> None:
     from projections.projector import Runner
 
-    runner = Runner(database, loaded, views=[Failing()], batch=5)
+    runner = Runner(database, loaded, views=[Failing(where)], batch=5)
     with pytest.raises(RuntimeError, match="broken view"):
         runner.catch_up()
-    assert not [t for t in threading.enumerate() if t.name == "feed"]
+    assert not [t for t in threading.enumerate() if t.name in ("feed", "projector-writer")]
     first = runner.tracked()["failing"]
     assert first > 0  # the first batch committed; the second rolled back
     assert runner.catch_up() == int(loaded.recorder.max_notification_id() or 0)

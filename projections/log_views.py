@@ -1,0 +1,106 @@
+"""Views that mirror the log event by event: the event index (audit trails, time → position)
+and the disclosures. Maintained by projections.projector.Runner."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ledger.domain.base import CORRECTION_TYPE
+from ledger.log import LogRecord, json_default
+from ledger.store import Database, bulk_insert, fetchone
+from projections.rows import changes_json, micros
+from projections.view import Write
+
+INDEX_COLUMNS = ("position", "recorded_at", "recorded_upto", "type", "aggregate_id", "version",
+                 "subject_id", "unit_code", "actor_id", "actor_role", "command_id",
+                 "effective_on", "corrects_position", "changes")
+DISCLOSURE_COLUMNS = ("disclosure_id", "position", "recorded_at", "fiscal_year", "audience",
+                      "title", "subject_codes", "content_hash", "content_position", "checkpoint")
+
+
+class EventIndexView:
+    """Every event with who, when, what: the audit trail and the time → position map."""
+
+    name = "event_index"
+    tables = ("event_index",)
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.forget()
+
+    def forget(self) -> None:
+        self.upto: int | None = None
+        self.owners: dict[str, tuple[str | None, str | None]] = {}
+
+    def _owner(self, conn: Any, record: LogRecord) -> tuple[str | None, str | None]:
+        """(subject id, unit code) an event belongs to, for per-subject and per-unit trails."""
+        key = record.key
+        if record.version == 1:
+            payload = record.payload
+            if record.type == "Subject.Registered":
+                self.owners[key] = (key, str(payload["unit_code"]))
+            elif record.type == "Unit.Registered":
+                self.owners[key] = (None, str(payload["code"]))
+            else:
+                self.owners[key] = (None, None)
+        if key not in self.owners and record.version > 1:
+            row = fetchone(self.db, conn, "SELECT subject_id, unit_code FROM event_index "
+                           "WHERE aggregate_id = ? AND version = 1", (key,))
+            self.owners[key] = (row[0], row[1]) if row else (None, None)
+        return self.owners[key]
+
+    def derive(self, records: list[LogRecord], conn: Any) -> Write:
+        if self.upto is None:
+            row = fetchone(self.db, conn, "SELECT MAX(recorded_upto) FROM event_index")
+            self.upto = int(row[0]) if row and row[0] is not None else 0
+        rows = []
+        in_batch: dict[tuple[str, int], int] | None = None
+        for r in records:
+            at = micros(r.recorded_at)
+            self.upto = max(self.upto, at)
+            subject_id, unit_code = self._owner(conn, r)
+            corrects = None
+            if r.type == CORRECTION_TYPE:
+                if in_batch is None:
+                    in_batch = {(e.key, e.version): e.position for e in records}
+                target = (r.key, int(r.payload["corrects_version"]))
+                found = (in_batch[target],) if target in in_batch else fetchone(
+                    self.db, conn, "SELECT position FROM event_index WHERE aggregate_id = ? "
+                    "AND version = ?", target)
+                corrects = int(found[0]) if found else None
+            meta = r.meta
+            rows.append((r.position, at, self.upto, r.type, r.key, r.version,
+                         subject_id, unit_code, meta.actor_id if meta else None,
+                         meta.actor_role if meta else None, meta.command_id if meta else None,
+                         meta.effective_on.isoformat() if meta and meta.effective_on else None,
+                         corrects, changes_json(r.payload)))
+        return lambda conn: bulk_insert(self.db, conn, "event_index", INDEX_COLUMNS, rows)
+
+
+class DisclosureView:
+    """What was disclosed to whom; disclosures never change once recorded."""
+
+    name = "disclosures"
+    tables = ("disclosure_rows",)
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def forget(self) -> None:
+        pass
+
+    def derive(self, records: list[LogRecord], conn: Any) -> Write:
+        rows = []
+        for r in records:
+            if r.type != "Disclosure.Recorded":
+                continue
+            p = r.payload
+            rows.append((p["disclosure_id"], r.position, micros(r.recorded_at),
+                         p["fiscal_year"], p["audience"], p["title"],
+                         json.dumps(p["subject_codes"], ensure_ascii=False), p["content_hash"],
+                         p["content_position"],
+                         json.dumps(p["checkpoint"], ensure_ascii=False, sort_keys=True,
+                                    default=json_default) if p["checkpoint"] else None))
+        return lambda conn: bulk_insert(self.db, conn, "disclosure_rows", DISCLOSURE_COLUMNS,
+                                        rows)
