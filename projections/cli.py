@@ -16,6 +16,8 @@ def register(sub: Any) -> None:
     p.add_argument("action", choices=["rebuild", "status", "catch-up", "follow", "hash"])
     p.add_argument("--view", choices=VIEWS, help="only this view (rebuild)")
     p.add_argument("--position", type=int, help="hash: the position to hash the views at")
+    p.add_argument("--jobs", type=int, help="rebuild: processes side by side (default: 2 on "
+                   "PostgreSQL, 1 on SQLite)")
     p.set_defaults(handler=cmd_projections)
 
     p = sub.add_parser("replay", help="print the views as they stood at a moment")
@@ -35,6 +37,7 @@ def cmd_projections(args: argparse.Namespace, db: Database) -> int:
     from projections.follow import Follower
     from projections.hashing import all_hashes
     from projections.projector import Runner
+    from projections.rebuild import rebuild
 
     migrate(db)
     ledger = Ledger(db)
@@ -55,13 +58,16 @@ def cmd_projections(args: argparse.Namespace, db: Database) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             Follower(db, runner).run_forever()
         return 0
-    if args.action == "rebuild":
-        runner.reset([args.view] if args.view else None)
-    start = runner.position()
+    start = 0 if args.action == "rebuild" else runner.position()
     with Progress(console=console, transient=False) as progress:
         task = progress.add_task(f"{args.action} {args.view or 'all views'}",
                                  total=max(1, head - start))
-        final = runner.catch_up(progress=lambda n: progress.advance(task, n))
+        if args.action == "rebuild":
+            runner.close()
+            final = rebuild(db, [args.view] if args.view else None, jobs=args.jobs,
+                            progress=lambda n: progress.advance(task, n))
+        else:
+            final = runner.catch_up(progress=lambda n: progress.advance(task, n))
         progress.update(task, completed=max(1, head - start))
     console.print(f"views at position {final}")
     return 0

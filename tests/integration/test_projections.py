@@ -153,3 +153,19 @@ def test_rebuild_equals_incremental(ledger: Ledger, read: ReadModel,
     assert read.catch_up() == head
     assert all_hashes(database, read.runner.conn, head) == live
     assert all_hashes(database, read.runner.conn, head // 2) == middle
+
+
+def test_a_rebuild_side_by_side_equals_live_upkeep(ledger: Ledger, read: ReadModel,
+                                                   database: Database) -> None:
+    from projections.rebuild import rebuild
+
+    load_sample(ledger)
+    subject = ledger.subject("XS-2022-KP-05")
+    do(ledger, "correct_event", position=ledger.position_of(subject.id, 1),
+       values={"funds": "604.85"}, reason="金额录入错误")
+    head = read.catch_up()
+    live = all_hashes(database, read.runner.conn, head)
+    assert rebuild(database, jobs=2) == head  # two processes even on SQLite (taking turns)
+    assert all_hashes(database, read.runner.conn, head) == live
+    assert rebuild(database, ["subjects"], jobs=2) == head
+    assert all_hashes(database, read.runner.conn, head) == live
