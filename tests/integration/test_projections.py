@@ -136,12 +136,17 @@ def test_read_your_writes_and_detail(ledger: Ledger, read: ReadModel) -> None:
     assert {e.type for e in unit_trail.items} >= {"Unit.Registered", "Subject.Registered"}
 
 
+def sample_corrected(ledger: Ledger, code: str, values: dict[str, str], reason: str) -> None:
+    """The sample, then a correction of the named subject's registration."""
+    load_sample(ledger)
+    subject = ledger.subject(code)
+    do(ledger, "correct_event", position=ledger.position_of(subject.id, 1), values=values,
+       reason=reason)
+
+
 def test_rebuild_equals_incremental(ledger: Ledger, read: ReadModel,
                                     database: Database) -> None:
-    load_sample(ledger)
-    subject = ledger.subject("XS-2022-KP-02")
-    do(ledger, "correct_event", position=ledger.position_of(subject.id, 1),
-       values={"name": "更正后的项目名称"}, reason="名称更正")
+    sample_corrected(ledger, "XS-2022-KP-02", {"name": "更正后的项目名称"}, "名称更正")
     do(ledger, "record_disclosure", fiscal_year=2022, audience="public", title="公开",
        subject_codes=["XS-2022-KP-02"], content_hash="0" * 64, content_position=1)
     while read.runner.catch_up(limit=7) < int(ledger.recorder.max_notification_id() or 0):
@@ -159,10 +164,7 @@ def test_a_rebuild_side_by_side_equals_live_upkeep(ledger: Ledger, read: ReadMod
                                                    database: Database) -> None:
     from projections.rebuild import rebuild
 
-    load_sample(ledger)
-    subject = ledger.subject("XS-2022-KP-05")
-    do(ledger, "correct_event", position=ledger.position_of(subject.id, 1),
-       values={"funds": "604.85"}, reason="金额录入错误")
+    sample_corrected(ledger, "XS-2022-KP-05", {"funds": "604.85"}, "金额录入错误")
     head = read.catch_up()
     live = all_hashes(database, read.runner.conn, head)
     assert rebuild(database, jobs=2) == head  # two processes even on SQLite (taking turns)
