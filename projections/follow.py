@@ -13,7 +13,7 @@ from projections.projector import ConcurrentProjector, Runner
 
 log = logging.getLogger("jixiao.projections")
 CHANNEL = "jixiao_events"  # migrations/004_notify.postgres.sql notifies it on every append
-STOP_CHECK_SECONDS = 0.25  # how long stop() may wait for the listening thread
+STOP_CHECK_SECONDS = 0.1  # how long stop() may wait for the listening thread
 
 
 class Listener:
