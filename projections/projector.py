@@ -96,7 +96,8 @@ class Runner:
     @property
     def projected(self) -> int:
         """The position this runner last brought every view to (no trip to the store)."""
-        return min(self.positions.values(), default=0)
+        positions = self.positions
+        return min((positions.get(v.name, 0) for v in self.views), default=0)
 
     def position(self) -> int:
         with self.lock:  # the runner's connection is not shared between threads
