@@ -17,6 +17,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
     JSONTranscoder,
+    Mapper,
     OperationalError,
     Transcoder,
 )
@@ -38,7 +39,7 @@ from ledger.errors import (
 from ledger.permissions import check_role, check_unit_scope
 from ledger.rules import DEFAULT_RULES, RuleSet
 from ledger.store import APPLICATION_NAME, Database
-from ledger.transcoder import FastJSONTranscoder
+from ledger.transcoder import FastJSONTranscoder, LedgerMapper
 
 A = TypeVar("A", bound=Aggregate)
 C = TypeVar("C", bound=c.Command)
@@ -124,6 +125,10 @@ class LedgerBase(Application[UUID]):
         # Called with the last position of every save, so this process's views know at once.
         self.saved_listeners: list[Callable[[int], None]] = []
         super().__init__(env=self.database.eventsourcing_env(create_table=create_table))
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(transcoder=self.construct_transcoder(),
+                                   mapper_class=LedgerMapper)
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = FastJSONTranscoder()

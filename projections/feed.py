@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from queue import Empty, Full, Queue
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from ledger.application import Ledger
 from ledger.domain.registry import CommandRecord
 from ledger.log import LogRecord, to_record
 from ledger.store import Database, fetchall, fetchone
+from ledger.transcoder import LedgerMapper
 
 COMMAND_RECORD_TOPIC = get_topic(CommandRecord) + ".Accepted"  # the class @event made
 AHEAD = 3  # batches read in advance of the one being written
@@ -135,9 +135,13 @@ class Feed:
     def _read(self, after: int, head: int, size: int) -> Batch:
         rows = fetchall(self.db, self.conn, self._read_sql,
                         (after, head, COMMAND_RECORD_TOPIC, size))
-        decode = self.ledger.mapper.to_domain_event
-        records = [to_record(position, decode(StoredEvent(
-            originator_id=originator, originator_version=version, topic=topic,
-            state=bytes(state)))) for position, originator, version, topic, state in rows]
+        records = self._records(rows)
         last = records[-1].position if len(records) == size else head
         return Batch(last=last, records=records)
+
+    def _records(self, rows: list[tuple[int, Any, int, str, bytes]]) -> list[LogRecord]:
+        mapper = self.ledger.mapper
+        assert isinstance(mapper, LedgerMapper)
+        decode = mapper.decode_row
+        return [to_record(position, decode(topic, originator, version, state))
+                for position, originator, version, topic, state in rows]
