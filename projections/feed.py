@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from queue import Empty, Full, Queue
 from typing import Any
@@ -23,7 +23,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.application import Ledger
 from ledger.domain.registry import CommandRecord
-from ledger.log import LogRecord, to_record
+from ledger.log import LogEntry, LogRecord, to_entry, to_record
 from ledger.store import Database, fetchall, fetchone
 from ledger.transcoder import LedgerMapper
 
@@ -34,7 +34,9 @@ AHEAD = 3  # batches read in advance of the one being written
 @dataclass(frozen=True)
 class Batch:
     last: int  # the log has been read through this position
-    records: list[LogRecord]
+    records: list[LogRecord]  # if the feed was asked for them, else empty
+    entries: list[LogEntry]  # likewise
+    size: int  # view events read
 
 
 class Feed:
@@ -67,24 +69,29 @@ class Feed:
         row = fetchone(self.db, self.conn, self._head_sql)
         return int(row[0]) if row and row[0] is not None else 0
 
-    def batches(self, after: int, limit: int | None = None) -> Generator[Batch, None, None]:
+    def batches(self, after: int, limit: int | None = None,
+                needs: Mapping[str, int] | None = None) -> Generator[Batch, None, None]:
         """Batches of view events after `after`, up to the head as it is now.
 
         `limit` caps the number of view events read in all (for small, resumable steps).
+        `needs` maps each form a batch is decoded into, "records" (domain events) and/or
+        "entries" (their text form, cheaper), to the position from which it is needed (the
+        views reading it stand there); by default, records for every batch.
         The first batch is read here; any further ones by a reader thread, `AHEAD` in advance.
         """
         head = self.head()
         if head <= after:
             return
-        first = self._read(after, head, self._size(limit))
-        budget = None if limit is None else limit - len(first.records)
+        needs = {"records": after} if needs is None else needs
+        first = self._read(after, head, self._size(limit), needs)
+        budget = None if limit is None else limit - first.size
         yield first
         if first.last >= head or budget == 0:
             return
         queue: Queue[Batch | BaseException | None] = Queue(maxsize=AHEAD)
         stop = threading.Event()
         reader = threading.Thread(target=self._read_ahead, name="feed", daemon=True,
-                                  args=(first.last, head, budget, queue, stop))
+                                  args=(first.last, head, budget, needs, queue, stop))
         reader.start()
         try:
             while (item := self._next(queue, reader)) is not None:
@@ -107,14 +114,14 @@ class Feed:
                 if not reader.is_alive() and queue.empty():
                     return RuntimeError("the log reader stopped without a word")
 
-    def _read_ahead(self, after: int, head: int, budget: int | None,
+    def _read_ahead(self, after: int, head: int, budget: int | None, needs: Mapping[str, int],
                     queue: Queue[Batch | BaseException | None], stop: threading.Event) -> None:
         item: Batch | BaseException | None = None
         try:
             while after < head and budget != 0 and not stop.is_set():
-                batch = self._read(after, head, self._size(budget))
+                batch = self._read(after, head, self._size(budget), needs)
                 if budget is not None:
-                    budget -= len(batch.records)
+                    budget -= batch.size
                 after = batch.last
                 self._hand_over(queue, batch, stop)
         except BaseException as error:  # handed to the consumer, which re-raises it
@@ -132,16 +139,17 @@ class Feed:
     def _size(self, budget: int | None) -> int:
         return self.size if budget is None else min(self.size, budget)
 
-    def _read(self, after: int, head: int, size: int) -> Batch:
+    def _read(self, after: int, head: int, size: int, needs: Mapping[str, int]) -> Batch:
         rows = fetchall(self.db, self.conn, self._read_sql,
                         (after, head, COMMAND_RECORD_TOPIC, size))
-        records = self._records(rows)
-        last = records[-1].position if len(records) == size else head
-        return Batch(last=last, records=records)
-
-    def _records(self, rows: list[tuple[int, Any, int, str, bytes]]) -> list[LogRecord]:
         mapper = self.ledger.mapper
         assert isinstance(mapper, LedgerMapper)
-        decode = mapper.decode_row
-        return [to_record(position, decode(topic, originator, version, state))
-                for position, originator, version, topic, state in rows]
+        last = int(rows[-1][0]) if len(rows) == size else head
+        records, entries = [], []
+        if needs.get("records", last) < last:
+            decode = mapper.decode_row
+            records = [to_record(position, decode(topic, originator, version, state))
+                       for position, originator, version, topic, state in rows]
+        if needs.get("entries", last) < last:
+            entries = [to_entry(mapper, *row) for row in rows]
+        return Batch(last=last, records=records, entries=entries, size=len(rows))

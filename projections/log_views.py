@@ -1,15 +1,18 @@
 """Views that mirror the log event by event: the event index (audit trails, time → position)
-and the disclosures. Maintained by projections.projector.Runner."""
+and the disclosures. Maintained by projections.projector.Runner.
+
+They read log entries (ledger.log.LogEntry: the stored JSON in text form), not domain events:
+what they store is text anyway, and a rebuild then decodes each event once, not twice."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
 
 from ledger.domain.base import CORRECTION_TYPE
-from ledger.log import LogRecord, json_default
+from ledger.log import LogEntry, audit_json
 from ledger.store import Database, bulk_insert, fetchone
-from projections.rows import changes_json, micros
+from projections.rows import micros
 from projections.view import Write
 
 INDEX_COLUMNS = ("position", "recorded_at", "recorded_upto", "type", "aggregate_id", "version",
@@ -24,6 +27,7 @@ class EventIndexView:
 
     name = "event_index"
     tables = ("event_index",)
+    reads: Final = "entries"
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -33,7 +37,7 @@ class EventIndexView:
         self.upto: int | None = None
         self.owners: dict[str, tuple[str | None, str | None]] = {}
 
-    def _owner(self, conn: Any, record: LogRecord) -> tuple[str | None, str | None]:
+    def _owner(self, conn: Any, record: LogEntry) -> tuple[str | None, str | None]:
         """(subject id, unit code) an event belongs to, for per-subject and per-unit trails."""
         key = record.key
         if record.version == 1:
@@ -50,7 +54,7 @@ class EventIndexView:
             self.owners[key] = (row[0], row[1]) if row else (None, None)
         return self.owners[key]
 
-    def derive(self, records: list[LogRecord], conn: Any) -> Write:
+    def derive(self, records: list[LogEntry], conn: Any) -> Write:
         if self.upto is None:
             row = fetchone(self.db, conn, "SELECT MAX(recorded_upto) FROM event_index")
             self.upto = int(row[0]) if row and row[0] is not None else 0
@@ -71,10 +75,11 @@ class EventIndexView:
                 corrects = int(found[0]) if found else None
             meta = r.meta
             rows.append((r.position, at, self.upto, r.type, r.key, r.version,
-                         subject_id, unit_code, meta.actor_id if meta else None,
-                         meta.actor_role if meta else None, meta.command_id if meta else None,
-                         meta.effective_on.isoformat() if meta and meta.effective_on else None,
-                         corrects, changes_json(r.payload)))
+                         subject_id, unit_code, meta["actor_id"] if meta else None,
+                         meta["actor_role"] if meta else None,
+                         meta["command_id"] if meta else None,
+                         meta.get("effective_on") or None if meta else None,
+                         corrects, audit_json(r.payload)))
         return lambda conn: bulk_insert(self.db, conn, "event_index", INDEX_COLUMNS, rows)
 
 
@@ -83,6 +88,7 @@ class DisclosureView:
 
     name = "disclosures"
     tables = ("disclosure_rows",)
+    reads: Final = "entries"
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -90,7 +96,7 @@ class DisclosureView:
     def forget(self) -> None:
         pass
 
-    def derive(self, records: list[LogRecord], conn: Any) -> Write:
+    def derive(self, records: list[LogEntry], conn: Any) -> Write:
         rows = []
         for r in records:
             if r.type != "Disclosure.Recorded":
@@ -100,7 +106,7 @@ class DisclosureView:
                          p["fiscal_year"], p["audience"], p["title"],
                          json.dumps(p["subject_codes"], ensure_ascii=False), p["content_hash"],
                          p["content_position"],
-                         json.dumps(p["checkpoint"], ensure_ascii=False, sort_keys=True,
-                                    default=json_default) if p["checkpoint"] else None))
+                         json.dumps(p["checkpoint"], ensure_ascii=False, sort_keys=True)
+                         if p["checkpoint"] else None))
         return lambda conn: bulk_insert(self.db, conn, "disclosure_rows", DISCLOSURE_COLUMNS,
                                         rows)

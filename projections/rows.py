@@ -12,7 +12,6 @@ from typing import Any
 import orjson
 
 from ledger.domain.subject import Subject
-from ledger.log import json_default
 
 MAX_POSITION = 2**62  # valid_to of a row that is still current
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -56,8 +55,14 @@ def text(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
 
+def _seq(item: dict[str, Any]) -> int:
+    return int(item["seq"])
+
+
 def latest(items: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    return max(items.values(), key=lambda i: int(i["seq"]), default=None)
+    if len(items) == 1:  # the usual case, and a rebuild asks a million times
+        return next(iter(items.values()))
+    return max(items.values(), key=_seq, default=None)
 
 
 @functools.lru_cache(maxsize=256)
@@ -76,52 +81,53 @@ def monitoring_json(snapshots: list[dict[str, Any]]) -> str:
         for m in snapshots]).decode()
 
 
-def subject_row(subject: Subject, unit_name: str, seq_key: int) -> dict[str, Any]:
+def subject_row(subject: Subject, unit_name: str, seq_key: int,
+                subject_id: str | None = None) -> dict[str, Any]:
+    """`subject_id` is str(subject.id), when the caller has it at hand."""
     evaluation = latest(subject.evaluations)
-    spot = latest(subject.spot_checks)
-    results = list(subject.results.values())
-    open_items = [r["status"] for r in subject.rectifications.values()]
+    grade = subject.grade
+    self_evaluation = subject.self_evaluation
+    priority = cancelled = reduced = recovered = 0
+    for result in subject.results.values():
+        kind = result["kind"]
+        if kind == "reduce":
+            reduced += cents(result["amount"])
+        elif kind == "recover":
+            recovered += cents(result["amount"])
+        elif kind == "priority":
+            priority = 1
+        elif kind == "cancel":
+            cancelled = 1
     rectification = None
-    if open_items:
-        rectification = "accepted" if all(s == "accepted" for s in open_items) else "open"
+    if subject.rectifications:
+        rectification = "accepted" if all(
+            r["status"] == "accepted" for r in subject.rectifications.values()) else "open"
     annex = None
     if evaluation is not None and (subject.is_key or subject.kind == "department_overall"):
         annex = ANNEX_KINDS[subject.kind]
     return {
-        "subject_id": str(subject.id), "version": subject.version, "code": subject.code,
-        "name": subject.name, "kind": subject.kind, "fiscal_year": subject.fiscal_year,
-        "unit_code": subject.unit_code, "unit_name": unit_name,
-        "funds_cents": cents(subject.funds), "is_key": int(subject.is_key),
-        "is_new": int(subject.is_new), "tags": tags_json(subject.tags),
-        "seq_key": seq_key, "registered_on": iso(subject.registered_on),
-        "goal_status": subject.goal_status,
+        "subject_id": subject_id or str(subject.id), "version": subject.version,
+        "code": subject.code, "name": subject.name, "kind": subject.kind,
+        "fiscal_year": subject.fiscal_year, "unit_code": subject.unit_code,
+        "unit_name": unit_name, "funds_cents": cents(subject.funds),
+        "is_key": int(subject.is_key), "is_new": int(subject.is_new),
+        "tags": tags_json(subject.tags), "seq_key": seq_key,
+        "registered_on": iso(subject.registered_on), "goal_status": subject.goal_status,
         "monitoring": monitoring_json(subject.monitoring) if subject.monitoring else "[]",
-        "self_score": text(subject.self_evaluation["score"]) if subject.self_evaluation else None,
+        "self_score": text(self_evaluation["score"]) if self_evaluation else None,
         "evaluations": len(subject.evaluations),
         "assessment": evaluation["narrative"] if evaluation else None,
         "evaluation_score": text(evaluation["score"]) if evaluation else None,
         "evaluated_on": iso(evaluation["evaluated_on"]) if evaluation else None,
-        "spot_checks": len(subject.spot_checks) if spot else 0,
-        "grade": subject.grade["grade"] if subject.grade else None,
-        "grade_score": text(subject.grade["score"]) if subject.grade else None,
-        "graded_on": iso(subject.grade.get("graded_on")) if subject.grade else None,
-        "annex": annex,
-        "priority": int(any(r["kind"] == "priority" for r in results)),
-        "reduced_cents": sum(cents(r["amount"]) for r in results if r["kind"] == "reduce"),
-        "cancelled": int(any(r["kind"] == "cancel" for r in results)),
-        "recovered_cents": sum(cents(r["amount"]) for r in results if r["kind"] == "recover"),
+        "spot_checks": len(subject.spot_checks),
+        "grade": grade["grade"] if grade else None,
+        "grade_score": text(grade["score"]) if grade else None,
+        "graded_on": iso(grade.get("graded_on")) if grade else None,
+        "annex": annex, "priority": priority, "reduced_cents": reduced,
+        "cancelled": cancelled, "recovered_cents": recovered,
         "rectification": rectification,
     }
 
 
 def changed(old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
     return old is None or _versioned(old) != _versioned(new)
-
-
-def changes_json(payload: dict[str, Any]) -> str:
-    """An event's fields as the audit trail shows them (keys sorted, money as strings)."""
-    try:
-        return orjson.dumps(payload, default=json_default,
-                            option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
-    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits
-        return json.dumps(payload, ensure_ascii=False, sort_keys=True, default=json_default)

@@ -6,7 +6,7 @@ next one's; a unit's new name re-versions the unit's subjects.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from ledger.application import Ledger
 from ledger.domain.base import CORRECTION_TYPE
@@ -22,6 +22,7 @@ class SubjectView:
 
     name = "subjects"
     tables = ("subject_rows", "unit_rows")
+    reads: Final = "records"
 
     def __init__(self, db: Database, ledger: Ledger, cache_size: int = 200_000) -> None:
         self.db = db
@@ -91,7 +92,7 @@ class SubjectView:
                 subject = self._aggregate(r)
                 old = self._current(conn, key, known_new=r.version == 1)
                 row = subject_row(subject, self._unit_name(conn, subject.unit_code),
-                                  int(old["seq_key"]) if old else r.position)
+                                  int(old["seq_key"]) if old else r.position, key)
                 self._version(pending, closes, key, old, row, r.position)
             elif r.type == "Unit.Registered":
                 p = r.payload

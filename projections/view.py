@@ -7,9 +7,7 @@ previous one is being stored (projections.projector.Runner).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
-
-from ledger.log import LogRecord
+from typing import Any, Literal, Protocol
 
 Write = Callable[[Any], None]  # stores derived rows on a connection, inside the batch's transaction
 
@@ -21,8 +19,13 @@ class View(Protocol):
     @property
     def tables(self) -> tuple[str, ...]: ...
 
-    def derive(self, records: list[LogRecord], conn: Any) -> Write:
-        """The rows these records make. Reads, if any, go through `conn`; no writes."""
+    @property
+    def reads(self) -> Literal["records", "entries"]:
+        """Domain events (LogRecord), or the cheaper text form (LogEntry)."""
+
+    def derive(self, records: list[Any], conn: Any) -> Write:
+        """The rows these records (LogRecord or LogEntry, as `reads` says) make. Reads, if any,
+        go through `conn`; no writes."""
 
     def forget(self) -> None:
         """Drop in-memory state (after a rollback or a reset)."""

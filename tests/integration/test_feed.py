@@ -68,6 +68,7 @@ class Failing:
 
     name = "failing"
     tables: tuple[str, ...] = ()
+    reads = "records"
 
     def __init__(self, where: str) -> None:
         self.where = where
@@ -131,4 +132,39 @@ def test_records_equal_eventsourcings_own_decoding(loaded: Ledger, database: Dat
             event=record.event, key=str(event.originator_id))
         assert record == expected and asdict(record) == asdict(expected)
         assert list(record.payload) == list(expected.payload)  # the same order, too
+    feed.close()
+
+
+def test_entries_are_the_text_form_of_the_records(loaded: Ledger, database: Database) -> None:
+    """The log views read entries (no domain events); they must say what the records say."""
+    from ledger.domain.base import CORRECTION_TYPE
+    from ledger.log import audit_json
+    from tests.integration.helpers import do
+
+    load_sample(loaded, publish=True)  # disclosures, with their checkpoints
+    subject = loaded.subject("XS-2022-KP-02")
+    do(loaded, "correct_event", position=loaded.position_of(subject.id, 1),
+       values={"funds": "1234.5"}, reason="资金更正")  # money in a correction
+    feed = Feed(database, loaded, size=40)
+    batches = list(feed.batches(0, needs={"records": 0, "entries": 0}))
+    pairs = [pair for b in batches for pair in zip(b.records, b.entries, strict=True)]
+    assert len(pairs) > 50
+    types = {r.type for r, _ in pairs}
+    assert {"Disclosure.Recorded", CORRECTION_TYPE, "Subject.GoalsDeclared"} <= types
+    for record, entry in pairs:
+        assert (entry.position, entry.type, entry.key, entry.version, entry.recorded_at) == (
+            record.position, record.type, record.key, record.version, record.recorded_at)
+        assert audit_json(entry.payload) == audit_json(record.payload)
+        meta = record.meta
+        assert entry.meta == (None if meta is None else {
+            "actor_id": meta.actor_id, "actor_role": meta.actor_role,
+            "command_id": meta.command_id,
+            "effective_on": meta.effective_on.isoformat() if meta.effective_on else None})
+    only = list(feed.batches(0, needs={"entries": 0}))
+    assert [e for b in only for e in b.entries] == [e for _, e in pairs]
+    assert not any(b.records for b in only)
+    # a form is decoded only from where its readers stand
+    middle = batches[len(batches) // 2].last
+    late = list(feed.batches(0, needs={"records": middle, "entries": 0}))
+    assert [b.records == [] for b in late] == [b.last <= middle for b in late]
     feed.close()

@@ -71,3 +71,29 @@ def test_a_tagged_object_inside_a_tagged_object_is_revived_innermost_first() -> 
     value = {"meta": meta, "items": [{"amount": Decimal("1.50"),
                                       "id": UUID(int=7), "at": datetime(2022, 9, 30, tzinfo=UTC)}]}
     assert FAST.decode(STANDARD.encode(value)) == value
+
+
+@given(values)
+def test_the_text_form_is_what_the_audit_trail_writes_of_the_full_decoding(value: Any) -> None:
+    from ledger.log import audit_json
+    from ledger.transcoder import NoTextForm
+
+    stored = STANDARD.encode({"v": value})
+    try:
+        full = FAST.decode(stored)
+    except (TranscodingNotRegisteredError, TypeError):
+        return  # data that looks tagged but is not: the text form may refuse it too
+    try:
+        text = FAST.decode_as_text(stored)
+    except NoTextForm:
+        raise AssertionError("every tag the ledger registers has a text form") from None
+    assert audit_json(text) == audit_json(full)
+
+
+def test_a_tag_without_a_text_form_is_refused_by_name() -> None:
+    import pytest
+
+    from ledger.transcoder import NoTextForm
+
+    with pytest.raises(NoTextForm, match="nope"):
+        FAST.decode_as_text(STANDARD.encode({"x": {"_type_": "nope", "_data_": 1}}))
