@@ -16,7 +16,7 @@ from eventsourcing.application import Application
 from eventsourcing.utils import resolve_topic
 
 from ledger.domain.base import Meta
-from ledger.transcoder import FastJSONTranscoder, LedgerMapper, NoTextForm
+from ledger.transcoder import LedgerMapper, as_text, parse
 
 BASE_FIELDS = ("originator_id", "originator_version", "timestamp", "originator_topic")
 
@@ -55,9 +55,8 @@ class LogRecord:
 
 
 class LogEntry(NamedTuple):
-    """An event as the audit trail shows it, read from its stored JSON without making a domain
-    event: payload values in text form (ledger.transcoder.TEXT_FORMS). The views that only
-    index the log (projections.log_views) read these, at a fraction of a full decode's cost."""
+    """An event read from its stored JSON without making a domain event: for the views that
+    only index the log (projections.log_views), at a fraction of a full decode's cost."""
 
     position: int
     type: str  # e.g. "Subject.GoalsDeclared"
@@ -65,28 +64,35 @@ class LogEntry(NamedTuple):
     version: int
     recorded_at: datetime
     meta: dict[str, Any] | None  # actor_id, actor_role, command_id, effective_on (ISO text)
-    payload: dict[str, Any]
+    state: dict[str, Any]  # the event's own fields as parsed, tagged values as stored
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The event's fields in text form (ledger.transcoder.TEXT_FORMS), as the audit trail
+        shows them; made in place on first use."""
+        text: dict[str, Any] = as_text(self.state)
+        return text
 
 
 def to_entry(mapper: LedgerMapper, position: int, originator_id: UUID | str, version: int,
              topic: str, state: bytes) -> LogEntry:
     cls = resolve_topic(topic)
-    transcoder = mapper.transcoder
-    try:
-        if mapper.cipher or mapper.compressor or getattr(cls, "class_version", 1) != 1:
-            raise NoTextForm("stored in a form only the full decoder reads")
-        assert isinstance(transcoder, FastJSONTranscoder)
-        state_text: dict[str, Any] = transcoder.decode_as_text(state)
-        when = datetime.fromisoformat(state_text.pop("timestamp"))
-    except NoTextForm:  # the full decode, then the text form of what it gives
+    if mapper.cipher or mapper.compressor or getattr(cls, "class_version", 1) != 1:
+        # stored in a form only the full decoder reads: decode, then take the text form
         record = to_record(position, mapper.decode_row(topic, originator_id, version, state))
         meta = None if record.meta is None else orjson.loads(orjson.dumps(record.meta))
         return LogEntry(position, record.type, record.key, version, record.recorded_at, meta,
                         orjson.loads(audit_json(record.payload)))
-    state_text.pop("originator_topic", None)
+    fields: dict[str, Any] = parse(state)
+    pop = fields.pop
+    stamp = pop("timestamp")  # {"_type_": "datetime_iso", "_data_": ISO text}
+    when = datetime.fromisoformat(stamp["_data_"] if type(stamp) is dict else stamp)
+    pop("originator_topic", None)
+    meta = pop("meta", None)  # {"_type_": "meta", "_data_": {...}}: its values are text
+    if meta is not None:
+        meta = meta["_data_"] if meta.get("_type_") == "meta" else as_text(meta)
     key = str(originator_id if type(originator_id) is UUID else UUID(str(originator_id)))
-    return LogEntry(position, cls.__qualname__, key, version, when,
-                    state_text.pop("meta", None), state_text)
+    return LogEntry(position, cls.__qualname__, key, version, when, meta, fields)
 
 
 def audit_json(payload: dict[str, Any]) -> str:

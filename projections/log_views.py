@@ -1,8 +1,9 @@
 """Views that mirror the log event by event: the event index (audit trails, time → position)
 and the disclosures. Maintained by projections.projector.Runner.
 
-They read log entries (ledger.log.LogEntry: the stored JSON in text form), not domain events:
-what they store is text anyway, and a rebuild then decodes each event once, not twice."""
+They read log entries (ledger.log.LogEntry: the stored JSON, parsed), not domain events: what
+they store is text anyway, and a rebuild then decodes each event once, not twice. The index
+keeps no copy of an event's fields; audit trails read them from the log by position."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ import json
 from typing import Any, Final
 
 from ledger.domain.base import CORRECTION_TYPE
-from ledger.log import LogEntry, audit_json
+from ledger.log import LogEntry
 from ledger.store import Database, bulk_insert, fetchone
 from projections.rows import micros
 from projections.view import Write
 
 INDEX_COLUMNS = ("position", "recorded_at", "recorded_upto", "type", "aggregate_id", "version",
                  "subject_id", "unit_code", "actor_id", "actor_role", "command_id",
-                 "effective_on", "corrects_position", "changes")
+                 "effective_on", "corrects_position")
 DISCLOSURE_COLUMNS = ("disclosure_id", "position", "recorded_at", "fiscal_year", "audience",
                       "title", "subject_codes", "content_hash", "content_position", "checkpoint")
 
@@ -41,7 +42,7 @@ class EventIndexView:
         """(subject id, unit code) an event belongs to, for per-subject and per-unit trails."""
         key = record.key
         if record.version == 1:
-            payload = record.payload
+            payload = record.state  # codes are plain text, as stored
             if record.type == "Subject.Registered":
                 self.owners[key] = (key, str(payload["unit_code"]))
             elif record.type == "Unit.Registered":
@@ -68,7 +69,7 @@ class EventIndexView:
             if r.type == CORRECTION_TYPE:
                 if in_batch is None:
                     in_batch = {(e.key, e.version): e.position for e in records}
-                target = (r.key, int(r.payload["corrects_version"]))
+                target = (r.key, int(r.state["corrects_version"]))
                 found = (in_batch[target],) if target in in_batch else fetchone(
                     self.db, conn, "SELECT position FROM event_index WHERE aggregate_id = ? "
                     "AND version = ?", target)
@@ -79,7 +80,7 @@ class EventIndexView:
                          meta["actor_role"] if meta else None,
                          meta["command_id"] if meta else None,
                          meta.get("effective_on") or None if meta else None,
-                         corrects, audit_json(r.payload)))
+                         corrects))
         return lambda conn: bulk_insert(self.db, conn, "event_index", INDEX_COLUMNS, rows)
 
 

@@ -18,10 +18,14 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
+
 from ledger.application import Ledger
 from ledger.domain.subject import Subject
 from ledger.grades import Grade
+from ledger.log import audit_json, to_entry
 from ledger.store import Database, fetchall
+from ledger.transcoder import LedgerMapper
 from projections.annex import AnnexKind, AnnexRow, AnnexTable
 from projections.coverage import coverage_of
 from projections.follow import Listener
@@ -43,7 +47,7 @@ MAX_PAGE = 200
 POLL_SECONDS = 1.0  # the longest "now" may trust silence (see ReadModel.listen)
 VISIBLE = "valid_from <= ? AND valid_to > ?"
 AUDIT_COLUMNS = ("position, recorded_at, type, aggregate_id, version, subject_id, unit_code, "
-                 "actor_id, actor_role, command_id, effective_on, corrects_position, changes")
+                 "actor_id, actor_role, command_id, effective_on, corrects_position")
 
 
 class ReadModel:
@@ -264,10 +268,9 @@ class ReadModel:
         if unit_code is not None:
             clauses.append("unit_code = ?")
             params.append(unit_code)
-        found = self.rows(f"SELECT {AUDIT_COLUMNS} FROM event_index WHERE "
-                          f"{' AND '.join(clauses)} ORDER BY position LIMIT {first + 1}",
-                          tuple(params))
-        items = [audit_entry(r) for r in found[:first]]
+        found = self.rows(f"{self._audit_select} WHERE {' AND '.join(clauses)} "
+                          f"ORDER BY position LIMIT {first + 1}", tuple(params))
+        items = [self._audit_entry(r) for r in found[:first]]
         return Page(items=items, has_next=len(found) > first,
                     end_cursor=str(items[-1].position) if items else after)
 
@@ -313,11 +316,35 @@ class ReadModel:
                          "version = 1", (subject_id,))
         unit_code = unit[0][0] if unit else None
         found = self.rows(
-            f"SELECT {AUDIT_COLUMNS} FROM event_index WHERE corrects_position IS NOT NULL AND "
+            f"{self._audit_select} WHERE corrects_position IS NOT NULL AND "
             "position > ? AND position <= ? AND (subject_id = ? OR (subject_id IS NULL AND "
             "unit_code = ?)) ORDER BY position",
             (since.position, until.position, subject_id, unit_code))
-        return [audit_entry(r) for r in found]
+        return [self._audit_entry(r) for r in found]
+
+    def events_of_type(self, type_like: str, moment: Moment) -> list[AuditEntry]:
+        """The audit entries of every event whose type is LIKE `type_like`, up to `moment`."""
+        found = self.rows(f"{self._audit_select} WHERE type LIKE ? AND position <= ? "
+                          "ORDER BY position", (type_like, moment.position))
+        return [self._audit_entry(r) for r in found]
+
+    @property
+    def _audit_select(self) -> str:
+        """Index rows with their events' stored fields, joined by position."""
+        return (f"SELECT {AUDIT_COLUMNS}, e.topic, e.state FROM event_index JOIN "
+                f"{self.db.events_table} e ON e.{self.db.position_column} = position")
+
+    def _audit_entry(self, r: Any) -> AuditEntry:
+        mapper = self.ledger.mapper
+        assert isinstance(mapper, LedgerMapper)
+        entry = to_entry(mapper, int(r[0]), r[3], int(r[4]), r[12], r[13])
+        return AuditEntry(
+            position=int(r[0]), recorded_at=from_micros(int(r[1])), type=r[2],
+            aggregate_id=r[3], version=int(r[4]), subject_id=r[5], unit_code=r[6],
+            actor_id=r[7], actor_role=r[8], command_id=r[9],
+            effective_on=date.fromisoformat(r[10]) if r[10] else None,
+            corrects_position=int(r[11]) if r[11] is not None else None,
+            changes=orjson.loads(audit_json(entry.payload)))
 
 
 def effective(row: dict[str, Any], on: date | None) -> dict[str, Any]:
@@ -362,12 +389,3 @@ def detail(head: SubjectSummary, s: Subject) -> SubjectDetail:
         evaluations=items(s.evaluations), spot_checks=items(s.spot_checks), grade=s.grade,
         consequences=items(s.results), rectifications=items(s.rectifications),
         corrections=list(s.corrections))
-
-
-def audit_entry(r: Any) -> AuditEntry:
-    return AuditEntry(
-        position=int(r[0]), recorded_at=from_micros(int(r[1])), type=r[2], aggregate_id=r[3],
-        version=int(r[4]), subject_id=r[5], unit_code=r[6], actor_id=r[7], actor_role=r[8],
-        command_id=r[9], effective_on=date.fromisoformat(r[10]) if r[10] else None,
-        corrects_position=int(r[11]) if r[11] is not None else None,
-        changes=json.loads(r[12]))

@@ -97,10 +97,8 @@ def unit_tree(read: ReadModel, root: str) -> set[str]:
 
 def commissioned(read: ReadModel, agency_code: str, moment: Moment) -> set[str]:
     """Codes of the subjects an agency was commissioned to evaluate by the moment."""
-    ids = {r[0] for r in read.rows(
-        "SELECT subject_id, changes FROM event_index WHERE type LIKE ? AND position <= ?",
-        ("%EvaluationCommissioned", moment.position))
-        if json.loads(r[1] or "{}").get("agency_code") == agency_code}
+    ids = {e.subject_id for e in read.events_of_type("%EvaluationCommissioned", moment)
+           if e.changes.get("agency_code") == agency_code}
     if not ids:
         return set()
     marks = ",".join("?" * len(ids))

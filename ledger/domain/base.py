@@ -42,13 +42,15 @@ class MetaAsDict(Transcoding):
         return data
 
     def decode(self, data: dict[str, Any]) -> Meta:
+        # Every stored event has one: its fields are set in one step, not through the frozen
+        # dataclass's __init__ (a setattr per field).
         eff = data.get("effective_on")
-        return Meta(
-            actor_id=data["actor_id"],
-            actor_role=data["actor_role"],
-            command_id=data["command_id"],
-            effective_on=date.fromisoformat(eff) if eff else None,
-        )
+        meta = object.__new__(Meta)
+        object.__setattr__(meta, "__dict__", {
+            "actor_id": data["actor_id"], "actor_role": data["actor_role"],
+            "command_id": data["command_id"],
+            "effective_on": date.fromisoformat(eff) if eff else None})
+        return meta
 
 
 class DateAsISO(Transcoding):
