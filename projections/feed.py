@@ -141,7 +141,7 @@ class Feed:
 
     def _read(self, after: int, head: int, size: int, needs: Mapping[str, int]) -> Batch:
         rows = fetchall(self.db, self.conn, self._read_sql,
-                        (after, head, COMMAND_RECORD_TOPIC, size))
+                        (after, head, COMMAND_RECORD_TOPIC, size), binary=True)
         mapper = self.ledger.mapper
         assert isinstance(mapper, LedgerMapper)
         last = int(rows[-1][0]) if len(rows) == size else head
