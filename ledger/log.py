@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,9 +30,14 @@ class LogRecord:
     aggregate_id: UUID
     version: int
     meta: Meta | None
-    payload: dict[str, Any]
     event: Any
     key: str  # the aggregate id as text, made once: every view keys its state by it
+
+    @functools.cached_property
+    def payload(self) -> dict[str, Any]:
+        """The event's own fields (made when first asked for: most readers never do)."""
+        return {k: v for k, v in self.event.__dict__.items()
+                if k not in BASE_FIELDS and k != "meta"}
 
     @property
     def subject_code(self) -> str | None:
@@ -115,16 +121,13 @@ _set_fields = object.__setattr__
 def to_record(position: int, event: Any) -> LogRecord:
     # A full read of the log makes a million of these: the fields are set in one step
     # rather than through the frozen dataclass's __init__ (a setattr per field).
-    state = dict(event.__dict__)
-    pop = state.pop
-    for name in BASE_FIELDS:
-        pop(name, None)
-    meta = pop("meta", None)
+    fields = event.__dict__
     record = _new_record(LogRecord)
     _set_fields(record, "__dict__", {
-        "position": position, "recorded_at": event.timestamp, "type": type(event).__qualname__,
-        "aggregate_id": event.originator_id, "version": event.originator_version,
-        "meta": meta, "payload": state, "event": event, "key": str(event.originator_id)})
+        "position": position, "recorded_at": fields["timestamp"],
+        "type": type(event).__qualname__, "aggregate_id": fields["originator_id"],
+        "version": fields["originator_version"], "meta": fields.get("meta"), "event": event,
+        "key": str(fields["originator_id"])})
     return record
 
 

@@ -4,6 +4,10 @@ Decoding is most of the cost of every full read of the log (projections, sealing
 bundles). What is stored does not change: encoding is eventsourcing's own. Only reading is
 faster, and it gives the same values: tagged objects ({"_type_", "_data_"}) are revived
 innermost first, as the standard library's object_hook does.
+
+Two cheaper reads for the views that only index the log: `parse` (the JSON, tags left as
+they are) and `as_text` (each tagged value in the text form the audit trail shows).
+LedgerMapper decodes a row of the events table without making a StoredEvent of it first.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ TEXT_FORMS: dict[str, Callable[[Any], Any]] = {
 
 
 class NoTextForm(ValueError):
-    """A stored value whose tag has no text form: read it with the full decoder."""
+    """A stored value whose tag has no text form (a transcoding missing from TEXT_FORMS)."""
 
 
 class FastJSONTranscoder(JSONTranscoder):
