@@ -75,8 +75,8 @@ class Feed:
 
         `limit` caps the number of view events read in all (for small, resumable steps).
         `needs` maps each form a batch is decoded into, "records" (domain events) and/or
-        "entries" (their text form, cheaper), to the position from which it is needed (the
-        views reading it stand there); by default, records for every batch.
+        "entries" (the stored JSON as parsed, cheaper), to the position from which it is
+        needed (the views reading it stand there); by default, records for every batch.
         The first batch is read here; any further ones by a reader thread, `AHEAD` in advance.
         """
         head = self.head()

@@ -21,7 +21,7 @@ class View(Protocol):
 
     @property
     def reads(self) -> Literal["records", "entries"]:
-        """Domain events (LogRecord), or the cheaper text form (LogEntry)."""
+        """Domain events (LogRecord), or the stored JSON as parsed (LogEntry, cheaper)."""
 
     def derive(self, records: list[Any], conn: Any) -> Write:
         """The rows these records (LogRecord or LogEntry, as `reads` says) make. Reads, if any,

@@ -169,3 +169,29 @@ def test_entries_are_the_text_form_of_the_records(loaded: Ledger, database: Data
     late = list(feed.batches(0, needs={"records": middle, "entries": 0}))
     assert [b.records == [] for b in late] == [b.last <= middle for b in late]
     feed.close()
+
+
+def test_entries_of_events_stored_compressed_come_through_the_full_decoder(
+        loaded: Ledger) -> None:
+    """A store written with a compressor (or an event class with upcasters) has no JSON to
+    parse directly: its entries are made by the full decoder, and say the same."""
+    from eventsourcing.compressor import ZlibCompressor
+
+    from ledger.log import audit_json, to_entry
+    from ledger.transcoder import LedgerMapper
+
+    plain = loaded.mapper
+    assert isinstance(plain, LedgerMapper)
+    packed = LedgerMapper(transcoder=plain.transcoder, compressor=ZlibCompressor())
+    notes = [n for n in loaded.recorder.select_notifications(start=1, limit=100_000)
+             if n.topic != COMMAND_RECORD_TOPIC]
+    assert len(notes) > 50
+    for n in notes:
+        event = plain.to_domain_event(n)
+        stored = packed.to_stored_event(event)
+        assert stored.state != n.state  # compressed: no JSON to parse
+        direct = to_entry(plain, n.id, n.originator_id, n.originator_version, n.topic, n.state)
+        full = to_entry(packed, n.id, n.originator_id, n.originator_version, n.topic,
+                        stored.state)
+        assert audit_json(full.payload) == audit_json(direct.payload)
+        assert full._replace(state=None) == direct._replace(state=None)
