@@ -110,10 +110,6 @@ def audit_json(payload: dict[str, Any]) -> str:
         return json.dumps(payload, ensure_ascii=False, sort_keys=True, default=json_default)
 
 
-def event_type(event: Any) -> str:
-    return str(type(event).__qualname__)
-
-
 _new_record = LogRecord.__new__
 _set_fields = object.__setattr__
 
