@@ -11,6 +11,7 @@ one process there.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import time
@@ -70,7 +71,14 @@ def _side_by_side(db: Database, runner: Runner, groups: list[list[str]], jobs: i
 
 
 def catch_up_views(db: Database, names: list[str], niceness: int = 0) -> int:
-    """In a process of its own: catch the named views up with the log."""
+    """In a process of its own: catch the named views up with the log.
+
+    The process ends when the views are caught up, so it never collects cyclic garbage:
+    the catch-up pauses collection (projector.gc_paused), and resuming it would set off a full
+    collection over every object the rebuild made (measured: 1.5 s of the subject view's 30 s
+    at 1M events) just before they are all freed anyway.
+    """
+    gc.disable()
     if niceness and hasattr(os, "nice"):
         os.nice(niceness)
     ledger = Ledger(db)
