@@ -14,6 +14,8 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+from eventsourcing.domain import Aggregate
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fresh, rate, table
@@ -32,7 +34,7 @@ def command(n: int, tag: str) -> dict[str, object]:
             "unit_code": "BENCH-U", "funds": "123.45"}
 
 
-def bare_aggregates(n: int, tag: str) -> list[object]:
+def bare_aggregates(n: int, tag: str) -> list[Aggregate]:
     meta = Meta(actor_id="bench", actor_role="finance_bureau", command_id=f"{tag}-{n:08d}")
     subject = Subject(code=f"{tag}-S{n:07d}", name=f"基准项目{n}", kind="project",
                       fiscal_year=2022, unit_code="BENCH-U", funds=Decimal("123.45"),
@@ -43,7 +45,7 @@ def bare_aggregates(n: int, tag: str) -> list[object]:
 
 
 def measure(backend: str, commands: int, batch: int) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     with fresh(backend) as db:
         app = Ledger(db)
         app.register_unit({"command_id": "bench-unit-0001", "code": "BENCH-U", "name": "基准单位"},

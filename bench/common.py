@@ -6,7 +6,7 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from ledger.migrate import migrate
@@ -41,7 +41,7 @@ def rate(count: int, action: Callable[[], object]) -> float:
     return count / (time.perf_counter() - start)
 
 
-def table(rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> str:
+def table(rows: Sequence[tuple[str, ...]], headers: tuple[str, ...]) -> str:
     """A Markdown table, ready to paste into BENCHMARKS.md."""
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
 
