@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 import unicodedata
 import zipfile
@@ -21,8 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from ledger.grades import Grade
+from ledger.importing.cells import (
+    CENT,
+    CellError,
+    cell_text,
+    column_letter,
+    is_blank,
+    parse_amount,
+    parse_grade,
+    parse_seq,
+)
 
-CENT = Decimal("0.01")
 TOTAL_LABEL = "合计"
 _HEADER_SEARCH_ROWS = 20
 
@@ -108,16 +116,6 @@ class ParsedAnnex:
         return sum((r.funds for r in self.rows), Decimal("0.00")).quantize(CENT)
 
 
-def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
-
-
 # ---------------------------------------------------------------------------- sources
 
 
@@ -151,78 +149,8 @@ def _read_csv(path: Path) -> list[tuple[int, list[Any]]]:
     return [(index, list(record)) for index, record in enumerate(reader, start=1)]
 
 
-# ---------------------------------------------------------------------------- cells
-
-
-def _text(value: Any) -> str:
-    """A cell as text; integral floats from spreadsheets print without '.0'."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _blank(values: Sequence[Any]) -> bool:
-    return all(_text(v).strip() == "" for v in values)
-
-
-_PLAIN_AMOUNT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-_GROUPED_AMOUNT = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
-
-
-class _CellError(ValueError):
-    def __init__(self, rule: str, message: str) -> None:
-        super().__init__(message)
-        self.rule, self.message = rule, message
-
-
-def parse_amount(value: Any) -> Decimal:
-    """万元 with at most two decimals, exactly; floats only when exact to 0.01."""
-    not_a_number = _CellError("non-numeric-amount", f"amount {_text(value)!r} is not a number")
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise _CellError("missing-amount", "amount is empty")
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
-        raise not_a_number
-    if isinstance(value, float) and not math.isfinite(value):
-        raise not_a_number
-    text = unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else None
-    if text is not None and _GROUPED_AMOUNT.fullmatch(text):
-        text = text.replace(",", "")  # 1,116.10
-    if text is not None and not _PLAIN_AMOUNT.fullmatch(text):
-        raise not_a_number
-    # A float cell is read through its shortest repr: 548.95 -> Decimal("548.95").
-    amount = Decimal(text if text is not None else str(value))
-    if amount < 0:
-        raise _CellError("negative-amount", f"amount {_text(value)} is negative")
-    if amount != amount.quantize(CENT):
-        message = f"amount {_text(value)} has more than two decimals (万元)"
-        raise _CellError("too-many-decimals", message)
-    return amount.quantize(CENT)
-
-
-def parse_seq(value: Any) -> int:
-    """序号 as a positive integer; '3' and 3.0 are fine, '3.5' and '三' are not."""
-    text = unicodedata.normalize("NFKC", _text(value)).strip()
-    if not text:
-        raise _CellError("missing-seq", "序号 is empty")
-    if isinstance(value, bool) or not text.isdecimal() or int(text) <= 0:
-        raise _CellError("non-integer-seq", f"序号 {text!r} is not a positive integer")
-    return int(text)
-
-
-def parse_grade(value: Any) -> Grade:
-    text = unicodedata.normalize("NFKC", _text(value)).strip()
-    if text == "":
-        raise _CellError("missing-grade", "评价等级 is empty")
-    try:
-        return Grade.from_label(text)
-    except ValueError:
-        raise _CellError("unknown-grade", f"grade {text!r} is not one of 优/良/中/差") from None
-
-
 def _is_total_label(value: Any) -> bool:
-    return normalise_header(_text(value)) == TOTAL_LABEL
+    return normalise_header(cell_text(value)) == TOTAL_LABEL
 
 
 # ---------------------------------------------------------------------------- layout
@@ -239,9 +167,9 @@ def _find_header(rows: Sequence[tuple[int, Sequence[Any]]]) -> int | None:
     """Index into `rows` of the first row naming at least two known columns."""
     seen = 0
     for position, (_number, values) in enumerate(rows):
-        if _blank(values):
+        if is_blank(values):
             continue
-        known = sum(1 for v in values if normalise_header(_text(v)) in _ALIAS_INDEX)
+        known = sum(1 for v in values if normalise_header(cell_text(v)) in _ALIAS_INDEX)
         if known >= 2:
             return position
         seen += 1
@@ -253,9 +181,9 @@ def _find_header(rows: Sequence[tuple[int, Sequence[Any]]]) -> int | None:
 def _title_lines(rows: Sequence[tuple[int, Sequence[Any]]]) -> tuple[str | None, str | None]:
     """(title, annex label) from the lines above the header."""
     lines = [
-        " ".join(_text(v).strip() for v in values if _text(v).strip())
+        " ".join(cell_text(v).strip() for v in values if cell_text(v).strip())
         for _number, values in rows
-        if not _blank(values)
+        if not is_blank(values)
     ]
     label = next(
         (ln for ln in lines if _ANNEX_LABEL.fullmatch(unicodedata.normalize("NFKC", ln))), None
@@ -289,7 +217,7 @@ def _map_headers(
     texts: dict[str, str] = {}
     named: list[int] = []
     for index, value in enumerate(values):
-        raw = _text(value).strip()
+        raw = cell_text(value).strip()
         if not raw:
             continue
         named.append(index)
@@ -340,21 +268,21 @@ def parse_annex_rows(
     label_columns = named[:2]
 
     for number, values in rows[header_at + 1 :]:
-        if _blank(values):
+        if is_blank(values):
             continue
         if total_row is not None:
-            notes.append(" ".join(_text(v).strip() for v in values if _text(v).strip()))
+            notes.append(" ".join(cell_text(v).strip() for v in values if cell_text(v).strip()))
             continue
         if any(_is_total_label(_cell(values, i)) for i in label_columns):
             total_row = number
             try:
                 declared_total = parse_amount(_cell(values, columns["funds"]))
-            except _CellError as err:
+            except CellError as err:
                 amounts_ok = False
                 problems.add(number, texts["funds"], err.rule, f"合计 {err.message}")
             continue
         for index, value in enumerate(values):
-            if index not in named and index not in unnamed_reported and _text(value).strip():
+            if index not in named and index not in unnamed_reported and cell_text(value).strip():
                 unnamed_reported.add(index)
                 letter = column_letter(index)
                 message = f"{letter}{number} holds data but its column has no header"
@@ -413,22 +341,22 @@ def _parse_row(
     def attempt(name: str, parse: Any) -> Any:
         try:
             return parse(_cell(values, columns[name]))
-        except _CellError as err:
+        except CellError as err:
             problems.add(number, texts[name], err.rule, f"{err.message} (cell {where(name)})")
             return None
 
     seq = attempt("seq", parse_seq)
-    subject = _text(_cell(values, columns["subject"])).strip()
+    subject = cell_text(_cell(values, columns["subject"])).strip()
     if not subject:
         problems.add(number, texts["subject"], "empty-subject", f"empty (cell {where('subject')})")
-    unit = _text(_cell(values, columns["unit"])).strip()
+    unit = cell_text(_cell(values, columns["unit"])).strip()
     if not unit:
         problems.add(number, texts["unit"], "empty-unit", f"empty (cell {where('unit')})")
     funds = attempt("funds", parse_amount)
     grade = attempt("grade", parse_grade)
     assessment: str | None = None
     if "assessment" in columns:
-        raw = _text(_cell(values, columns["assessment"]))
+        raw = cell_text(_cell(values, columns["assessment"]))
         assessment = raw if raw.strip() else None
     if len(problems.items) != before:
         return None, funds

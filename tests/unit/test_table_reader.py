@@ -18,7 +18,7 @@ from openpyxl import Workbook
 
 from ledger.grades import Grade
 from ledger.importing import TableImportError, TableProblem, read_annex_file
-from ledger.importing.table_reader import parse_amount
+from ledger.importing.cells import parse_amount
 
 SAMPLE = Path(__file__).resolve().parents[2] / "ledger" / "sample" / "xiangshan_2022_annexes.json"
 SEED: dict[str, Any] = json.loads(SAMPLE.read_text(encoding="utf-8"))
