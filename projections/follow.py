@@ -12,12 +12,12 @@ from ledger.store import Database
 from projections.projector import ConcurrentProjector, Runner
 
 log = logging.getLogger("jixiao.projections")
-CHANNEL = "jixiao_events"  # migrations/004_notify.postgres.sql notifies it on every append
+CHANNEL = "jixiao_events"  # every append notifies it, naming its schema (migrations 004, 008)
 STOP_CHECK_SECONDS = 0.1  # how long stop() may wait for the listening thread
 
 
 class Listener:
-    """LISTENs for appends on a connection of its own and calls `heard` for each.
+    """LISTENs for appends to its store on a connection of its own and calls `heard` for each.
 
     `listening` is true only while the LISTEN connection is up: whoever trusts the silence
     must check it, and is told (`heard` again) when a lost connection is back, since
@@ -48,8 +48,9 @@ class Listener:
                 self.listening = True
                 self.heard()  # anything appended while we were not listening
                 while not self.stopping.is_set():
-                    for _ in conn.notifies(timeout=STOP_CHECK_SECONDS, stop_after=1):
-                        self.heard()
+                    for note in conn.notifies(timeout=STOP_CHECK_SECONDS, stop_after=1):
+                        if note.payload == self.db.schema:  # not another store's append
+                            self.heard()
             except Exception:
                 self.listening = False
                 log.warning("LISTEN connection lost; reconnecting", exc_info=True)
