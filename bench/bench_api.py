@@ -47,7 +47,7 @@ from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx
+import httpx2 as httpx
 import strawberry
 from starlette.applications import Starlette
 from starlette.routing import Route

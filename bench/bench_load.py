@@ -21,7 +21,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-import httpx
+import httpx2 as httpx
 
 from bench.common import fresh
 from ledger.application import Ledger

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 
-import httpx
+import httpx2 as httpx
 import psycopg
 import pytest
 
