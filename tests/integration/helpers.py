@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from ledger.application import Ledger
@@ -71,3 +73,12 @@ def self_evaluated_subject(app: Ledger, code: str = "S1") -> None:
        executed_amount="1.00", indicator_results=[
            {"name": "覆盖人数", "actual": "1000"}, {"name": "保障水平", "achieved": True},
            {"name": "满意度", "actual": "95"}])
+
+
+def eventually(check: Callable[[], bool], within: float = 5.0, what: str = "condition") -> float:
+    """Seconds until `check` held; fails the test if it never did."""
+    start = time.monotonic()
+    while not check():
+        assert time.monotonic() - start < within, f"{what} never held"
+        time.sleep(0.01)
+    return time.monotonic() - start

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -15,7 +15,7 @@ from ledger.store import Database
 from projections.follow import CHANNEL
 from projections.views import POLL_SECONDS, ReadModel
 from tests.conftest import PG_URL
-from tests.integration.helpers import do
+from tests.integration.helpers import do, eventually
 
 pytestmark = pytest.mark.postgres
 
@@ -45,15 +45,6 @@ def append_unheard(db: Database, code: str) -> int:
         finally:
             other.close()
             conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER jixiao_events_appended")
-
-
-def eventually(check: Callable[[], bool], within: float = 5.0) -> float:
-    """Seconds until `check` held; fails the test if it never did."""
-    start = time.monotonic()
-    while not check():
-        assert time.monotonic() - start < within, "condition never held"
-        time.sleep(0.01)
-    return time.monotonic() - start
 
 
 def test_own_writes_are_seen_at_once(listening: tuple[Ledger, ReadModel]) -> None:
