@@ -42,6 +42,8 @@ _GROUPED_AMOUNT = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
 class CellError(ValueError):
+    """A cell breaks `rule`; the table reader adds where (row and column) and collects it."""
+
     def __init__(self, rule: str, message: str) -> None:
         super().__init__(message)
         self.rule, self.message = rule, message
