@@ -267,16 +267,25 @@
     updateUrl();
   }
 
+  // Only the newest request of a kind renders: a slow answer for an audience, a subject or a
+  // moment the reader has since left must not replace what they chose, under its heading.
+  const latest = {};
+  function ticket(kind) {
+    const mine = (latest[kind] = (latest[kind] || 0) + 1);
+    const loads = state.loads;
+    return () => mine === latest[kind] && loads === state.loads;
+  }
+
   async function loadDisclosure() {
     const data = state.data;
     if (!data) return;
-    const ticket = state.loads;
+    const newest = ticket("disclosure");
     try {
       const found = await gql(DISCLOSURE_QUERY,
         { p: data.then.position, year: state.year, audience: state.audience });
-      if (ticket === state.loads) renderDisclosure(found.ledger.disclosure, null);
+      if (newest()) renderDisclosure(found.ledger.disclosure, null);
     } catch (error) {
-      if (ticket === state.loads) renderDisclosure(null, error.message);
+      if (newest()) renderDisclosure(null, error.message);
     }
   }
 
@@ -605,14 +614,16 @@
     body.replaceChildren(h("p", { text: t("detail.loading") }));
     if (!dialog.open) dialog.showModal();
     const position = state.data.then.position;
+    const newest = ticket("detail");
     try {
       const code = await codeFor(subjectId);
       const found = code ? await gql(DETAIL_QUERY, { p: position, code }) : null;
       const subject = found && found.ledger.subject;
+      if (!newest()) return;
       body.replaceChildren(...(subject ? detailContent(subject, position).flat(Infinity).filter(Boolean)
         : [h("p", { text: t("detail.missing") })]));
     } catch (error) {
-      body.replaceChildren(h("p", { class: "error", text: t("error.load", { message: error.message }) }));
+      if (newest()) body.replaceChildren(h("p", { class: "error", text: t("error.load", { message: error.message }) }));
     }
   }
 

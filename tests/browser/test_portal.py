@@ -260,6 +260,39 @@ def test_seed_tables_sorting_detail_verify_language_and_token(session: Session,
 
 
 @pytest.mark.browser
+def test_a_slow_answer_for_an_audience_left_behind_does_not_replace_the_chosen_one(
+        session: Session) -> None:
+    page = session.open()
+    page.click("#token-box summary")
+    page.fill("#token", real_token(session.portal, "congress"))
+    page.click("#token-use")
+    wait_ready(page)
+    held: list[Any] = []
+
+    def hold_standing_committee(route: Any, request: Any) -> None:
+        body = request.post_data or ""
+        if "query Disclosure" in body and '"STANDING_COMMITTEE"' in body:
+            held.append(route)  # answered below, after the newer request's answer
+        else:
+            route.fallback()
+
+    page.route("**/graphql", hold_standing_committee)
+    page.select_option("#audience", "STANDING_COMMITTEE")
+    page.select_option("#audience", "PEOPLES_CONGRESS")
+    page.wait_for_function("() => document.getElementById('disclosure-body')"
+                           ".textContent.includes('尚无')")
+    assert len(held) == 1
+    with page.expect_response(lambda r: r.request.post_data is not None
+                              and '"STANDING_COMMITTEE"' in r.request.post_data):
+        held[0].continue_()
+    page.wait_for_timeout(300)  # time for the page to take the stale answer, if it would
+    assert "尚无" in page.inner_text("#disclosure-body")
+    heading = page.inner_text("#disclosure-heading")
+    assert "人民代表大会" in heading and "常委会" not in heading
+    session.watch.check()
+
+
+@pytest.mark.browser
 def test_as_of_before_a_correction_marks_the_old_figure_and_downloads_it(
         session_on_each_store: Session, artifacts: Path) -> None:
     session = session_on_each_store
