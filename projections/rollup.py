@@ -22,6 +22,7 @@ from ledger.regions import Region, RegionRegistry
 from ledger.store import Database
 from projections.annex import AnnexKind, AnnexTable
 from projections.coverage import coverage_of
+from projections.rows import SubjectRow
 from projections.values import Coverage, Moment
 
 CheckpointLookup = Callable[[Database], Any]
@@ -119,11 +120,11 @@ class RollupQuery:
             missing = sorted(wanted - known)
         else:
             missing = []
-        jobs: list[tuple[Region, Future[tuple[RegionPart, list[dict[str, Any]]]]]] = [
+        jobs: list[tuple[Region, Future[tuple[RegionPart, list[SubjectRow]]]]] = [
             (r, self.lane(r.code).submit(self._part, r, fiscal_year, kind, as_of, effective_on))
             for r in regions]
         parts: list[RegionPart] = []
-        rows: list[dict[str, Any]] = []
+        rows: list[SubjectRow] = []
         failures = [RegionFailure(code, "", "not in the routing table") for code in missing]
         for region, job in jobs:
             try:
@@ -145,7 +146,7 @@ class RollupQuery:
 
     def _part(self, region: Region, fiscal_year: int, kind: AnnexKind,
               as_of: datetime | None, effective_on: date | None
-              ) -> tuple[RegionPart, list[dict[str, Any]]]:
+              ) -> tuple[RegionPart, list[SubjectRow]]:
         db, _, read = self.registry.get(region.code)
         moment = read.resolve(as_of=as_of, effective_on=effective_on)
         year_rows = read.year_rows(moment, fiscal_year)
@@ -154,4 +155,4 @@ class RollupQuery:
                           coverage=coverage_of(fiscal_year, year_rows),
                           checkpoint=self.checkpoint(db) if self.checkpoint else None)
         # Unit codes are only unique within a region: qualify them for the provincial count.
-        return part, [{**r, "unit_code": f"{region.code}/{r['unit_code']}"} for r in year_rows]
+        return part, [r._replace(unit_code=f"{region.code}/{r.unit_code}") for r in year_rows]

@@ -7,10 +7,11 @@ import json
 import operator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import NamedTuple
 
 import orjson
 
+from ledger.domain.records import MonitoringSnapshot
 from ledger.domain.subject import Subject
 
 MAX_POSITION = 2**62  # valid_to of a row that is still current
@@ -18,17 +19,50 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ANNEX_KINDS = {"project": "key_projects", "policy": "key_projects",
                "fiscal_operations": "key_projects", "department_overall": "department_overall"}
 
-SUBJECT_COLUMNS = (
-    "subject_id", "valid_from", "valid_to", "version", "code", "name", "kind", "fiscal_year",
-    "unit_code", "unit_name", "funds_cents", "is_key", "is_new", "tags", "seq_key",
-    "registered_on", "goal_status", "monitoring", "self_score", "evaluations", "assessment",
-    "evaluation_score", "evaluated_on", "spot_checks", "grade", "grade_score", "graded_on",
-    "annex", "priority", "reduced_cents", "cancelled", "recovered_cents", "rectification",
-)
+
+
+class SubjectRow(NamedTuple):
+    """One version of a subject's summary row: the columns of `subject_rows`, in order."""
+
+    subject_id: str
+    valid_from: int  # the position this version became current
+    valid_to: int  # the position it stopped being current (MAX_POSITION while current)
+    version: int
+    code: str
+    name: str
+    kind: str
+    fiscal_year: int
+    unit_code: str
+    unit_name: str
+    funds_cents: int
+    is_key: int
+    is_new: int
+    tags: str  # JSON list
+    seq_key: int  # registration position: the annex order and the paging key
+    registered_on: str | None
+    goal_status: str
+    monitoring: str  # JSON: round, window end, budget and warnings of each snapshot
+    self_score: str | None
+    evaluations: int
+    assessment: str | None  # 评价情况: the latest evaluation's narrative
+    evaluation_score: str | None
+    evaluated_on: str | None
+    spot_checks: int
+    grade: str | None
+    grade_score: str | None
+    graded_on: str | None
+    annex: str | None
+    priority: int
+    reduced_cents: int
+    cancelled: int
+    recovered_cents: int
+    rectification: str | None
+
+
+SUBJECT_COLUMNS: tuple[str, ...] = SubjectRow._fields
 # Columns whose change makes a new version (everything but the bookkeeping).
 VERSIONED = tuple(c for c in SUBJECT_COLUMNS if c not in ("valid_from", "valid_to", "version"))
-as_tuple = operator.itemgetter(*SUBJECT_COLUMNS)
-_versioned = operator.itemgetter(*VERSIONED)
+_versioned = operator.itemgetter(*(SUBJECT_COLUMNS.index(c) for c in VERSIONED))
 
 
 def micros(moment: datetime) -> int:
@@ -55,16 +89,6 @@ def text(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
 
-def _seq(item: dict[str, Any]) -> int:
-    return int(item["seq"])
-
-
-def latest(items: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    if len(items) == 1:  # the usual case, and a rebuild asks a million times
-        return next(iter(items.values()))
-    return max(items.values(), key=_seq, default=None)
-
-
 @functools.lru_cache(maxsize=256)
 def _tags_json(tags: tuple[str, ...]) -> str:
     return json.dumps(list(tags), ensure_ascii=False)
@@ -74,26 +98,29 @@ def tags_json(tags: list[str]) -> str:
     return _tags_json(tuple(tags))
 
 
-def monitoring_json(snapshots: list[dict[str, Any]]) -> str:
+def monitoring_json(snapshots: list[MonitoringSnapshot]) -> str:
     return orjson.dumps([
-        {"round": m["round"], "window_end": m["window_end"],
-         "budget_cents": cents(m["budget_amount"]), "warnings": len(m["warnings"])}
+        {"round": m.round_name, "window_end": m.window_end,
+         "budget_cents": cents(m.budget_amount), "warnings": len(m.warnings)}
         for m in snapshots]).decode()
 
 
 def subject_row(subject: Subject, unit_name: str, seq_key: int,
-                subject_id: str | None = None) -> dict[str, Any]:
-    """`subject_id` is str(subject.id), when the caller has it at hand."""
-    evaluation = latest(subject.evaluations)
+                subject_id: str | None = None) -> SubjectRow:
+    """The current version's row (valid from 0 until its position is known).
+
+    `subject_id` is str(subject.id), when the caller has it at hand.
+    """
+    evaluation = subject.latest_evaluation()
     grade = subject.grade
     self_evaluation = subject.self_evaluation
     priority = cancelled = reduced = recovered = 0
     for result in subject.results.values():
-        kind = result["kind"]
+        kind = result.kind
         if kind == "reduce":
-            reduced += cents(result["amount"])
+            reduced += cents(result.amount)
         elif kind == "recover":
-            recovered += cents(result["amount"])
+            recovered += cents(result.amount)
         elif kind == "priority":
             priority = 1
         elif kind == "cancel":
@@ -101,33 +128,30 @@ def subject_row(subject: Subject, unit_name: str, seq_key: int,
     rectification = None
     if subject.rectifications:
         rectification = "accepted" if all(
-            r["status"] == "accepted" for r in subject.rectifications.values()) else "open"
+            r.status == "accepted" for r in subject.rectifications.values()) else "open"
     annex = None
     if evaluation is not None and (subject.is_key or subject.kind == "department_overall"):
         annex = ANNEX_KINDS[subject.kind]
-    return {
-        "subject_id": subject_id or str(subject.id), "version": subject.version,
-        "code": subject.code, "name": subject.name, "kind": subject.kind,
-        "fiscal_year": subject.fiscal_year, "unit_code": subject.unit_code,
-        "unit_name": unit_name, "funds_cents": cents(subject.funds),
-        "is_key": int(subject.is_key), "is_new": int(subject.is_new),
-        "tags": tags_json(subject.tags), "seq_key": seq_key,
-        "registered_on": iso(subject.registered_on), "goal_status": subject.goal_status,
-        "monitoring": monitoring_json(subject.monitoring) if subject.monitoring else "[]",
-        "self_score": text(self_evaluation["score"]) if self_evaluation else None,
-        "evaluations": len(subject.evaluations),
-        "assessment": evaluation["narrative"] if evaluation else None,
-        "evaluation_score": text(evaluation["score"]) if evaluation else None,
-        "evaluated_on": iso(evaluation["evaluated_on"]) if evaluation else None,
-        "spot_checks": len(subject.spot_checks),
-        "grade": grade["grade"] if grade else None,
-        "grade_score": text(grade["score"]) if grade else None,
-        "graded_on": iso(grade.get("graded_on")) if grade else None,
-        "annex": annex, "priority": priority, "reduced_cents": reduced,
-        "cancelled": cancelled, "recovered_cents": recovered,
-        "rectification": rectification,
-    }
+    return SubjectRow(
+        subject_id=subject_id or str(subject.id), valid_from=0, valid_to=MAX_POSITION,
+        version=subject.version, code=subject.code, name=subject.name, kind=subject.kind,
+        fiscal_year=subject.fiscal_year, unit_code=subject.unit_code, unit_name=unit_name,
+        funds_cents=cents(subject.funds), is_key=int(subject.is_key),
+        is_new=int(subject.is_new), tags=tags_json(subject.tags), seq_key=seq_key,
+        registered_on=iso(subject.registered_on), goal_status=subject.goal_status,
+        monitoring=monitoring_json(subject.monitoring) if subject.monitoring else "[]",
+        self_score=text(self_evaluation.score) if self_evaluation else None,
+        evaluations=len(subject.evaluations),
+        assessment=evaluation.narrative if evaluation else None,
+        evaluation_score=text(evaluation.score) if evaluation else None,
+        evaluated_on=iso(evaluation.evaluated_on) if evaluation else None,
+        spot_checks=len(subject.spot_checks),
+        grade=grade.grade.value if grade else None,
+        grade_score=text(grade.score) if grade else None,
+        graded_on=iso(grade.graded_on) if grade else None,
+        annex=annex, priority=priority, reduced_cents=reduced, cancelled=cancelled,
+        recovered_cents=recovered, rectification=rectification)
 
 
-def changed(old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
+def changed(old: SubjectRow | None, new: SubjectRow) -> bool:
     return old is None or _versioned(old) != _versioned(new)

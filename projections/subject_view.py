@@ -13,7 +13,7 @@ from ledger.domain.base import CORRECTION_TYPE
 from ledger.domain.subject import Subject
 from ledger.log import LogRecord
 from ledger.store import Database, bulk_insert, fetchall, fetchone
-from projections.rows import MAX_POSITION, SUBJECT_COLUMNS, as_tuple, changed, subject_row
+from projections.rows import MAX_POSITION, SUBJECT_COLUMNS, SubjectRow, changed, subject_row
 from projections.view import Write
 
 
@@ -32,7 +32,7 @@ class SubjectView:
 
     def forget(self) -> None:
         self.subjects: dict[str, Subject] = {}
-        self.current: dict[str, dict[str, Any]] = {}
+        self.current: dict[str, SubjectRow] = {}
         self.units: dict[str, str] = {}  # unit code -> name
         self.unit_ids: dict[str, str] = {}  # aggregate id -> unit code
 
@@ -42,8 +42,8 @@ class SubjectView:
             self.units[code] = str(row[0]) if row else code
         return self.units[code]
 
-    def _current(self, conn: Any, subject_id: str, known_new: bool = False) -> dict[
-            str, Any] | None:
+    def _current(self, conn: Any, subject_id: str,
+                 known_new: bool = False) -> SubjectRow | None:
         if known_new:
             return self.current.get(subject_id)
         if subject_id not in self.current:
@@ -52,7 +52,7 @@ class SubjectView:
                             (subject_id, MAX_POSITION))
             if not rows:
                 return None
-            self.current[subject_id] = dict(zip(SUBJECT_COLUMNS, rows[0], strict=True))
+            self.current[subject_id] = SubjectRow(*rows[0])
         return self.current[subject_id]
 
     def _aggregate(self, record: LogRecord) -> Subject:
@@ -82,7 +82,7 @@ class SubjectView:
         return self.unit_ids[aggregate_id]
 
     def derive(self, records: list[LogRecord], conn: Any) -> Write:
-        pending: dict[str, list[dict[str, Any]]] = {}
+        pending: dict[str, list[SubjectRow]] = {}
         closes: dict[str, int] = {}
         units: list[tuple[str, tuple[Any, ...]]] = []  # unit_rows statements, in order
         for r in records:
@@ -92,7 +92,7 @@ class SubjectView:
                 subject = self._aggregate(r)
                 old = self._current(conn, key, known_new=r.version == 1)
                 row = subject_row(subject, self._unit_name(conn, subject.unit_code),
-                                  int(old["seq_key"]) if old else r.position, key)
+                                  old.seq_key if old else r.position, key)
                 self._version(pending, closes, key, old, row, r.position)
             elif r.type == "Unit.Registered":
                 p = r.payload
@@ -111,20 +111,19 @@ class SubjectView:
                     current = self._current(conn, sid)
                     assert current is not None
                     self._version(pending, closes, sid, current,
-                                  {**current, "unit_name": name}, r.position)
+                                  current._replace(unit_name=name), r.position)
         return lambda conn: self._store(conn, units, pending, closes)
 
-    def _version(self, pending: dict[str, list[dict[str, Any]]], closes: dict[str, int],
-                 subject_id: str, old: dict[str, Any] | None, row: dict[str, Any],
+    def _version(self, pending: dict[str, list[SubjectRow]], closes: dict[str, int],
+                 subject_id: str, old: SubjectRow | None, row: SubjectRow,
                  position: int) -> None:
         """A new row version from `position` on, closing the one before it (if it changed)."""
         if not changed(old, row):
             return
-        row["valid_from"] = position
-        row["valid_to"] = MAX_POSITION
+        row = row._replace(valid_from=position, valid_to=MAX_POSITION)
         queue = pending.setdefault(subject_id, [])
         if queue:
-            queue[-1]["valid_to"] = position
+            queue[-1] = queue[-1]._replace(valid_to=position)
         elif old is not None:
             closes[subject_id] = position
         queue.append(row)
@@ -134,15 +133,15 @@ class SubjectView:
         return key in self.subjects or self._current(conn, key) is not None
 
     def _subjects_of_unit(self, conn: Any, code: str,
-                          pending: dict[str, list[dict[str, Any]]]) -> list[str]:
+                          pending: dict[str, list[SubjectRow]]) -> list[str]:
         stored = {str(r[0]) for r in fetchall(
             self.db, conn, "SELECT subject_id FROM subject_rows WHERE unit_code = ? AND "
             "valid_to = ?", (code, MAX_POSITION))}
-        fresh = {sid for sid, rows in pending.items() if rows[-1]["unit_code"] == code}
+        fresh = {sid for sid, rows in pending.items() if rows[-1].unit_code == code}
         return sorted(stored | fresh)
 
     def _store(self, conn: Any, units: list[tuple[str, tuple[Any, ...]]],
-               pending: dict[str, list[dict[str, Any]]], closes: dict[str, int]) -> None:
+               pending: dict[str, list[SubjectRow]], closes: dict[str, int]) -> None:
         cur = conn.cursor()
         for statement, params in units:
             cur.execute(self.db.sql(statement), params)
@@ -150,5 +149,5 @@ class SubjectView:
             cur.executemany(self.db.sql("UPDATE subject_rows SET valid_to = ? WHERE "
                                         "subject_id = ? AND valid_to = ?"),
                             [(pos, sid, MAX_POSITION) for sid, pos in closes.items()])
-        inserts = [as_tuple(row) for rows in pending.values() for row in rows]
+        inserts = [row for rows in pending.values() for row in rows]
         bulk_insert(self.db, conn, "subject_rows", SUBJECT_COLUMNS, inserts)

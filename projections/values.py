@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from ledger.domain import records
 from ledger.grades import Grade
 
 T = TypeVar("T")
@@ -52,17 +53,19 @@ class SubjectSummary:
 
 @dataclass(frozen=True)
 class SubjectDetail:
+    """A subject's summary row and its whole lifecycle, as the aggregate's records."""
+
     summary: SubjectSummary
-    goals: list[dict[str, Any]]
-    ex_ante: list[dict[str, Any]]
-    monitoring: list[dict[str, Any]]
-    self_evaluation: dict[str, Any] | None
-    evaluations: list[dict[str, Any]]
-    spot_checks: list[dict[str, Any]]
-    grade: dict[str, Any] | None
-    consequences: list[dict[str, Any]]
-    rectifications: list[dict[str, Any]]
-    corrections: list[dict[str, Any]]
+    goals: tuple[records.GoalIndicator, ...]
+    ex_ante: tuple[records.ExAnteAssessment, ...]
+    monitoring: tuple[records.MonitoringSnapshot, ...]
+    self_evaluation: records.SelfEvaluation | None
+    evaluations: tuple[records.Evaluation, ...]
+    spot_checks: tuple[records.SpotCheck, ...]
+    grade: records.GradeAssignment | None
+    consequences: tuple[records.Consequence, ...]
+    rectifications: tuple[records.Rectification, ...]
+    corrections: tuple[records.Correction, ...]
 
 
 @dataclass(frozen=True)

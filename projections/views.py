@@ -30,7 +30,7 @@ from projections.annex import AnnexKind, AnnexRow, AnnexTable
 from projections.coverage import coverage_of
 from projections.follow import Listener
 from projections.projector import Runner
-from projections.rows import SUBJECT_COLUMNS, from_cents, from_micros, micros
+from projections.rows import SUBJECT_COLUMNS, SubjectRow, from_cents, from_micros, micros
 from projections.values import (
     AuditEntry,
     Coverage,
@@ -194,27 +194,27 @@ class ReadModel:
     # -- subjects --------------------------------------------------------------------------
 
     def _visible(self, moment: Moment, where: str, params: tuple[Any, ...],
-                 order: str = "seq_key", limit: int | None = None) -> list[dict[str, Any]]:
+                 order: str = "seq_key", limit: int | None = None) -> list[SubjectRow]:
         sql = (f"SELECT {', '.join(SUBJECT_COLUMNS)} FROM subject_rows WHERE {where} AND "
                f"{VISIBLE} ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit else ""))
         found = self.rows(sql, (*params, moment.position, moment.position))
-        rows = [dict(zip(SUBJECT_COLUMNS, r, strict=True)) for r in found]
+        rows = [SubjectRow(*r) for r in found]
         return [effective(r, moment.effective_on) for r in rows
-                if moment.effective_on is None or not r["registered_on"]
-                or r["registered_on"] <= moment.effective_on.isoformat()]
+                if moment.effective_on is None or not r.registered_on
+                or r.registered_on <= moment.effective_on.isoformat()]
 
     def evaluation_table(self, moment: Moment, fiscal_year: int, kind: AnnexKind) -> AnnexTable:
         annex = kind.value.replace("-", "_")
         rows = [r for r in self._visible(moment, "annex = ? AND fiscal_year = ?",
-                                         (annex, fiscal_year)) if r["annex"] == annex]
+                                         (annex, fiscal_year)) if r.annex == annex]
         return AnnexTable(fiscal_year=fiscal_year, kind=kind, rows=tuple(
-            AnnexRow(seq=i, subject_id=r["subject_id"], subject_name=r["name"],
-                     unit_name=r["unit_name"], funds=from_cents(int(r["funds_cents"])),
-                     assessment=r["assessment"] or "",
-                     grade=Grade(r["grade"]) if r["grade"] else None)
+            AnnexRow(seq=i, subject_id=r.subject_id, subject_name=r.name,
+                     unit_name=r.unit_name, funds=from_cents(int(r.funds_cents)),
+                     assessment=r.assessment or "",
+                     grade=Grade(r.grade) if r.grade else None)
             for i, r in enumerate(rows, start=1)))
 
-    def year_rows(self, moment: Moment, fiscal_year: int) -> list[dict[str, Any]]:
+    def year_rows(self, moment: Moment, fiscal_year: int) -> list[SubjectRow]:
         return self._visible(moment, "fiscal_year = ?", (fiscal_year,))
 
     def coverage(self, moment: Moment, fiscal_year: int) -> Coverage:
@@ -238,7 +238,7 @@ class ReadModel:
         rows = self._visible(moment, " AND ".join(clauses), tuple(params), limit=first + 1)
         items = [summary(r) for r in rows[:first]]
         return Page(items=items, has_next=len(rows) > first,
-                    end_cursor=str(rows[:first][-1]["seq_key"]) if items else after)
+                    end_cursor=str(rows[:first][-1].seq_key) if items else after)
 
     def subject(self, moment: Moment, code: str) -> SubjectDetail | None:
         rows = self._visible(moment, "code = ?", (code,))
@@ -246,8 +246,8 @@ class ReadModel:
             return None
         row = rows[0]
         found = self.rows("SELECT MAX(version) FROM event_index WHERE aggregate_id = ? AND "
-                          "position <= ?", (row["subject_id"], moment.position))
-        subject = self.ledger.load(UUID(row["subject_id"]), version=int(found[0][0]))
+                          "position <= ?", (row.subject_id, moment.position))
+        subject = self.ledger.load(UUID(row.subject_id), version=int(found[0][0]))
         assert isinstance(subject, Subject)
         return detail(summary(row), subject)
 
@@ -264,7 +264,7 @@ class ReadModel:
             if not rows:
                 return Page(items=[], has_next=False, end_cursor=after)
             clauses.append("aggregate_id = ?")  # a subject's events are its aggregate's
-            params.append(rows[0]["subject_id"])
+            params.append(rows[0].subject_id)
         if unit_code is not None:
             clauses.append("unit_code = ?")
             params.append(unit_code)
@@ -286,7 +286,7 @@ class ReadModel:
             content_hash=r[7], content_position=int(r[8]),
             checkpoint=json.loads(r[9]) if r[9] else None) for r in found]
         codes = {c for rec in records for c in rec.subject_codes}
-        subjects = [summary(r) for r in self.year_rows(moment, fiscal_year) if r["code"] in codes]
+        subjects = [summary(r) for r in self.year_rows(moment, fiscal_year) if r.code in codes]
         return DisclosurePackage(fiscal_year=fiscal_year, audience=audience,
                                  disclosures=records, subjects=subjects)
 
@@ -347,16 +347,16 @@ class ReadModel:
             changes=orjson.loads(audit_json(entry.payload)))
 
 
-def effective(row: dict[str, Any], on: date | None) -> dict[str, Any]:
+def effective(row: SubjectRow, on: date | None) -> SubjectRow:
     """Hide the facts whose business date is after `on` (as currently known)."""
     if on is None:
         return row
     day = on.isoformat()
-    row = dict(row)
-    if row["evaluated_on"] and row["evaluated_on"] > day:
-        row.update(assessment=None, evaluation_score=None, evaluated_on=None, annex=None)
-    if row["graded_on"] and row["graded_on"] > day:
-        row.update(grade=None, grade_score=None, graded_on=None)
+    if row.evaluated_on and row.evaluated_on > day:
+        row = row._replace(assessment=None, evaluation_score=None, evaluated_on=None,
+                           annex=None)
+    if row.graded_on and row.graded_on > day:
+        row = row._replace(grade=None, grade_score=None, graded_on=None)
     return row
 
 
@@ -368,24 +368,21 @@ def cell(value: Any) -> str | None:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
-def summary(r: dict[str, Any]) -> SubjectSummary:
+def summary(r: SubjectRow) -> SubjectSummary:
     return SubjectSummary(
-        subject_id=r["subject_id"], code=r["code"], name=r["name"], kind=r["kind"],
-        fiscal_year=int(r["fiscal_year"]), unit_code=r["unit_code"], unit_name=r["unit_name"],
-        funds=from_cents(int(r["funds_cents"])), is_key=bool(r["is_key"]),
-        is_new=bool(r["is_new"]), tags=json.loads(r["tags"]), goal_status=r["goal_status"],
-        grade=Grade(r["grade"]) if r["grade"] else None,
-        score=Decimal(r["grade_score"]) if r["grade_score"] else None, annex=r["annex"],
-        version=int(r["version"]), valid_from=int(r["valid_from"]), seq_key=int(r["seq_key"]))
+        subject_id=r.subject_id, code=r.code, name=r.name, kind=r.kind,
+        fiscal_year=int(r.fiscal_year), unit_code=r.unit_code, unit_name=r.unit_name,
+        funds=from_cents(int(r.funds_cents)), is_key=bool(r.is_key),
+        is_new=bool(r.is_new), tags=json.loads(r.tags), goal_status=r.goal_status,
+        grade=Grade(r.grade) if r.grade else None,
+        score=Decimal(r.grade_score) if r.grade_score else None, annex=r.annex,
+        version=int(r.version), valid_from=int(r.valid_from), seq_key=int(r.seq_key))
 
 
 def detail(head: SubjectSummary, s: Subject) -> SubjectDetail:
-    def items(d: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{"id": k, **v} for k, v in d.items()]
-
     return SubjectDetail(
-        summary=head, goals=list(s.indicators), ex_ante=list(s.ex_ante),
-        monitoring=list(s.monitoring), self_evaluation=s.self_evaluation,
-        evaluations=items(s.evaluations), spot_checks=items(s.spot_checks), grade=s.grade,
-        consequences=items(s.results), rectifications=items(s.rectifications),
-        corrections=list(s.corrections))
+        summary=head, goals=tuple(s.indicators), ex_ante=tuple(s.ex_ante),
+        monitoring=tuple(s.monitoring), self_evaluation=s.self_evaluation,
+        evaluations=tuple(s.evaluations.values()), spot_checks=tuple(s.spot_checks.values()),
+        grade=s.grade, consequences=tuple(s.results.values()),
+        rectifications=tuple(s.rectifications.values()), corrections=tuple(s.corrections))

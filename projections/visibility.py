@@ -18,6 +18,7 @@ from ledger.grades import Grade
 from ledger.runtime import Actor
 from projections.annex import AnnexKind, AnnexTable
 from projections.coverage import coverage_of
+from projections.rows import SubjectRow
 from projections.values import Coverage, Moment, Page, SubjectDetail, SubjectSummary
 from projections.views import MAX_PAGE, ReadModel, summary
 
@@ -45,8 +46,8 @@ class Visibility:
         return self.everything or code in self.codes or (
             unit_code is not None and unit_code in self.units)
 
-    def allows_row(self, row: dict[str, Any]) -> bool:
-        return self.allows(str(row["code"]), row.get("unit_code"))
+    def allows_row(self, row: SubjectRow) -> bool:
+        return self.allows(row.code, row.unit_code)
 
     def sees_audience(self, audience: str) -> bool:
         return self.everything or audience in self.audiences
@@ -124,7 +125,7 @@ def table(read: ReadModel, vis: Visibility, moment: Moment, fiscal_year: int,
 
 
 def visible_ids(read: ReadModel, vis: Visibility, moment: Moment, fiscal_year: int) -> set[str]:
-    return {str(r["subject_id"]) for r in read.year_rows(moment, fiscal_year)
+    return {r.subject_id for r in read.year_rows(moment, fiscal_year)
             if vis.allows_row(r)}
 
 
@@ -161,7 +162,7 @@ def subjects(read: ReadModel, vis: Visibility, moment: Moment, *, fiscal_year: i
     rows = read._visible(moment, " AND ".join(clauses), tuple(params), limit=first + 1)
     items = [summary(r) for r in rows[:first]]
     return Page(items=items, has_next=len(rows) > first,
-                end_cursor=str(rows[:first][-1]["seq_key"]) if items else after)
+                end_cursor=str(rows[:first][-1].seq_key) if items else after)
 
 
 def subject(read: ReadModel, vis: Visibility, moment: Moment, code: str) -> SubjectDetail | None:
@@ -197,7 +198,7 @@ def check_export(read: ReadModel, vis: Visibility, moment: Moment, fiscal_year: 
         return
     rows = read.year_rows(moment, fiscal_year)
     if name != "coverage":
-        rows = [r for r in rows if r["annex"] == annex_name(name)]
+        rows = [r for r in rows if r.annex == annex_name(name)]
     hidden = sum(1 for r in rows if not vis.allows_row(r))
     if hidden:
         raise NotVisible(f"{hidden} row(s) of this table are not disclosed to this caller; "

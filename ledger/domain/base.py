@@ -12,6 +12,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import Transcoding
 
+from ledger.domain.records import CorrectedValue, Correction
 from ledger.errors import InvalidInput, RuleViolation
 
 LEDGER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:jixiao:ledger")
@@ -64,7 +65,7 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-FieldParser = Callable[[Any], Any]
+FieldParser = Callable[[Any], CorrectedValue]
 Corrections = Mapping[str, Mapping[str, FieldParser]]  # event name -> {field: parser}
 
 
@@ -72,7 +73,7 @@ class LedgerAggregate(Aggregate):
     """Base aggregate for facts that can be corrected by a later event naming them."""
 
     if TYPE_CHECKING:  # a class-level annotation would become a dataclass field
-        corrections: list[dict[str, Any]]  # set by every subclass's __init__
+        corrections: list[Correction]  # set by every subclass's __init__
 
     # event name -> {field: parser}; the fields a correction may restate.
     CORRECTABLE: ClassVar[Corrections] = {}
@@ -82,7 +83,7 @@ class LedgerAggregate(Aggregate):
         return int(self.version) + 1
 
     def check_correctable(self, version: int, name: str,
-                          values: Mapping[str, Any]) -> dict[str, Any]:
+                          values: Mapping[str, Any]) -> dict[str, CorrectedValue]:
         if version < 1 or version > self.version:
             raise RuleViolation("EVENT_NOT_FOUND", f"no event at version {version}",
                                 field="position", rule="the corrected event must exist")
@@ -97,7 +98,7 @@ class LedgerAggregate(Aggregate):
         if not values:
             raise InvalidInput("a correction must restate at least one field",
                                field="values", rule="non-empty")
-        parsed: dict[str, Any] = {}
+        parsed: dict[str, CorrectedValue] = {}
         for key, raw in values.items():
             if key not in allowed:
                 raise InvalidInput(
@@ -118,13 +119,14 @@ class LedgerAggregate(Aggregate):
                         reason=reason, meta=meta)
 
     @event("EventCorrected")
-    def _corrected(self, corrects_version: int, corrected_event: str, values: dict[str, Any],
-                   reason: str, meta: Meta) -> None:
-        self.corrections.append({"version": corrects_version, "event": corrected_event,
-                                 "values": values, "reason": reason})
+    def _corrected(self, corrects_version: int, corrected_event: str,
+                   values: dict[str, CorrectedValue], reason: str, meta: Meta) -> None:
+        self.corrections.append(Correction(version=corrects_version, event=corrected_event,
+                                           values=values, reason=reason))
         self.apply_correction(corrected_event, corrects_version, values)
 
-    def apply_correction(self, event_name: str, version: int, values: Mapping[str, Any]) -> None:
+    def apply_correction(self, event_name: str, version: int,
+                         values: Mapping[str, CorrectedValue]) -> None:
         """Restate the corrected facts in the current state; aggregates override."""
         for key, value in values.items():
             setattr(self, key, value)

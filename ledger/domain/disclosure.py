@@ -8,6 +8,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate, Meta, stable_id
+from ledger.domain.records import Correction
 
 AUDIENCES = ("peoples_congress", "standing_committee", "public")
 
@@ -29,4 +30,4 @@ class Disclosure(LedgerAggregate):
         self.content_hash = content_hash
         self.content_position = content_position
         self.checkpoint = checkpoint
-        self.corrections: list[dict[str, Any]] = []
+        self.corrections: list[Correction] = []

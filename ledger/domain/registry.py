@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from ledger.domain.base import Corrections, LedgerAggregate, Meta, parse_text, stable_id
+from ledger.domain.records import AgencyAssessment, Correction
 from ledger.errors import RuleViolation
 
 
@@ -29,7 +30,7 @@ class Unit(LedgerAggregate):
         self.name = name
         self.kind = kind
         self.parent_code = parent_code
-        self.corrections: list[dict[str, Any]] = []
+        self.corrections: list[Correction] = []
 
 
 class Agency(LedgerAggregate):
@@ -47,8 +48,8 @@ class Agency(LedgerAggregate):
         self.name = name
         self.qualification = qualification
         self.status = "admitted"
-        self.assessments: list[dict[str, Any]] = []
-        self.corrections: list[dict[str, Any]] = []
+        self.assessments: list[AgencyAssessment] = []
+        self.corrections: list[Correction] = []
 
     @property
     def is_admitted(self) -> bool:
@@ -63,8 +64,8 @@ class Agency(LedgerAggregate):
 
     @event("QualityAssessed")
     def assess(self, year: int, score: Decimal, rating: str, remarks: str, meta: Meta) -> None:
-        self.assessments.append({"year": year, "score": score, "rating": rating,
-                                 "remarks": remarks})
+        self.assessments.append(AgencyAssessment(year=year, score=score, rating=rating,
+                                                 remarks=remarks))
 
     def suspend(self, reason: str, meta: Meta) -> None:
         if self.status != "admitted":
@@ -113,7 +114,7 @@ class Expert(LedgerAggregate):
         self.name = name
         self.fields = fields
         self.status = "admitted"
-        self.corrections: list[dict[str, Any]] = []
+        self.corrections: list[Correction] = []
 
     def remove(self, reason: str, meta: Meta) -> None:
         if self.status == "removed":
@@ -139,7 +140,7 @@ class RuleBook(LedgerAggregate):
     @event("Opened")
     def __init__(self, meta: Meta) -> None:
         self.versions: list[dict[str, Any]] = []
-        self.corrections: list[dict[str, Any]] = []
+        self.corrections: list[Correction] = []
 
     def adopt(self, rules: dict[str, Any], meta: Meta) -> None:
         version = int(rules["version"])

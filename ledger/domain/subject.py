@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -19,11 +21,32 @@ from ledger.domain.base import (
     parse_text,
     stable_id,
 )
+from ledger.domain.records import (
+    Commission,
+    Consequence,
+    CorrectedValue,
+    Correction,
+    DimensionScore,
+    Evaluation,
+    ExAnteAssessment,
+    GoalIndicator,
+    GradeAssignment,
+    IndicatorProgress,
+    MonitoringSnapshot,
+    MonitoringWarning,
+    NamedPoints,
+    NamedText,
+    Rectification,
+    SelfEvaluation,
+    SpotCheck,
+    restate,
+)
 from ledger.errors import RuleViolation
 from ledger.grades import Grade, GradeScale
 from ledger.money import parse_money
 from ledger.monitoring import execution_rate
 
+T = TypeVar("T")
 SUPPORTING_CONCLUSIONS = ("予以支持", "调整后支持")
 AMOUNT_RESULTS = ("reduce", "recover")
 
@@ -61,19 +84,20 @@ class Subject(LedgerAggregate):
         self.is_key = is_key
         self.tags = tags
         self.registered_on = meta.effective_on
-        self.ex_ante: list[dict[str, Any]] = []
+        self.ex_ante: list[ExAnteAssessment] = []
         self.goal_status = "none"  # none / declared / returned / approved
-        self.indicators: list[dict[str, Any]] = []
+        self.indicators: tuple[GoalIndicator, ...] = ()
         self.goal_revision = 0
-        self.monitoring: list[dict[str, Any]] = []
-        self.self_evaluation: dict[str, Any] | None = None
-        self.commissions: dict[str, dict[str, Any]] = {}
-        self.evaluations: dict[str, dict[str, Any]] = {}
-        self.spot_checks: dict[str, dict[str, Any]] = {}
-        self.grade: dict[str, Any] | None = None
-        self.results: dict[str, dict[str, Any]] = {}
-        self.rectifications: dict[str, dict[str, Any]] = {}
-        self.corrections: list[dict[str, Any]] = []
+        self.monitoring: list[MonitoringSnapshot] = []
+        self.self_evaluation: SelfEvaluation | None = None
+        # Keyed by id, in the order recorded: the last one is the latest.
+        self.commissions: dict[str, Commission] = {}
+        self.evaluations: dict[str, Evaluation] = {}
+        self.spot_checks: dict[str, SpotCheck] = {}
+        self.grade: GradeAssignment | None = None
+        self.results: dict[str, Consequence] = {}
+        self.rectifications: dict[str, Rectification] = {}
+        self.corrections: list[Correction] = []
         # Which item a version recorded, so a correction can restate that item.
         self.items_by_version: dict[int, tuple[str, str]] = {}
 
@@ -83,13 +107,14 @@ class Subject(LedgerAggregate):
         return self.is_new and self.funds >= threshold
 
     def has_supporting_assessment(self) -> bool:
-        return bool(self.ex_ante) and self.ex_ante[-1]["conclusion"] in SUPPORTING_CONCLUSIONS
+        return bool(self.ex_ante) and self.ex_ante[-1].conclusion in SUPPORTING_CONCLUSIONS
 
     @event("ExAnteAssessed")
     def record_ex_ante(self, assessment_id: str, dimensions: dict[str, str], conclusion: str,
                        remarks: str, meta: Meta) -> None:
-        self.ex_ante.append({"id": assessment_id, "dimensions": dimensions,
-                             "conclusion": conclusion, "remarks": remarks})
+        self.ex_ante.append(ExAnteAssessment(
+            id=assessment_id, conclusion=conclusion, remarks=remarks,
+            dimensions=tuple(NamedText(name=k, text=v) for k, v in dimensions.items())))
 
     # -- goals (绩效目标) -------------------------------------------------------------
 
@@ -104,7 +129,7 @@ class Subject(LedgerAggregate):
 
     @event("GoalsDeclared")
     def _goals_declared(self, indicators: list[dict[str, Any]], meta: Meta) -> None:
-        self.indicators = indicators
+        self.indicators = tuple(map(GoalIndicator.of, indicators))
         self.goal_status = "declared"
         self.goal_revision += 1
 
@@ -148,7 +173,7 @@ class Subject(LedgerAggregate):
 
     @event("GoalsAdjusted")
     def _goals_adjusted(self, indicators: list[dict[str, Any]], reason: str, meta: Meta) -> None:
-        self.indicators = indicators
+        self.indicators = tuple(map(GoalIndicator.of, indicators))
         self.goal_revision += 1
 
     def check_goals_approved(self, what: str) -> None:
@@ -157,7 +182,7 @@ class Subject(LedgerAggregate):
                        f"{self.goal_status}", "subjectCode", f"{what} follows goal approval")
 
     def indicator_names(self) -> set[str]:
-        return {str(i["name"]) for i in self.indicators}
+        return {i.name for i in self.indicators}
 
     # -- monitoring (绩效运行监控) ------------------------------------------------------
 
@@ -167,11 +192,12 @@ class Subject(LedgerAggregate):
                           execution_rate: Decimal, indicators: list[dict[str, Any]],
                           warnings: list[dict[str, Any]], rule_version: int, meta: Meta) -> None:
         self.items_by_version[self.next_version()] = ("monitoring", snapshot_id)
-        self.monitoring.append({
-            "id": snapshot_id, "round": round_name, "window_start": window_start,
-            "window_end": window_end, "budget_amount": budget_amount,
-            "executed_amount": executed_amount, "execution_rate": execution_rate,
-            "indicators": indicators, "warnings": warnings, "rule_version": rule_version})
+        self.monitoring.append(MonitoringSnapshot(
+            id=snapshot_id, round_name=round_name, window_start=window_start,
+            window_end=window_end, budget_amount=budget_amount,
+            executed_amount=executed_amount, execution_rate=execution_rate,
+            indicators=tuple(map(IndicatorProgress.of, indicators)),
+            warnings=tuple(map(MonitoringWarning.of, warnings)), rule_version=rule_version))
 
     # -- self-evaluation, evaluations, spot checks ------------------------------------
 
@@ -180,7 +206,8 @@ class Subject(LedgerAggregate):
                                indicator_results: list[dict[str, Any]], rule_version: int,
                                meta: Meta) -> None:
         self.items_by_version[self.next_version()] = ("self_evaluation", "self")
-        self.self_evaluation = {"score": score, "parts": parts}
+        self.self_evaluation = SelfEvaluation(
+            score=score, parts=tuple(NamedPoints(name=k, points=v) for k, v in parts.items()))
 
     def commission(self, commission_id: str, agency_code: str, commissioned_by: str,
                    meta: Meta) -> None:
@@ -195,19 +222,19 @@ class Subject(LedgerAggregate):
     @event("EvaluationCommissioned")
     def _commissioned(self, commission_id: str, agency_code: str, commissioned_by: str,
                       meta: Meta) -> None:
-        self.commissions[commission_id] = {"agency_code": agency_code,
-                                           "commissioned_by": commissioned_by}
+        self.commissions[commission_id] = Commission(
+            id=commission_id, agency_code=agency_code, commissioned_by=commissioned_by)
 
-    def commission_for(self, commission_id: str, agency_code: str) -> dict[str, Any]:
+    def commission_for(self, commission_id: str, agency_code: str) -> Commission:
         found = self.commissions.get(commission_id)
         if found is None:
             raise rule("COMMISSION_NOT_FOUND", f"no commission {commission_id!r} on this subject",
                        "commissionId", "a third-party evaluation cites its commission")
-        if found["agency_code"] != agency_code:
+        if found.agency_code != agency_code:
             raise rule("NOT_COMMISSIONED", f"agency {agency_code} was not commissioned by "
                        f"{commission_id}", "agencyCode",
                        "an agency records only the evaluations it was commissioned for")
-        if found["commissioned_by"] == self.unit_code:
+        if found.commissioned_by == self.unit_code:
             raise rule("CONFLICT_OF_INTEREST", "the commissioning unit owns this subject",
                        "commissionId", "no self-commissioned third-party evaluation")
         return found
@@ -219,11 +246,12 @@ class Subject(LedgerAggregate):
                           published_grade: str | None, findings: list[str], narrative: str,
                           evaluated_on: date, rule_version: int, meta: Meta) -> None:
         self.items_by_version[self.next_version()] = ("evaluation", evaluation_id)
-        self.evaluations[evaluation_id] = {
-            "kind": evaluation_kind, "commission_id": commission_id, "agency_code": agency_code,
-            "dimensions": dimensions, "score": score, "published_grade": published_grade,
-            "findings": findings,
-            "narrative": narrative, "evaluated_on": evaluated_on, "seq": len(self.evaluations)}
+        self.evaluations[evaluation_id] = Evaluation(
+            id=evaluation_id, kind=evaluation_kind, commission_id=commission_id,
+            agency_code=agency_code, dimensions=tuple(map(DimensionScore.of, dimensions)),
+            score=score, published_grade=None if published_grade is None
+            else Grade(published_grade), findings=tuple(findings), narrative=narrative,
+            evaluated_on=evaluated_on)
 
     def check_reviewable(self, reviews: str) -> None:
         if reviews == "self":
@@ -238,23 +266,23 @@ class Subject(LedgerAggregate):
     def record_spot_check(self, spot_check_id: str, reviews: str, score: Decimal,
                           findings: list[str], meta: Meta) -> None:
         self.items_by_version[self.next_version()] = ("spot_check", spot_check_id)
-        self.spot_checks[spot_check_id] = {"reviews": reviews, "score": score,
-                                           "findings": findings, "seq": len(self.spot_checks)}
+        self.spot_checks[spot_check_id] = SpotCheck(
+            id=spot_check_id, reviews=reviews, score=score, findings=tuple(findings))
+
+    def latest_evaluation(self) -> Evaluation | None:
+        return latest(self.evaluations)
 
     def authoritative_score(self) -> tuple[str, str, Decimal | None] | None:
         """Latest re-review, else latest commissioned evaluation, else the self-evaluation.
 
         An evaluation known only by its published grade has no score (None).
         """
-        if self.spot_checks:
-            key, item = max(self.spot_checks.items(), key=lambda kv: int(kv[1]["seq"]))
-            return "spot_check", key, Decimal(item["score"])
-        if self.evaluations:
-            key, item = max(self.evaluations.items(), key=lambda kv: int(kv[1]["seq"]))
-            score = item["score"]
-            return "evaluation", key, None if score is None else Decimal(score)
+        if (check := latest(self.spot_checks)) is not None:
+            return "spot_check", check.id, check.score
+        if (evaluation := latest(self.evaluations)) is not None:
+            return "evaluation", evaluation.id, evaluation.score
         if self.self_evaluation is not None:
-            return "self_evaluation", "self", Decimal(self.self_evaluation["score"])
+            return "self_evaluation", "self", self.self_evaluation.score
         return None
 
     # -- grade and results application -------------------------------------------------
@@ -271,7 +299,8 @@ class Subject(LedgerAggregate):
                        "basis", "grade the latest re-review, else evaluation, else self-evaluation")
         score = current[2]
         if score is None:
-            expected = Grade(self.evaluations[current[1]]["published_grade"])
+            expected = self.evaluations[current[1]].published_grade
+            assert expected is not None, "an evaluation without a score has a published grade"
             if grade != expected:
                 raise rule("GRADE_CONTRADICTS_PUBLISHED",
                            f"the evaluation was published as {expected.label}, not {grade.label}",
@@ -287,9 +316,9 @@ class Subject(LedgerAggregate):
     @event("GradeAssigned")
     def _graded(self, grade: str, score: Decimal | None, basis_kind: str, basis_id: str,
                 scale_version: int, meta: Meta) -> None:
-        self.grade = {"grade": grade, "score": score, "basis_kind": basis_kind,
-                      "basis_id": basis_id, "scale_version": scale_version,
-                      "version": self.next_version(), "graded_on": meta.effective_on}
+        self.grade = GradeAssignment(grade=Grade(grade), score=score, basis_kind=basis_kind,
+                                     basis_id=basis_id, scale_version=scale_version,
+                                     graded_on=meta.effective_on)
 
     def check_citation(self, cites_kind: str, cites_id: str) -> None:
         found = {
@@ -297,7 +326,7 @@ class Subject(LedgerAggregate):
             "evaluation": cites_id in self.evaluations,
             "spot_check": cites_id in self.spot_checks,
             "self_evaluation": self.self_evaluation is not None,
-            "monitoring": any(m["id"] == cites_id for m in self.monitoring),
+            "monitoring": any(m.id == cites_id for m in self.monitoring),
         }.get(cites_kind)
         if not found:
             raise rule("CITATION_NOT_FOUND", f"no {cites_kind} {cites_id!r} on this subject",
@@ -307,7 +336,7 @@ class Subject(LedgerAggregate):
                      cites_kind: str, cites_id: str, remarks: str, meta: Meta) -> None:
         self.check_citation(cites_kind, cites_id)
         if result_kind == "priority" and (self.grade is None
-                                          or self.grade["grade"] != Grade.EXCELLENT.value):
+                                          or self.grade.grade != Grade.EXCELLENT):
             raise rule("PRIORITY_NEEDS_EXCELLENT", "priority funding is for subjects graded 优",
                        "kind", "优先安排 follows a grade of 优")
         if result_kind in AMOUNT_RESULTS:
@@ -327,25 +356,26 @@ class Subject(LedgerAggregate):
     def _result_applied(self, result_id: str, result_kind: str, amount: Decimal | None,
                         cites_kind: str, cites_id: str, remarks: str, meta: Meta) -> None:
         self.items_by_version[self.next_version()] = ("result", result_id)
-        self.results[result_id] = {"kind": result_kind, "amount": amount,
-                                   "cites_kind": cites_kind, "cites_id": cites_id,
-                                   "remarks": remarks}
+        self.results[result_id] = Consequence(id=result_id, kind=result_kind, amount=amount,
+                                              cites_kind=cites_kind, cites_id=cites_id,
+                                              remarks=remarks)
 
     # -- rectification (整改) ----------------------------------------------------------
 
     @event("RectificationRequested")
     def request_rectification(self, rectification_id: str, items: list[str], deadline: date,
                               meta: Meta) -> None:
-        self.rectifications[rectification_id] = {"items": items, "deadline": deadline,
-                                                 "status": "requested", "reports": []}
+        self.rectifications[rectification_id] = Rectification(
+            id=rectification_id, items=tuple(items), deadline=deadline, status="requested",
+            reports=())
 
-    def rectification(self, rectification_id: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    def rectification(self, rectification_id: str, allowed: tuple[str, ...]) -> Rectification:
         found = self.rectifications.get(rectification_id)
         if found is None:
             raise rule("RECTIFICATION_NOT_FOUND", f"no rectification {rectification_id!r}",
                        "rectificationId", "rectification must have been requested")
-        if found["status"] not in allowed:
-            raise rule("RECTIFICATION_WRONG_STATE", f"rectification is {found['status']}",
+        if found.status not in allowed:
+            raise rule("RECTIFICATION_WRONG_STATE", f"rectification is {found.status}",
                        "rectificationId", f"allowed from: {', '.join(allowed)}")
         return found
 
@@ -356,8 +386,8 @@ class Subject(LedgerAggregate):
     @event("RectificationReported")
     def _rectification_reported(self, rectification_id: str, report: str, meta: Meta) -> None:
         item = self.rectifications[rectification_id]
-        item["status"] = "reported"
-        item["reports"].append(report)
+        self.rectifications[rectification_id] = replace(item, status="reported",
+                                                        reports=(*item.reports, report))
 
     def review_rectification(self, rectification_id: str, accept: bool, comments: str,
                              meta: Meta) -> None:
@@ -371,28 +401,45 @@ class Subject(LedgerAggregate):
 
     @event("RectificationAccepted")
     def _rectification_accepted(self, rectification_id: str, comments: str, meta: Meta) -> None:
-        self.rectifications[rectification_id]["status"] = "accepted"
+        self._set_rectification_status(rectification_id, "accepted")
 
     @event("RectificationReturned")
     def _rectification_returned(self, rectification_id: str, comments: str, meta: Meta) -> None:
-        self.rectifications[rectification_id]["status"] = "returned"
+        self._set_rectification_status(rectification_id, "returned")
+
+    def _set_rectification_status(self, rectification_id: str, status: str) -> None:
+        item = self.rectifications[rectification_id]
+        self.rectifications[rectification_id] = replace(item, status=status)
 
     # -- corrections ---------------------------------------------------------------------
 
-    def apply_correction(self, event_name: str, version: int, values: Any) -> None:
+    def apply_correction(self, event_name: str, version: int,
+                         values: Mapping[str, CorrectedValue]) -> None:
+        """Restate the corrected item: a new record replaces the old, nothing is patched."""
         if event_name == "Registered":
             super().apply_correction(event_name, version, values)
             return
         kind, key = self.items_by_version[version]
         if kind == "monitoring":
-            target = next(m for m in self.monitoring if m["id"] == key)
-            target.update(values)
-            target["execution_rate"] = execution_rate(target["budget_amount"],
-                                                      target["executed_amount"])
-            return
+            self.monitoring = [_restated_snapshot(m, values) if m.id == key else m
+                               for m in self.monitoring]
         elif kind == "self_evaluation" and self.self_evaluation is not None:
-            target = self.self_evaluation
-        else:
-            target = {"evaluation": self.evaluations, "spot_check": self.spot_checks,
-                      "result": self.results}[kind][key]
-        target.update(values)
+            self.self_evaluation = restate(self.self_evaluation, values)
+        elif kind == "evaluation":
+            self.evaluations[key] = restate(self.evaluations[key], values)
+        elif kind == "spot_check":
+            self.spot_checks[key] = restate(self.spot_checks[key], values)
+        elif kind == "result":
+            self.results[key] = restate(self.results[key], values)
+
+
+def _restated_snapshot(snapshot: MonitoringSnapshot,
+                       values: Mapping[str, CorrectedValue]) -> MonitoringSnapshot:
+    restated = restate(snapshot, values)
+    return replace(restated, execution_rate=execution_rate(restated.budget_amount,
+                                                           restated.executed_amount))
+
+
+def latest(items: dict[str, T]) -> T | None:
+    """The last recorded of items kept in the order they were recorded."""
+    return next(reversed(items.values()), None) if items else None

@@ -318,11 +318,11 @@ def _compare(parsed: ParsedAnnex, row: ParsedRow, subject: Subject,
                                    subject.code)]
     if not subject.evaluations and subject.grade is None:
         return []
-    narratives = {e["narrative"] for e in subject.evaluations.values()}
+    narratives = {e.narrative for e in subject.evaluations.values()}
     if evaluation["narrative"].strip() not in narratives:  # the command strips it too
         return [_contradiction(parsed, row, "assessment", "评价情况", "another text",
                                "this text", subject.code)]
-    grade = subject.grade["grade"] if subject.grade else None
+    grade = subject.grade.grade.value if subject.grade else None
     if grade != row.grade.value:
         return [_contradiction(parsed, row, "grade", "grade", grade, row.grade.value,
                                subject.code)]

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+from ledger.domain.records import GoalIndicator
 from ledger.runtime import SYSTEM, Actor
 from projections.annex import TOTAL_LABEL, AnnexKind, Provenance
 from projections.exports.coverage_report import (
@@ -68,13 +69,13 @@ def title_for(audience: Audience, fiscal_year: int) -> str:
     }[audience]
 
 
-def _goal_value(indicator: dict[str, Any]) -> str:
-    comparator = COMPARATORS.get(str(indicator.get("comparator", "")), "")
-    return f"{comparator}{indicator.get('target', '')}{indicator.get('unit') or ''}"
+def _goal_value(indicator: GoalIndicator) -> str:
+    comparator = COMPARATORS.get(indicator.comparator, "")
+    return f"{comparator}{indicator.target}{indicator.unit}"
 
 
-def _weight(value: Any) -> str:
-    return format(Decimal(str(value)).normalize(), "f") if value not in (None, "") else ""
+def _weight(value: Decimal) -> str:
+    return format(value.normalize(), "f")
 
 
 def goals_report(read: ReadModel, fiscal_year: int, moment: Moment,
@@ -87,9 +88,9 @@ def goals_report(read: ReadModel, fiscal_year: int, moment: Moment,
     rows: list[tuple[Cell, ...]] = []
     codes: list[str] = []
     total = Decimal("0.00")
-    keys = [r for r in read.year_rows(moment, fiscal_year) if r["is_key"]]
+    keys = [r for r in read.year_rows(moment, fiscal_year) if r.is_key]
     for seq, row in enumerate(keys, start=1):
-        detail = read.subject(moment, row["code"])
+        detail = read.subject(moment, row.code)
         if detail is None:
             continue
         head = detail.summary
@@ -101,9 +102,8 @@ def goals_report(read: ReadModel, fiscal_year: int, moment: Moment,
         if not detail.goals:
             rows.append((*first, None, None, None, None, None))
         for index, goal in enumerate(detail.goals):
-            rows.append((*(first if index == 0 else blank), goal.get("level1"),
-                         goal.get("level2"), goal.get("name"), _goal_value(goal),
-                         _weight(goal.get("weight"))))
+            rows.append((*(first if index == 0 else blank), goal.level1, goal.level2,
+                         goal.name, _goal_value(goal), _weight(goal.weight)))
     report = Report(
         title=f"{fiscal_year}年度重点项目绩效目标表",
         headers=GOAL_HEADERS,
@@ -125,7 +125,7 @@ def package_reports(read: ReadModel, fiscal_year: int, audience: Audience, momen
     reports: list[Report] = []
     codes: list[str] = []
     if audience in ("standing-committee", "public"):
-        by_id = {r["subject_id"]: r["code"] for r in read.year_rows(moment, fiscal_year)}
+        by_id = {r.subject_id: r.code for r in read.year_rows(moment, fiscal_year)}
         for kind in (AnnexKind.KEY_PROJECTS, AnnexKind.DEPARTMENT_OVERALL):
             annex = read.evaluation_table(moment, fiscal_year, kind)
             codes += [by_id[r.subject_id] for r in annex.rows if r.subject_id in by_id]

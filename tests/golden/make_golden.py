@@ -70,8 +70,8 @@ def _lifecycles(app: Ledger) -> None:
         do("review_goals", subject_code=code, decision="return", comments="补充成本指标")
         do("declare_goals", subject_code=code, indicators=GOALS)
         do("review_goals", subject_code=code, decision="approve")
-        do("adjust_goals", subject_code=code, indicators=GOALS[:2] + [
-            {**GOALS[2], "target": "85"}], reason="年中调整")
+        do("adjust_goals", subject_code=code,
+           indicators=[*GOALS[:2], {**GOALS[2], "target": "85"}], reason="年中调整")
         mon = do("record_monitoring", subject_code=code, round_name="1-8月",
                  window_start="2022-01-01", window_end="2022-08-31", budget_amount="1200.00",
                  executed_amount="300.00", indicators=[
@@ -117,8 +117,8 @@ def _lifecycles(app: Ledger) -> None:
         # A grade-only evaluation, as an imported table records it.
         do("record_evaluation", subject_code=code, kind="finance", dimensions=[],
            published_grade="GOOD", narrative="导入的评价情况", evaluated_on="2023-05-01")
-    do("correct_event", position=app.position_of(app.unit("G-U1").id, 1), values={"name": "金色测试局（更名）"},
-       reason="更名")
+    do("correct_event", position=app.position_of(app.unit("G-U1").id, 1),
+       values={"name": "金色测试局（更名）"}, reason="更名")
 
 
 def record(db: Database) -> None:

@@ -180,10 +180,11 @@ def test_imported_facts_are_what_the_issue_says(ledger: Ledger, tmp_path: Path) 
     assert (fiscal.kind, fiscal.is_key, fiscal.funds) == ("fiscal_operations", True,
                                                            Decimal("2841.81"))
     [evaluation] = fiscal.evaluations.values()
-    assert evaluation["kind"] == "finance" and evaluation["published_grade"] == "GOOD"
-    assert evaluation["evaluated_on"] == evaluated_on(2022) == date(2022, 12, 31)
-    assert evaluation["narrative"] == SEED["key_projects"]["rows"][7]["assessment"]
-    assert fiscal.grade is not None and fiscal.grade["grade"] == "GOOD"
+    assert evaluation.kind == "finance" and evaluation.published_grade == "GOOD"
+    assert evaluation.score is None
+    assert evaluation.evaluated_on == evaluated_on(2022) == date(2022, 12, 31)
+    assert evaluation.narrative == SEED["key_projects"]["rows"][7]["assessment"]
+    assert fiscal.grade is not None and fiscal.grade.grade == "GOOD"
     overall = ledger.subject(subject_code_for(2022, "department-overall",
                                               "相山区民政局2022年部门整体支出"))
     assert overall.kind == "department_overall"

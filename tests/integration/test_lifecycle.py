@@ -73,18 +73,19 @@ def test_whole_lifecycle_records_one_event_per_step(ledger: Ledger) -> None:
         "Disclosure.Recorded"]
     subject = ledger.subject("S1")
     assert subject.goal_revision == 2
-    warnings = {w["code"] for w in subject.monitoring[0]["warnings"]}
+    warnings = {w.code for w in subject.monitoring[0].warnings}
     assert warnings == {"EXECUTION_BEHIND", "PROGRESS_GAP", "GOAL_UNACHIEVABLE"}
-    assert mon.ids["snapshotId"] == subject.monitoring[0]["id"]
+    assert mon.ids["snapshotId"] == subject.monitoring[0].id
     # 10 (execution) + 40/80·50·0.8 + 40/80·50 + 10·1 → output/outcome split by the tree.
-    assert Decimal(selfe.ids["score"]) == subject.self_evaluation["score"]  # type: ignore[index]
+    assert subject.self_evaluation is not None
+    assert Decimal(selfe.ids["score"]) == subject.self_evaluation.score
     grade = subject.grade
     assert grade is not None
-    assert (grade["grade"], grade["score"], grade["basis_kind"], grade["basis_id"],
-            grade["scale_version"]) == ("GOOD", Decimal("88.50"), "spot_check",
+    assert (grade.grade, grade.score, grade.basis_kind, grade.basis_id,
+            grade.scale_version) == ("GOOD", Decimal("88.50"), "spot_check",
                                         spot.ids["spotCheckId"], 1)
-    assert subject.rectifications[rid]["status"] == "accepted"
-    assert {r["kind"] for r in subject.results.values()} == {"reduce", "recover"}
+    assert subject.rectifications[rid].status == "accepted"
+    assert {r.kind for r in subject.results.values()} == {"reduce", "recover"}
 
 
 def test_agency_library_lifecycle(ledger: Ledger) -> None:
@@ -110,7 +111,9 @@ def test_self_evaluation_without_satisfaction_moves_its_weight(ledger: Ledger) -
                 executed_amount="10.00", indicator_results=[
                     {"name": "覆盖人数", "actual": "1000"}, {"name": "保障水平", "achieved": True}])
     assert result.ids["score"] == "100.00"
-    parts = ledger.subject("S2").self_evaluation["parts"]  # type: ignore[index]
+    evaluated = ledger.subject("S2").self_evaluation
+    assert evaluated is not None
+    parts = {p.name: p.points for p in evaluated.parts}
     assert parts["satisfaction"] == 0 and parts["output"] + parts["outcome"] == 90
 
 
@@ -126,4 +129,5 @@ def test_rules_are_versioned_data(ledger: Ledger) -> None:
                                          {"grade": "POOR", "lower": "0"}]}})
     do(ledger, "assign_grade", subject_code="S1", grade="GOOD", basis_kind="evaluation",
        basis_id=evaluation_id)
-    assert ledger.subject("S1").grade["scale_version"] == 2  # type: ignore[index]
+    grade = ledger.subject("S1").grade
+    assert grade is not None and grade.scale_version == 2

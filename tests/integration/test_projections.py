@@ -128,7 +128,7 @@ def test_read_your_writes_and_detail(ledger: Ledger, read: ReadModel) -> None:
     detail = read.subject(moment, "XS-2022-KP-01")
     assert detail is not None and len(detail.spot_checks) == 1
     earlier = read.subject(read.resolve(position=spot.position - 2), "XS-2022-KP-01")
-    assert earlier is not None and earlier.spot_checks == []
+    assert earlier is not None and earlier.spot_checks == ()
     trail = read.audit_trail(moment, subject_code="XS-2022-KP-01", first=200)
     assert trail.items[-1].type == "Subject.SpotCheckRecorded"
     assert trail.items[-1].command_id == spot.command_id

@@ -201,7 +201,8 @@ def test_published_grade_evaluations(ledger: Ledger) -> None:
                        basis_kind="evaluation", basis_id=ev.ids["evaluationId"]))
     do(ledger, "assign_grade", subject_code="S1", grade="GOOD", basis_kind="evaluation",
        basis_id=ev.ids["evaluationId"])
-    assert ledger.subject("S1").grade["score"] is None  # type: ignore[index]
+    grade = ledger.subject("S1").grade
+    assert grade is not None and grade.score is None
 
 
 def test_a_taken_code_is_a_rule_violation_not_a_conflict(ledger: Ledger) -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
+from ledger.domain.records import GoalIndicator
 from ledger.errors import InvalidInput
 from ledger.grades import DEFAULT_GRADE_SCALE, Grade, GradeBand, GradeScale
 from ledger.money import parse_money
@@ -66,13 +67,17 @@ def test_satisfaction_weight_moves_to_output_and_outcome() -> None:
     assert moved.output == Decimal("56.25") and moved.outcome == Decimal("33.75")
 
 
+def goal(**fields: str) -> GoalIndicator:
+    return GoalIndicator.of({"level1": "产出", "level2": "数量", "weight": "10", **fields})
+
+
 def test_completion_is_proportional_and_capped() -> None:
-    more = {"name": "x", "comparator": ">=", "target": "100"}
-    less = {"name": "y", "comparator": "<=", "target": "10"}
+    more = goal(name="x", comparator=">=", target="100")
+    less = goal(name="y", comparator="<=", target="10")
     assert completion(more, {"actual": "80"}) == Decimal("0.8")
     assert completion(more, {"actual": "120"}) == 1
     assert completion(less, {"actual": "20"}) == Decimal("0.5")
-    assert completion({"name": "z", "comparator": "qualitative", "target": "好"},
+    assert completion(goal(name="z", comparator="qualitative", target="好"),
                       {"achieved": False}) == 0
     with pytest.raises(InvalidInput):
         completion(more, {"actual": "许多"})
@@ -80,10 +85,9 @@ def test_completion_is_proportional_and_capped() -> None:
 
 def test_self_evaluation_score() -> None:
     indicators = [
-        {"level1": "产出", "name": "a", "comparator": ">=", "target": "100", "weight": "50"},
-        {"level1": "效益", "name": "b", "comparator": "qualitative", "target": "好",
-         "weight": "30"},
-        {"level1": "满意度", "name": "c", "comparator": ">=", "target": "90", "weight": "20"},
+        goal(level1="产出", name="a", comparator=">=", target="100", weight="50"),
+        goal(level1="效益", name="b", comparator="qualitative", target="好", weight="30"),
+        goal(level1="满意度", name="c", comparator=">=", target="90", weight="20"),
     ]
     score, parts = score_self_evaluation(
         indicators, [{"name": "a", "actual": "50"}, {"name": "b", "achieved": True},

@@ -1,0 +1,254 @@
+"""What a subject's state is made of: one frozen record per lifecycle fact (docs/domain.md §2).
+
+The aggregate's `@event` bodies build these from the event's fields; the read side and the
+API read their attributes. They are frozen dataclasses rather than pydantic models: a rebuild
+builds millions of them from already-validated events, so they must be as cheap as a tuple,
+and validation belongs to the commands (`ledger/commands.py`), not to the state.
+
+Stored events are unchanged: events carry plain values (lists of dicts); `of(...)` reads
+those payloads, tolerating the optional keys older events lack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from ledger.grades import Grade
+
+
+def _decimal(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _opt_decimal(value: Any) -> Decimal | None:
+    return None if value is None else _decimal(value)
+
+
+def _opt_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class GoalIndicator:
+    """A third-level indicator (三级指标) of the goals, with its place in the tree."""
+
+    level1: str
+    level2: str
+    name: str
+    comparator: str  # >=, <=, = or qualitative
+    target: str
+    unit: str
+    weight: Decimal
+    library_code: str | None
+
+    @classmethod
+    def of(cls, d: Mapping[str, Any]) -> GoalIndicator:
+        return cls(level1=str(d["level1"]), level2=str(d["level2"]), name=str(d["name"]),
+                   comparator=str(d["comparator"]), target=str(d["target"]),
+                   unit=str(d.get("unit") or ""), weight=_decimal(d["weight"]),
+                   library_code=_opt_text(d.get("library_code")))
+
+
+@dataclass(frozen=True, slots=True)
+class NamedText:
+    name: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExAnteAssessment:
+    """事前绩效评估: one opinion per dimension and a conclusion."""
+
+    id: str
+    dimensions: tuple[NamedText, ...]
+    conclusion: str
+    remarks: str
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorProgress:
+    """How far one indicator got by the end of a monitoring window."""
+
+    name: str
+    actual: str
+    progress: Decimal | None
+    expected_completion: str
+    likelihood: str
+    deviation_cause: str | None
+    corrective_measures: str
+
+    @classmethod
+    def of(cls, d: Mapping[str, Any]) -> IndicatorProgress:
+        return cls(name=str(d["name"]), actual=str(d.get("actual") or ""),
+                   progress=_opt_decimal(d.get("progress")),
+                   expected_completion=str(d.get("expected_completion") or ""),
+                   likelihood=str(d["likelihood"]),
+                   deviation_cause=_opt_text(d.get("deviation_cause")),
+                   corrective_measures=str(d.get("corrective_measures") or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class MonitoringWarning:
+    code: str
+    indicator: str | None
+    message: str
+
+    @classmethod
+    def of(cls, d: Mapping[str, Any]) -> MonitoringWarning:
+        return cls(code=str(d["code"]), indicator=_opt_text(d.get("indicator")),
+                   message=str(d["message"]))
+
+
+@dataclass(frozen=True, slots=True)
+class MonitoringSnapshot:
+    """A monitoring snapshot (绩效运行监控) for one window."""
+
+    id: str
+    round_name: str
+    window_start: date
+    window_end: date
+    budget_amount: Decimal
+    executed_amount: Decimal
+    execution_rate: Decimal
+    indicators: tuple[IndicatorProgress, ...]
+    warnings: tuple[MonitoringWarning, ...]
+    rule_version: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NamedPoints:
+    name: str
+    points: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class SelfEvaluation:
+    """绩效自评: the score and its parts."""
+
+    score: Decimal
+    parts: tuple[NamedPoints, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Commission:
+    """Who commissioned which agency to evaluate the subject."""
+
+    id: str
+    agency_code: str
+    commissioned_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class DimensionScore:
+    name: str
+    weight: Decimal
+    score: Decimal
+
+    @classmethod
+    def of(cls, d: Mapping[str, Any]) -> DimensionScore:
+        return cls(name=str(d["name"]), weight=_decimal(d["weight"]), score=_decimal(d["score"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """A finance, department or third-party evaluation.
+
+    One known only by its published grade (an imported annex row) has no dimensions and no
+    score: `score` is None and `published_grade` says what was published.
+    """
+
+    id: str
+    kind: str
+    commission_id: str | None
+    agency_code: str | None
+    dimensions: tuple[DimensionScore, ...]
+    score: Decimal | None
+    published_grade: Grade | None
+    findings: tuple[str, ...]
+    narrative: str
+    evaluated_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class SpotCheck:
+    """抽查复核: a re-review of an evaluation or of the self-evaluation."""
+
+    id: str
+    reviews: str  # an evaluation id, or "self"
+    score: Decimal
+    findings: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GradeAssignment:
+    """The grade and the score it rests on (no score when it rests on a published grade only)."""
+
+    grade: Grade
+    score: Decimal | None
+    basis_kind: str
+    basis_id: str
+    scale_version: int
+    graded_on: date | None
+
+    @property
+    def label(self) -> str:
+        return self.grade.label
+
+
+@dataclass(frozen=True, slots=True)
+class Consequence:
+    """结果运用: a consequence, citing what justified it."""
+
+    id: str
+    kind: str  # priority, maintain, reduce, cancel, recover
+    amount: Decimal | None
+    cites_kind: str
+    cites_id: str
+    remarks: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rectification:
+    """整改: requested items, the reports, and where it stands."""
+
+    id: str
+    items: tuple[str, ...]
+    deadline: date
+    status: str  # requested, reported, returned, accepted
+    reports: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyAssessment:
+    """A yearly quality assessment of a third-party agency (第三方机构执业质量评价)."""
+
+    year: int
+    score: Decimal
+    rating: str
+    remarks: str
+
+
+CorrectedValue = str | Decimal | date | bool  # what the correctable fields' parsers return
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A correction of one of the aggregate's events: which one, the new values, why."""
+
+    version: int
+    event: str
+    values: Mapping[str, CorrectedValue]
+    reason: str
+
+
+R = TypeVar("R")
+
+
+def restate(record: R, values: Mapping[str, CorrectedValue]) -> R:
+    """The record with corrected fields (a correction's field names are the record's)."""
+    changes: dict[str, Any] = dict(values)
+    return replace(record, **changes)  # type: ignore[type-var]
