@@ -276,8 +276,8 @@ class Ledger(LedgerBase):
                 published_grade=cmd.published_grade, findings=list(cmd.findings),
                 narrative=cmd.narrative, evaluated_on=cmd.evaluated_on,
                 rule_version=rules.version, meta=meta)
-            return [subject], {"evaluationId": evaluation_id, "score": "" if score is None
-                               else str(score)}
+            scored = {} if score is None else {"score": str(score)}  # none: grade only
+            return [subject], {"evaluationId": evaluation_id, **scored}
         return self.run("record_evaluation", cmd, actor, decide)
 
     def record_spot_check(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:

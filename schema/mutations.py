@@ -99,7 +99,7 @@ def success(kind: type[CommandSuccess], method: str, res: CommandResult) -> Comm
     extra: dict[str, Any] = {}
     for key, attr, typ in ID_FIELDS.get(method, ()):
         raw = res.ids.get(key)
-        extra[attr] = None if raw is None else typ(raw)
+        extra[attr] = None if raw in (None, "") else typ(raw)  # "": recorded without one
     return kind(command_id=res.command_id, command=camel(res.command), position=res.position,
                 replayed=res.replayed, aggregate_id=res.aggregate_id, version=res.version,
                 events=list(res.events), ids=[NamedId(name=k, value=str(v))
