@@ -62,7 +62,7 @@
   ledger(position: $p) { subject(code: $code) {
     code name kind unitName funds tags goalStatus grade score
     goals { level1 level2 name comparator target unit weight }
-    evaluations { kind score evaluatedOn findings narrative }
+    evaluations { kind score publishedGrade evaluatedOn findings narrative }
     consequences { kind amount remarks }
     rectifications { items deadline status }
     corrections { event values reason }
@@ -638,7 +638,9 @@
       ["detail.kind", t(`kind.${s.kind}`)],
       ["detail.unit", s.unitName],
       ["detail.funds", t("detail.fundsValue", { funds: s.funds })],
-      ["detail.grade", s.grade ? t("detail.gradeValue", { label: gradeLabel(s.grade), score: s.score }) : t("grade.none")],
+      ["detail.grade", !s.grade ? t("grade.none") : s.score === null
+        ? t("detail.gradePublished", { label: gradeLabel(s.grade) })
+        : t("detail.gradeValue", { label: gradeLabel(s.grade), score: s.score })],
       ["detail.goalStatus", t(`goal.${s.goalStatus}`)],
       ["detail.tags", s.tags.join("、") || t("detail.none")],
     ];
@@ -653,7 +655,9 @@
           h("td", { text: g.comparator === "qualitative" ? g.target : `${g.comparator} ${g.target}${g.unit}` }),
           h("td", { class: "num", text: g.weight })))))),
       section("detail.evaluations", s.evaluations, (evaluations) => evaluations.map((e) => h("div", {},
-        h("p", {}, h("strong", { text: t("detail.evaluation", { kind: t(`eval.${e.kind}`), score: e.score, date: e.evaluatedOn }) })),
+        h("p", {}, h("strong", { text: e.score === null
+          ? t("detail.evaluationPublished", { kind: t(`eval.${e.kind}`), label: gradeLabel(e.publishedGrade), date: e.evaluatedOn })
+          : t("detail.evaluation", { kind: t(`eval.${e.kind}`), score: e.score, date: e.evaluatedOn }) })),
         h("p", { class: "narrative", lang: "zh-CN", text: e.narrative }),
         e.findings.length ? h("ul", { "aria-label": t("detail.findings") }, e.findings.map((f) => h("li", { text: f }))) : null))),
       section("detail.consequences", s.consequences, (items) => h("ul", {}, items.map((c) =>
