@@ -27,6 +27,7 @@ from ledger.sample.synthetic import generate
 from ledger.store import Database, fetchall
 from projections.hashing import all_hashes
 from projections.projector import Runner
+from tests.integration.helpers import INDICATORS
 
 HERE = Path(__file__).parent
 LOG = HERE / "log_v1.jsonl.gz"
@@ -36,14 +37,7 @@ BUREAU = Actor(id="golden", role="finance_bureau", unit_code="XS-CZJ")
 DIMS = [{"name": "决策", "weight": "20", "score": "18"}, {"name": "过程", "weight": "20",
         "score": "17.5"}, {"name": "产出", "weight": "30", "score": "27"},
         {"name": "效益", "weight": "30", "score": "26"}]  # 88.50
-GOALS = [
-    {"level1": "产出", "level2": "数量", "name": "覆盖人数", "comparator": ">=", "target": "1000",
-     "unit": "人", "weight": "40"},
-    {"level1": "效益", "level2": "社会效益", "name": "保障水平", "comparator": "qualitative",
-     "target": "提升", "weight": "40"},
-    {"level1": "满意度", "level2": "服务对象满意度", "name": "满意度", "comparator": ">=",
-     "target": "90", "unit": "%", "weight": "20"},
-]
+GOALS = INDICATORS
 
 
 def _lifecycles(app: Ledger) -> None:
