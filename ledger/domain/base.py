@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate, MetaAggregate, event
 from eventsourcing.persistence import Transcoding
 
 from ledger.domain.records import CorrectedValue, Correction
@@ -69,13 +69,35 @@ FieldParser = Callable[[Any], CorrectedValue]
 Corrections = Mapping[str, Mapping[str, FieldParser]]  # event name -> {field: parser}
 
 
-class LedgerAggregate(Aggregate):
+def type_name(event_class: type) -> str:
+    """The log's `type` for events of this class (LogRecord.type, the audit bundle's records):
+    its qualified name, e.g. "Subject.Registered". Readers match on this, never on a spelling."""
+    return event_class.__qualname__
+
+
+def correctable(fields: Mapping[type, Mapping[str, FieldParser]]) -> Corrections:
+    """CORRECTABLE from event classes: a correction cites its event by the class's name."""
+    return {event_class.__name__: parsers for event_class, parsers in fields.items()}
+
+
+if TYPE_CHECKING:
+    class _WithEvents(MetaAggregate[Any]):
+        """For the type checker only: eventsourcing makes each @event's class when the
+        aggregate class is made (Subject.Registered), so mypy cannot see them."""
+
+        def __getattr__(cls, name: str) -> type[Any]: ...
+else:
+    _WithEvents = MetaAggregate
+
+
+class LedgerAggregate(Aggregate, metaclass=_WithEvents):
     """Base aggregate for facts that can be corrected by a later event naming them."""
 
     if TYPE_CHECKING:  # a class-level annotation would become a dataclass field
         corrections: list[Correction]  # set by every subclass's __init__
 
-    # event name -> {field: parser}; the fields a correction may restate.
+    # event name -> {field: parser}; the fields a correction may restate. Set below each
+    # class with correctable(), since its event classes exist only once the class does.
     CORRECTABLE: ClassVar[Corrections] = {}
 
     def next_version(self) -> int:
@@ -87,7 +109,7 @@ class LedgerAggregate(Aggregate):
         if version < 1 or version > self.version:
             raise RuleViolation("EVENT_NOT_FOUND", f"no event at version {version}",
                                 field="position", rule="the corrected event must exist")
-        if name == "EventCorrected":
+        if name == LedgerAggregate.EventCorrected.__name__:
             raise RuleViolation("CORRECTION_OF_CORRECTION",
                                 "correct the original event, not a correction",
                                 field="position", rule="a correction names an original event")
@@ -166,5 +188,6 @@ def parse_date(value: Any) -> date:
     raise ValueError("must be a date YYYY-MM-DD")
 
 
-# The log's type name for a correction, whichever aggregate it restates.
-CORRECTION_TYPE = "LedgerAggregate.EventCorrected"
+# The log's type name for a correction, whichever aggregate it restates: the event is the base
+# class's (eventsourcing's copies, such as Subject.EventCorrected, are never recorded).
+CORRECTION_TYPE = type_name(LedgerAggregate.EventCorrected)

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 
-from ledger.domain.base import Corrections, LedgerAggregate, Meta, parse_text, stable_id
+from ledger.domain.base import LedgerAggregate, Meta, correctable, parse_text, stable_id
 from ledger.domain.records import AgencyAssessment, Correction
 from ledger.errors import RuleViolation
 
 
 class Unit(LedgerAggregate):
     """A budget unit (预算单位) or the finance bureau itself, in the unit hierarchy."""
-
-    CORRECTABLE: ClassVar[Corrections] = {"Registered": {"name": parse_text}}
 
     @staticmethod
     def create_id(code: str, **_: Any) -> UUID:
@@ -35,8 +33,6 @@ class Unit(LedgerAggregate):
 
 class Agency(LedgerAggregate):
     """A third-party agency (第三方机构) in the library: admitted, assessed, suspended, removed."""
-
-    CORRECTABLE: ClassVar[Corrections] = {"Admitted": {"name": parse_text}}
 
     @staticmethod
     def create_id(code: str, **_: Any) -> UUID:
@@ -102,8 +98,6 @@ class Agency(LedgerAggregate):
 class Expert(LedgerAggregate):
     """An expert (专家库) who may sit on reviews; admitted and removed like agencies."""
 
-    CORRECTABLE: ClassVar[Corrections] = {"Admitted": {"name": parse_text}}
-
     @staticmethod
     def create_id(code: str, **_: Any) -> UUID:
         return stable_id("expert", code)
@@ -126,6 +120,11 @@ class Expert(LedgerAggregate):
     def _removed(self, reason: str, meta: Meta) -> None:
         self.status = "removed"
 
+
+# A correction may restate the name a unit, agency or expert was registered under.
+Unit.CORRECTABLE = correctable({Unit.Registered: {"name": parse_text}})
+Agency.CORRECTABLE = correctable({Agency.Admitted: {"name": parse_text}})
+Expert.CORRECTABLE = correctable({Expert.Admitted: {"name": parse_text}})
 
 RULEBOOK_ID = stable_id("rulebook", "rules")
 

@@ -6,15 +6,15 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import event
 
 from ledger.domain.base import (
-    Corrections,
     LedgerAggregate,
     Meta,
+    correctable,
     parse_bool,
     parse_date,
     parse_score,
@@ -56,17 +56,6 @@ def rule(code: str, message: str, field: str, broken: str) -> RuleViolation:
 
 
 class Subject(LedgerAggregate):
-    CORRECTABLE: ClassVar[Corrections] = {
-        "Registered": {"name": parse_text, "funds": parse_money, "is_key": parse_bool,
-                       "is_new": parse_bool},
-        "EvaluationRecorded": {"score": parse_score, "narrative": parse_text,
-                               "evaluated_on": parse_date},
-        "SelfEvaluationSubmitted": {"score": parse_score},
-        "SpotCheckRecorded": {"score": parse_score},
-        "MonitoringRecorded": {"budget_amount": parse_money, "executed_amount": parse_money},
-        "ResultApplied": {"amount": parse_money},
-    }
-
     @staticmethod
     def create_id(code: str, **_: Any) -> UUID:
         return stable_id("subject", code)
@@ -416,7 +405,7 @@ class Subject(LedgerAggregate):
     def apply_correction(self, event_name: str, version: int,
                          values: Mapping[str, CorrectedValue]) -> None:
         """Restate the corrected item: a new record replaces the old, nothing is patched."""
-        if event_name == "Registered":
+        if event_name == Subject.Registered.__name__:
             super().apply_correction(event_name, version, values)
             return
         kind, key = self.items_by_version[version]
@@ -431,6 +420,18 @@ class Subject(LedgerAggregate):
             self.spot_checks[key] = restate(self.spot_checks[key], values)
         elif kind == "result":
             self.results[key] = restate(self.results[key], values)
+
+
+Subject.CORRECTABLE = correctable({
+    Subject.Registered: {"name": parse_text, "funds": parse_money, "is_key": parse_bool,
+                         "is_new": parse_bool},
+    Subject.EvaluationRecorded: {"score": parse_score, "narrative": parse_text,
+                                 "evaluated_on": parse_date},
+    Subject.SelfEvaluationSubmitted: {"score": parse_score},
+    Subject.SpotCheckRecorded: {"score": parse_score},
+    Subject.MonitoringRecorded: {"budget_amount": parse_money, "executed_amount": parse_money},
+    Subject.ResultApplied: {"amount": parse_money},
+})
 
 
 def _restated_snapshot(snapshot: MonitoringSnapshot,
