@@ -25,6 +25,8 @@ import httpx2 as httpx
 
 from bench.common import fresh
 from ledger.application import Ledger
+from ledger.domain.base import type_name
+from ledger.domain.registry import Unit
 from ledger.log import read_log
 from ledger.sample.loader import load_sample
 from ledger.store import Database
@@ -132,7 +134,7 @@ def run(db: Database, seconds: float, clients: int) -> int:
         server.wait(30)
     ledger = Ledger(db)
     counts = Counter(r.meta.command_id for r in read_log(ledger)
-                     if r.type == "Unit.Registered" and r.meta is not None
+                     if r.type == type_name(Unit.Registered) and r.meta is not None
                      and r.meta.command_id.startswith("load-"))
     ledger.close()
     lost = stats.acked - set(counts)

@@ -16,10 +16,12 @@ import orjson
 from eventsourcing.application import Application
 from eventsourcing.utils import resolve_topic
 
-from ledger.domain.base import Meta
+from ledger.domain.base import Meta, type_name
+from ledger.domain.subject import Subject
 from ledger.transcoder import LedgerMapper, as_text, parse
 
 BASE_FIELDS = ("originator_id", "originator_version", "timestamp", "originator_topic")
+SUBJECT_REGISTERED = type_name(Subject.Registered)
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class LogRecord:
     @property
     def subject_code(self) -> str | None:
         code = getattr(self.event, "code", None)
-        return str(code) if self.type == "Subject.Registered" and code else None
+        return str(code) if self.type == SUBJECT_REGISTERED and code else None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -98,7 +100,7 @@ def to_entry(mapper: LedgerMapper, position: int, originator_id: UUID | str, ver
     if meta is not None:
         meta = meta["_data_"] if meta.get("_type_") == "meta" else as_text(meta)
     key = str(originator_id if type(originator_id) is UUID else UUID(str(originator_id)))
-    return LogEntry(position, cls.__qualname__, key, version, when, meta, fields)
+    return LogEntry(position, type_name(cls), key, version, when, meta, fields)
 
 
 def audit_json(payload: dict[str, Any]) -> str:
@@ -121,7 +123,7 @@ def to_record(position: int, event: Any) -> LogRecord:
     record = _new_record(LogRecord)
     _set_fields(record, "__dict__", {
         "position": position, "recorded_at": fields["timestamp"],
-        "type": type(event).__qualname__, "aggregate_id": fields["originator_id"],
+        "type": type_name(type(event)), "aggregate_id": fields["originator_id"],
         "version": fields["originator_version"], "meta": fields.get("meta"), "event": event,
         "key": str(fields["originator_id"])})
     return record

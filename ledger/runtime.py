@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from ledger import commands as c
 from ledger import permissions
-from ledger.domain.base import DateAsISO, Meta, MetaAsDict, stable_id
+from ledger.domain.base import DateAsISO, Meta, MetaAsDict, stable_id, type_name
 from ledger.domain.registry import RULEBOOK_ID, Agency, CommandRecord, Expert, RuleBook, Unit
 from ledger.domain.subject import Subject
 from ledger.errors import (
@@ -173,7 +173,7 @@ class LedgerBase(Application[UUID]):
             raise
         main = changed[0]
         seen = batch.seen if batch is not None else {}
-        pending = [type(e).__qualname__ for a in changed
+        pending = [type_name(type(e)) for a in changed
                    for e in a.pending_events[seen.get(a.id, 0):]]
         result = CommandResult(command_id=cmd.command_id, command=name, position=0,
                                aggregate_id=str(main.id), version=main.version, events=pending,

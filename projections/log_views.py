@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from ledger.domain.base import CORRECTION_TYPE
+from ledger.domain.base import CORRECTION_TYPE, type_name
+from ledger.domain.disclosure import Disclosure
+from ledger.domain.registry import Unit
+from ledger.domain.subject import Subject
 from ledger.log import LogEntry
 from ledger.store import Database, bulk_insert, fetchone
 from projections.rows import micros
@@ -21,6 +24,9 @@ INDEX_COLUMNS = ("position", "recorded_at", "recorded_upto", "type", "aggregate_
                  "effective_on", "corrects_position")
 DISCLOSURE_COLUMNS = ("disclosure_id", "position", "recorded_at", "fiscal_year", "audience",
                       "title", "subject_codes", "content_hash", "content_position", "checkpoint")
+SUBJECT_REGISTERED = type_name(Subject.Registered)
+UNIT_REGISTERED = type_name(Unit.Registered)
+DISCLOSURE_RECORDED = type_name(Disclosure.Recorded)
 
 
 class EventIndexView:
@@ -43,9 +49,9 @@ class EventIndexView:
         key = record.key
         if record.version == 1:
             payload = record.state  # codes are plain text, as stored
-            if record.type == "Subject.Registered":
+            if record.type == SUBJECT_REGISTERED:
                 self.owners[key] = (key, str(payload["unit_code"]))
-            elif record.type == "Unit.Registered":
+            elif record.type == UNIT_REGISTERED:
                 self.owners[key] = (None, str(payload["code"]))
             else:
                 self.owners[key] = (None, None)
@@ -100,7 +106,7 @@ class DisclosureView:
     def derive(self, records: list[LogEntry], conn: Any) -> Write:
         rows = []
         for r in records:
-            if r.type != "Disclosure.Recorded":
+            if r.type != DISCLOSURE_RECORDED:
                 continue
             p = r.payload
             rows.append((p["disclosure_id"], r.position, micros(r.recorded_at),

@@ -9,12 +9,15 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ledger.application import Ledger
-from ledger.domain.base import CORRECTION_TYPE
+from ledger.domain.base import CORRECTION_TYPE, type_name
+from ledger.domain.registry import Unit
 from ledger.domain.subject import Subject
 from ledger.log import LogRecord
 from ledger.store import Database, bulk_insert, fetchall, fetchone
 from projections.rows import MAX_POSITION, SUBJECT_COLUMNS, SubjectRow, changed, subject_row
 from projections.view import Write
+
+UNIT_REGISTERED = type_name(Unit.Registered)
 
 
 class SubjectView:
@@ -87,14 +90,14 @@ class SubjectView:
         units: list[tuple[str, tuple[Any, ...]]] = []  # unit_rows statements, in order
         for r in records:
             key = r.key
-            if r.type.startswith("Subject.") or (r.type == CORRECTION_TYPE
-                                                 and self._is_subject(conn, key)):
+            if isinstance(r.event, Subject.Event) or (r.type == CORRECTION_TYPE
+                                                      and self._is_subject(conn, key)):
                 subject = self._aggregate(r)
                 old = self._current(conn, key, known_new=r.version == 1)
                 row = subject_row(subject, self._unit_name(conn, subject.unit_code),
                                   old.seq_key if old else r.position, key)
                 self._version(pending, closes, key, old, row, r.position)
-            elif r.type == "Unit.Registered":
+            elif r.type == UNIT_REGISTERED:
                 p = r.payload
                 units.append(("INSERT INTO unit_rows VALUES (?,?,?,?,?)",
                               (p["code"], key, p["name"], p["kind"], p["parent_code"])))

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ledger import permissions as p
+from ledger.domain.base import type_name
+from ledger.domain.subject import Subject
 from ledger.grades import Grade
 from ledger.runtime import Actor
 from projections.annex import AnnexKind, AnnexTable
@@ -98,7 +100,8 @@ def unit_tree(read: ReadModel, root: str) -> set[str]:
 
 def commissioned(read: ReadModel, agency_code: str, moment: Moment) -> set[str]:
     """Codes of the subjects an agency was commissioned to evaluate by the moment."""
-    ids = {e.subject_id for e in read.events_of_type("%EvaluationCommissioned", moment)
+    commissions = read.events_of_type(type_name(Subject.EvaluationCommissioned), moment)
+    ids = {e.subject_id for e in commissions
            if e.changes.get("agency_code") == agency_code}
     if not ids:
         return set()
