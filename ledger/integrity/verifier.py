@@ -33,6 +33,7 @@ from typing import Any
 import rfc8785
 
 from ledger.grades import Grade
+from ledger.integrity import event_types as names
 from ledger.integrity.checkpoint import Checkpoint, NoteError, NoteVerifier, open_note
 from ledger.integrity.merkle import (
     EMPTY_ROOT,
@@ -50,10 +51,9 @@ CHECKPOINT_DIR = "checkpoints"
 PUBLIC_KEY_FILE = "public.key"
 RECORD_KEYS = frozenset({"position", "recorded_at", "type", "aggregate_id", "version", "actor",
                          "command_id", "effective_on", "payload"})
-CORRECTION_TYPE = "LedgerAggregate.EventCorrected"
 KEY_KINDS = ("project", "policy", "fiscal_operations")
-REPLAYED = frozenset({b"Unit.Registered", b"Subject.Registered", b"Subject.EvaluationRecorded",
-                      b"Subject.GradeAssigned", CORRECTION_TYPE.encode(), b"Disclosure.Recorded"})
+REPLAYED = frozenset(t.encode() for t in names.REPLAYED)
+DISCLOSED = names.DISCLOSURE_RECORDED.encode()
 _sha256 = hashlib.sha256
 
 
@@ -145,35 +145,37 @@ class AnnexReplay:
 
     def apply(self, record: dict[str, Any]) -> None:
         kind, key, p = record["type"], record["aggregate_id"], record["payload"]
-        if kind == "Unit.Registered":
+        if kind == names.UNIT_REGISTERED:
             self.units[p["code"]] = p["name"]
             self.unit_ids[key] = p["code"]
-        elif kind == "Subject.Registered":
+        elif kind == names.SUBJECT_REGISTERED:
             self.subjects[key] = _Subject(
                 name=p["name"], kind=p["kind"], fiscal_year=int(p["fiscal_year"]),
                 unit_code=p["unit_code"], funds=Decimal(p["funds"]), is_key=bool(p["is_key"]),
                 narratives={}, by_version={})
-        elif kind == "Subject.EvaluationRecorded":
+        elif kind == names.EVALUATION_RECORDED:
             subject = self.subjects[key]
             subject.narratives[p["evaluation_id"]] = p["narrative"]
             subject.by_version[int(record["version"])] = p["evaluation_id"]
-        elif kind == "Subject.GradeAssigned":
+        elif kind == names.GRADE_ASSIGNED:
             self.subjects[key].grade = p["grade"]
-        elif kind == CORRECTION_TYPE:
+        elif kind == names.CORRECTION_TYPE:
             self._correct(key, p["corrected_event"], int(p["corrects_version"]), p["values"])
 
     def _correct(self, key: str, event: str, version: int, values: dict[str, Any]) -> None:
         subject = self.subjects.get(key)
-        if subject is not None and event == "Registered":
+        if subject is not None and event == names.cited(names.SUBJECT_REGISTERED):
             if "name" in values:
                 subject.name = values["name"]
             if "funds" in values:
                 subject.funds = Decimal(values["funds"])
             if "is_key" in values:
                 subject.is_key = bool(values["is_key"])
-        elif subject is not None and event == "EvaluationRecorded" and "narrative" in values:
+        elif (subject is not None and event == names.cited(names.EVALUATION_RECORDED)
+              and "narrative" in values):
             subject.narratives[subject.by_version[version]] = values["narrative"]
-        elif key in self.unit_ids and event == "Registered" and "name" in values:
+        elif (key in self.unit_ids and event == names.cited(names.UNIT_REGISTERED)
+              and "name" in values):
             self.units[self.unit_ids[key]] = values["name"]
 
     def tables(self) -> list[AnnexTable]:
@@ -361,7 +363,7 @@ def verify_bundle(bundle: Path | str, *, key: str | None = None, at: int | None 
                                   "nothing proves it", line=number, position=position)
             if kind in REPLAYED or strict:
                 record = _parse(data, number, position)
-                if kind == b"Disclosure.Recorded" and record["payload"].get("checkpoint"):
+                if kind == DISCLOSED and record["payload"].get("checkpoint"):
                     disclosed.append((number, record["payload"]["checkpoint"]))
                 elif number <= target.size:
                     _replay(replay, record, number)

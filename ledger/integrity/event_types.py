@@ -1,0 +1,24 @@
+"""The log's names of the events the offline verifier replays, spelled out.
+
+Everywhere else a name is taken from its event's class (ledger.domain.base.type_name). The
+verifier imports no eventsourcing, so that an auditor can read all it relies on; it cannot ask
+the classes, and reads these instead. tests/unit/test_event_names.py keeps them equal to the
+classes: renaming an event, or editing a name here, fails it.
+"""
+
+from __future__ import annotations
+
+UNIT_REGISTERED = "Unit.Registered"
+SUBJECT_REGISTERED = "Subject.Registered"
+EVALUATION_RECORDED = "Subject.EvaluationRecorded"
+GRADE_ASSIGNED = "Subject.GradeAssigned"
+CORRECTION_TYPE = "LedgerAggregate.EventCorrected"
+DISCLOSURE_RECORDED = "Disclosure.Recorded"
+
+REPLAYED = (UNIT_REGISTERED, SUBJECT_REGISTERED, EVALUATION_RECORDED, GRADE_ASSIGNED,
+            CORRECTION_TYPE, DISCLOSURE_RECORDED)
+
+
+def cited(type_name: str) -> str:
+    """How a correction names the event it restates: the class's own name (Registered)."""
+    return type_name.rpartition(".")[2]
