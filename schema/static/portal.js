@@ -66,7 +66,8 @@
     consequences { kind amount remarks }
     rectifications { items deadline status }
     corrections { event values reason }
-    auditTrail(first: 200) { edges { node { position recordedAt type effectiveOn changes } }
+    auditTrail(first: 200) { edges { node { position recordedAt type effectiveOn changes
+      correctsPosition } }
       pageInfo { hasNextPage } } } } }`;
 
   const state = {
@@ -680,11 +681,14 @@
     }).join("，");
   }
 
+  /* An event is labelled by its class's name (the type's last part); a correction names the
+     position it corrects. */
   function timelineItem(entry) {
     const kind = entry.type.split(".").pop();
+    const correction = entry.correctsPosition !== null;
     const c = entry.changes || {};
     const parts = [];
-    if (kind === "EventCorrected") {
+    if (correction) {
       parts.push(describeValues(c.values), t("summary.reason", { reason: c.reason }));
     } else {
       if (c.funds) parts.push(t("summary.funds", { funds: c.funds }));
@@ -693,7 +697,7 @@
       if (c.grade) parts.push(t("summary.grade", { grade: gradeLabel(c.grade) }));
       if (c.result_kind) parts.push(t(`result.${c.result_kind}`));
     }
-    return h("li", { class: kind === "EventCorrected" ? "correction" : null },
+    return h("li", { class: correction ? "correction" : null },
       entry.effectiveOn ? h("time", { datetime: entry.effectiveOn, text: entry.effectiveOn }) : null,
       h("strong", { text: t(`event.${kind}`) }),
       parts.length ? `：${parts.join("；")}` : "",
