@@ -263,7 +263,7 @@ class Ledger(LedgerBase):
             score = (check_dimensions(subject.kind, cmd.dimensions, rules) if cmd.dimensions
                      else None)
             if score is not None and cmd.published_grade is not None:
-                check_published_grade(score, Grade(cmd.published_grade), rules)
+                check_published_grade(score, cmd.published_grade, rules)
             evaluation_id = cmd.evaluation_id or new_id("eva")
             if evaluation_id in subject.evaluations:
                 raise RuleViolation("EVALUATION_EXISTS", f"evaluation {evaluation_id!r} is "
@@ -273,7 +273,8 @@ class Ledger(LedgerBase):
                 evaluation_id=evaluation_id, evaluation_kind=cmd.kind,
                 commission_id=cmd.commission_id, agency_code=cmd.agency_code,
                 dimensions=[d.model_dump() for d in cmd.dimensions], score=score,
-                published_grade=cmd.published_grade, findings=list(cmd.findings),
+                published_grade=None if cmd.published_grade is None
+                else cmd.published_grade.value, findings=list(cmd.findings),
                 narrative=cmd.narrative, evaluated_on=cmd.evaluated_on,
                 rule_version=rules.version, meta=meta)
             scored = {} if score is None else {"score": str(score)}  # none: grade only
@@ -298,7 +299,7 @@ class Ledger(LedgerBase):
         def decide(meta: Meta) -> Decision:
             subject = self.subject(cmd.subject_code)
             rules = self._rules_for(subject, cmd.effective_on)
-            subject.assign_grade(Grade(cmd.grade), cmd.basis_kind, cmd.basis_id,
+            subject.assign_grade(cmd.grade, cmd.basis_kind, cmd.basis_id,
                                  rules.grade_scale, rules.version, meta)
             return [subject], {}
         return self.run("assign_grade", cmd, actor, decide)

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from ledger.grades import Grade
 from ledger.money import Money
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
@@ -184,7 +185,7 @@ class RecordEvaluation(Command):
     agency_code: Code | None = None
     dimensions: list[DimensionScore] = Field(default_factory=list, max_length=20)
     # A grade as published (e.g. an imported annex table) when no scores are on record.
-    published_grade: Literal["EXCELLENT", "GOOD", "FAIR", "POOR"] | None = None
+    published_grade: Grade | None = None
     findings: list[Text] = Field(default_factory=list)
     narrative: Text
     evaluated_on: date
@@ -205,7 +206,7 @@ class RecordSpotCheck(Command):
 
 class AssignGrade(Command):
     subject_code: Code
-    grade: Literal["EXCELLENT", "GOOD", "FAIR", "POOR"]
+    grade: Grade
     basis_kind: Literal["spot_check", "evaluation", "self_evaluation"]
     basis_id: str
 

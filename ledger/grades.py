@@ -1,7 +1,9 @@
 """The grade vocabulary and the versioned 100-point grade scale.
 
 The scale itself is data (a rule version); this module only says what a scale is
-and how a score maps onto one.
+and how a score maps onto one. Everything else takes grades from here: the commands, the
+GraphQL enum (schema.types wraps Grade itself), the importer and the portal (through
+/portal/info.json).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class Grade(StrEnum):
         for grade, text in GRADE_LABELS.items():
             if text == label.strip():
                 return grade
-        raise ValueError(f"not a grade label: {label!r} (expected 优/良/中/差)")
+        raise ValueError(f"not a grade label: {label!r} (expected {LABELS_TEXT})")
 
     @classmethod
     def parse(cls, value: str) -> Grade:
@@ -45,6 +47,15 @@ GRADE_LABELS: dict[Grade, str] = {
     Grade.GOOD: "良",
     Grade.FAIR: "中",
     Grade.POOR: "差",
+}
+LABELS_TEXT = "/".join(GRADE_LABELS.values())  # 优/良/中/差, for messages and help
+
+# The grades' names in English, for pages offered in both languages (the portal).
+GRADE_NAMES_EN: dict[Grade, str] = {
+    Grade.EXCELLENT: "Excellent",
+    Grade.GOOD: "Good",
+    Grade.FAIR: "Fair",
+    Grade.POOR: "Poor",
 }
 
 
@@ -83,6 +94,17 @@ class GradeScale(BaseModel):
             if score >= band.lower:
                 return band.grade
         raise AssertionError("unreachable: the scale covers 0")  # pragma: no cover
+
+    def describe(self) -> str:
+        """The bands in words, e.g. 优 [90,100], 良 [80,90), 中 [60,80), 差 [0,60)."""
+        uppers = ["100]", *(f"{_number(b.lower)})" for b in self.bands[:-1])]
+        return ", ".join(f"{b.grade.label} [{_number(b.lower)},{upper}"
+                         for b, upper in zip(self.bands, uppers, strict=True))
+
+
+def _number(value: Decimal) -> str:
+    """A bound as people write it: 90, 85.5."""
+    return format(value.normalize(), "f")
 
 
 DEFAULT_GRADE_SCALE = GradeScale(

@@ -5,10 +5,11 @@ command appears in the schema, and the schema-artifact test shows the change. On
 mapped here; every value rule (lengths, ranges, patterns, cross-field checks) stays in the
 ledger, which refuses with a typed ValidationError naming the field.
 
-Mapping: str/int/bool/date/Decimal as themselves (Decimal via the two-place scalar); ASCII
-literals as enums (UnitKind.FINANCE_BUREAU → "finance_bureau"); other literals (Chinese
-values, ">=") as String with the allowed values in the description; nested models as nested
-inputs; dicts as JSON objects; a field with a default is optional and omitted when unset.
+Mapping: str/int/bool/date/Decimal as themselves (Decimal via the two-place scalar); the
+ledger's enums (Grade) as the query side shows them; ASCII literals as enums
+(UnitKind.FINANCE_BUREAU → "finance_bureau"); other literals (Chinese values, ">=") as String
+with the allowed values in the description; nested models as nested inputs; dicts as JSON
+objects; a field with a default is optional and omitted when unset.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ ENUM_NAMES: dict[tuple[str, str], str] = {
 }
 # Enums shared with the query side, matched by their value set.
 SHARED_ENUMS: dict[frozenset[str], type[Enum]] = {
-    frozenset(e.name for e in out.Grade): out.Grade,
     frozenset(e.value for e in out.Audience): out.Audience,
 }
 _enums: dict[str, type[Enum]] = {}
@@ -96,6 +96,8 @@ def map_type(annotation: Any, owner: str, field: str) -> tuple[Any, str | None]:
         return JSON, note
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return input_for(annotation), None
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return annotation, None  # the ledger's own enum, as the query side shows it (Grade)
     if annotation is Any:
         return JSON, None
     if annotation in (str, int, bool, date, Decimal):

@@ -15,18 +15,15 @@ import strawberry
 from strawberry.scalars import JSON
 
 from ledger import grades
+from ledger.grades import Grade as Grade
 from ledger.log import LogRecord, jsonable
 from projections import annex, values
 from projections.annex import ANNEX_HEADERS, TOTAL_LABEL
 
-
-@strawberry.enum(description="A performance grade: 优 [90,100], 良 [80,90), 中 [60,80), 差 [0,60) "
-                 "under the default scale (the scale in force is a versioned rule).")
-class Grade(Enum):
-    EXCELLENT = "EXCELLENT"
-    GOOD = "GOOD"
-    FAIR = "FAIR"
-    POOR = "POOR"
+# The ledger's own enum, so the API's grades are the ledger's by construction.
+strawberry.enum(Grade, name="Grade", description=(
+    f"A performance grade: {grades.DEFAULT_GRADE_SCALE.describe()} under the default scale "
+    "(the scale in force is a versioned rule)."))
 
 
 @strawberry.enum(description="The two annex tables of the annual report.")

@@ -298,7 +298,7 @@ class Subject(LedgerAggregate):
             raise rule("GRADE_CONTRADICTS_SCALE",
                        f"score {score} is {expected.label} ({expected.value}) on scale "
                        f"v{scale_version}, not {grade.label}", "grade",
-                       "优 [90,100], 良 [80,90), 中 [60,80), 差 [0,60) as the scale in force says")
+                       f"{scale.describe()} as the scale in force says")
         self._graded(grade=grade.value, score=score, basis_kind=basis_kind,
                      basis_id=basis_id, scale_version=scale_version, meta=meta)
 
@@ -326,8 +326,9 @@ class Subject(LedgerAggregate):
         self.check_citation(cites_kind, cites_id)
         if result_kind == "priority" and (self.grade is None
                                           or self.grade.grade != Grade.EXCELLENT):
-            raise rule("PRIORITY_NEEDS_EXCELLENT", "priority funding is for subjects graded 优",
-                       "kind", "优先安排 follows a grade of 优")
+            best = Grade.EXCELLENT.label
+            raise rule("PRIORITY_NEEDS_EXCELLENT", f"priority funding is for subjects graded "
+                       f"{best}", "kind", f"优先安排 follows a grade of {best}")
         if result_kind in AMOUNT_RESULTS:
             if amount is None or amount <= 0:
                 raise rule("AMOUNT_REQUIRED", f"{result_kind} needs a positive amount", "amount",

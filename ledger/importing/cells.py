@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from ledger.grades import Grade
+from ledger.grades import LABELS_TEXT, Grade
 
 CENT = Decimal("0.01")
 
@@ -90,4 +90,4 @@ def parse_grade(value: Any) -> Grade:
     try:
         return Grade.from_label(text)
     except ValueError:
-        raise CellError("unknown-grade", f"grade {text!r} is not one of 优/良/中/差") from None
+        raise CellError("unknown-grade", f"grade {text!r} is not one of {LABELS_TEXT}") from None

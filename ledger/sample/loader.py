@@ -69,7 +69,8 @@ def unit_codes(rows: list[SeedRow]) -> dict[str, str]:
 
 
 # Illustrative: scores per dimension whose totals land in the published grade's band.
-SCORES = {"优": ("18.5", "19", "27.5", "27.5"), "良": ("17", "17.5", "25", "25.5")}
+SCORES = {Grade.EXCELLENT: ("18.5", "19", "27.5", "27.5"),
+          Grade.GOOD: ("17", "17.5", "25", "25.5")}
 WEIGHTS = ("20", "20", "30", "30")
 DIMENSIONS = {
     "project": ("决策", "过程", "产出", "效益"),
@@ -182,7 +183,8 @@ def load_subject(run: Any, row: SeedRow, unit_code: str) -> None:
                      commissioned_by=BUREAU[0], effective_on=date(2022, 11, 20))
     evaluated_on = date(2022, 12, 9) if kind == "fiscal_operations" else date(2023, 3, 15)
     dims = [{"name": n, "weight": w, "score": s}
-            for n, w, s in zip(DIMENSIONS[kind], WEIGHTS, SCORES[row.grade], strict=True)]
+            for n, w, s in zip(DIMENSIONS[kind], WEIGHTS, SCORES[Grade.from_label(row.grade)],
+                               strict=True)]
     evaluation = run("record_evaluation", code, subject_code=code, kind="third_party",
                      commission_id=commission.ids["commissionId"], agency_code=AGENCY[0],
                      dimensions=dims, narrative=row.assessment, evaluated_on=evaluated_on,

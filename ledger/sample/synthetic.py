@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.application import Ledger
+from ledger.grades import Grade
+from ledger.rules import DEFAULT_RULES
 from ledger.runtime import Actor
 
 ACTOR = Actor(id="synthetic", role="finance_bureau")
@@ -77,13 +79,12 @@ def subject_commands(d: int, s: int, year: int, rng: random.Random) -> Iterator[
         "evaluation_id": f"eva-{code}",
         "narrative": f"第{d}区{year}年项目{s}在决策、过程、产出、效益方面总体较好。",
         "evaluated_on": f"{year + 1}-03-15"}
-    total = sum(Decimal(x) for x in scores)
-    grade = ("EXCELLENT" if total >= 90 else "GOOD" if total >= 80 else "FAIR" if total >= 60
-             else "POOR")
-    yield "assign_grade", {"command_id": cid("grade"), "subject_code": code, "grade": grade,
-                           "basis_kind": "evaluation", "basis_id": f"eva-{code}"}
+    grade = DEFAULT_RULES.grade_scale.grade_for(sum((Decimal(x) for x in scores), Decimal(0)))
+    yield "assign_grade", {"command_id": cid("grade"), "subject_code": code,
+                           "grade": grade.value, "basis_kind": "evaluation",
+                           "basis_id": f"eva-{code}"}
     yield "apply_result", {"command_id": cid("res"), "subject_code": code,
-                           "kind": "priority" if grade == "EXCELLENT" else "continue",
+                           "kind": "priority" if grade is Grade.EXCELLENT else "continue",
                            "cites_kind": "grade"}
 
 
