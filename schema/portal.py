@@ -7,7 +7,8 @@ served here, as plain JSON and text:
 
     GET /                         the page (Chinese first; English toggle in the page)
     GET /portal/static/{file}     portal.js, portal.css, i18n.js (no build step, no CDN)
-    GET /portal/info.json         fiscal years, the latest signed checkpoint, the public key
+    GET /portal/info.json         fiscal years, the latest signed checkpoint, the public key,
+                                  the grades' codes and words (from ledger.grades)
     GET /portal/public.key        the verifier key, as `jixiao audit verify --key` takes it
     GET /portal/checkpoint.note   the latest signed checkpoint, as `--known` takes it
 
@@ -27,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ledger.grades import GRADE_NAMES_EN, Grade
 from ledger.integrity.service import CheckpointInfo, latest_checkpoint, load_key
 from projections.views import ReadModel
 
@@ -101,13 +103,19 @@ def checkpoint_json(found: CheckpointInfo | None) -> dict[str, Any] | None:
             "note": found.note}
 
 
+def grade_words() -> list[dict[str, str]]:
+    """The grades, best first, with their words: the page has no list of its own."""
+    return [{"code": g.value, "label": g.label, "labelEn": GRADE_NAMES_EN[g]} for g in Grade]
+
+
 def portal_info(read: ReadModel) -> dict[str, Any]:
-    """What the page cannot ask GraphQL: the years to offer and what the log is proven by."""
+    """What the page cannot ask GraphQL: the years to offer, what the log is proven by, and
+    the grades' words."""
     position = read.catch_up()
     key, key_problem = public_key(read)
     return {"position": position, "fiscalYears": fiscal_years(read),
             "checkpoint": checkpoint_json(latest_checkpoint(read.db)),
-            "publicKey": key, "keyProblem": key_problem}
+            "publicKey": key, "keyProblem": key_problem, "grades": grade_words()}
 
 
 def portal_routes(read_model_getter: ReadModelGetter, *,

@@ -3,7 +3,8 @@
    Everything shown comes from the public GraphQL API (POST /graphql) at one moment: the
    answer's `position`. Later reads (a subject's detail, the disclosures, the downloads) are
    pinned to that same position, so the page never mixes two states of the ledger.
-   The verify panel reads /portal/info.json, the one thing GraphQL does not offer. */
+   The verify panel reads /portal/info.json, the one thing GraphQL does not offer; so do the
+   grades' codes and words (ledger/grades.py), which the page does not keep a copy of. */
 "use strict";
 
 (function () {
@@ -15,7 +16,6 @@
   ];
   const FORMATS = ["xlsx", "pdf", "csv", "fdp"];
   const COVERAGE_FORMATS = ["xlsx", "pdf", "csv"];
-  const GRADES = ["EXCELLENT", "GOOD", "FAIR", "POOR"];
   const AUDIENCES = ["PUBLIC", "PEOPLES_CONGRESS", "STANDING_COMMITTEE"];
   // Table columns, the restatement field each shows, and how each sorts.
   const COLUMNS = {
@@ -24,7 +24,7 @@
     unit: { field: "unit_name", value: (r) => r.unitName },
     funds: { field: "funds", value: (r) => Number(r.funds) },
     assessment: { field: "assessment", value: null },
-    grade: { field: "grade", value: (r) => (r.grade ? GRADES.indexOf(r.grade) : GRADES.length) },
+    grade: { field: "grade", value: (r) => gradeRank(r.grade) },
   };
 
   const TABLE_FIELDS = "title totalFunds rows { seq subjectId subjectName unitName funds " +
@@ -130,8 +130,21 @@
     return node;
   }
 
-  function gradeLabel(grade) {
-    return grade ? t(`grade.${grade}`) : t("grade.none");
+  /* The grades, best first, as /portal/info.json gives them: { code, label, labelEn }. */
+  function grades() {
+    return (state.info && state.info.grades) || [];
+  }
+
+  /* A grade's place on the scale, best first (0); no grade sorts last. */
+  function gradeRank(code) {
+    const rank = grades().findIndex((g) => g.code === code);
+    return rank < 0 ? grades().length : rank;
+  }
+
+  function gradeLabel(code) {
+    const found = grades().find((g) => g.code === code);
+    if (!found) return code || t("grade.none");
+    return state.lang === "en" ? found.labelEn : found.label;
   }
 
   function percentOf(count, total) {
@@ -370,8 +383,8 @@
 
   /* Restatements give grades as their labels (优); the page's words are keyed by code. */
   function gradeCode(label) {
-    const codes = { 优: "EXCELLENT", 良: "GOOD", 中: "FAIR", 差: "POOR" };
-    return codes[label] || null;
+    const found = grades().find((g) => g.label === label);
+    return found ? found.code : null;
   }
 
   function annexSection(table) {
@@ -454,7 +467,7 @@
         funds: h("td", { class: "num", text: row.funds }),
         assessment: h("td", {}, h("span", { class: "assessment", text: row.assessment })),
         grade: h("td", {}, row.grade
-          ? h("span", { class: `grade grade-${row.grade}`, text: gradeLabel(row.grade) })
+          ? h("span", { class: `grade rank-${gradeRank(row.grade)}`, text: gradeLabel(row.grade) })
           : t("grade.none")),
       };
       for (const [key, column] of Object.entries(COLUMNS)) {
@@ -527,7 +540,7 @@
     for (const g of counts) {
       const percent = percentOf(g.count, total);
       list.append(barItem(gradeLabel(g.grade), t("grades.value", { count: g.count, percent }),
-        Number(percent), g.grade));
+        Number(percent), `rank-${gradeRank(g.grade)}`));
     }
   }
 
