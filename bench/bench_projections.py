@@ -26,10 +26,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fresh, rate, table
+from ledger.annex import AnnexKind
 from ledger.application import Ledger
 from ledger.sample.synthetic import ACTOR, district_setup, subject_commands
 from ledger.store import Database
-from projections.annex import AnnexKind
 from projections.rebuild import rebuild
 from projections.values import Moment
 from projections.views import ReadModel

@@ -31,11 +31,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import table
+from ledger.annex import AnnexKind
 from ledger.application import Ledger
 from ledger.regions import RegionRegistry
 from ledger.sample.synthetic import ACTOR, district_setup, generate, subject_commands
 from ledger.store import Database
-from projections.annex import AnnexKind
 from projections.rollup import RollupQuery
 from tests.pgcluster import Cluster, Server
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from projections.annex import ANNEX_HEADERS, TOTAL_LABEL, AnnexKind, AnnexTable
+from ledger.annex import ANNEX_HEADERS, TOTAL_LABEL, AnnexKind, AnnexTable
 from projections.values import Moment
 from projections.views import ReadModel
 

@@ -18,9 +18,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from ledger.annex import AnnexKind, AnnexTable
 from ledger.regions import Region, RegionRegistry
 from ledger.store import Database
-from projections.annex import AnnexKind, AnnexTable
 from projections.coverage import coverage_of
 from projections.rows import SubjectRow
 from projections.values import Coverage, Moment

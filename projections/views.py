@@ -20,13 +20,13 @@ from uuid import UUID
 
 import orjson
 
+from ledger.annex import AnnexKind, AnnexRow, AnnexTable
 from ledger.application import Ledger
 from ledger.domain.subject import Subject
 from ledger.grades import Grade
 from ledger.log import audit_json, to_entry
 from ledger.store import Database, fetchall
 from ledger.transcoder import LedgerMapper
-from projections.annex import AnnexKind, AnnexRow, AnnexTable
 from projections.coverage import coverage_of
 from projections.follow import Listener
 from projections.projector import Runner

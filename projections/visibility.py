@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ledger import permissions as p
+from ledger.annex import AnnexKind, AnnexTable
 from ledger.domain.base import type_name
 from ledger.domain.subject import Subject
 from ledger.grades import Grade
 from ledger.runtime import Actor
-from projections.annex import AnnexKind, AnnexTable
 from projections.coverage import coverage_of
 from projections.rows import SubjectRow
 from projections.values import Coverage, Moment, Page, SubjectDetail, SubjectSummary

@@ -14,11 +14,12 @@ from typing import Any
 
 import strawberry
 
+from ledger import annex
 from ledger.application import Ledger
 from ledger.errors import DomainError
 from ledger.grades import Grade as LedgerGrade
 from ledger.log import read_log
-from projections import annex, values
+from projections import values
 from projections import visibility as seen
 from projections.views import ReadModel
 from schema.context import Information, services

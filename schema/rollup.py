@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import strawberry
 
-from projections import annex
+from ledger import annex
 from projections import visibility as seen
 from projections.rollup import ProvincialRollup, RegionPart
 from schema.context import Information, services

@@ -1,4 +1,4 @@
-"""Output types: the read-side values (projections.values, projections.annex) as GraphQL.
+"""Output types: the read-side values (projections.values, ledger.annex) as GraphQL.
 
 Plain data is copied into frozen GraphQL objects; only fields that need another read (a
 subject's audit trail) carry resolvers, and those stay pinned to the same Moment.
@@ -14,11 +14,11 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from ledger import grades
+from ledger import annex, grades
+from ledger.annex import ANNEX_HEADERS, TOTAL_LABEL
 from ledger.grades import Grade as Grade
 from ledger.log import LogRecord, jsonable
-from projections import annex, values
-from projections.annex import ANNEX_HEADERS, TOTAL_LABEL
+from projections import values
 
 # The ledger's own enum, so the API's grades are the ledger's by construction.
 strawberry.enum(Grade, name="Grade", description=(

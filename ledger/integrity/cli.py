@@ -152,7 +152,7 @@ def cmd_audit_export(args: argparse.Namespace, db: Database) -> int:
 
 def render_text(report: BundleReport) -> str:
     """Plain-text tables (tab-separated), with the checkpoint that proves them."""
-    from projections.annex import TOTAL_LABEL
+    from ledger.annex import TOTAL_LABEL
 
     c = report.proven_by
     out = [f"verified: {report.events} records, {len(report.checkpoints)} signed checkpoints",
@@ -182,7 +182,7 @@ def cmd_audit_verify(args: argparse.Namespace, db: Database) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from projections.annex import TOTAL_LABEL
+    from ledger.annex import TOTAL_LABEL
 
     console = Console()
     c = report.proven_by

@@ -32,6 +32,7 @@ from typing import Any
 
 import rfc8785
 
+from ledger.annex import AnnexKind, AnnexRow, AnnexTable
 from ledger.grades import Grade
 from ledger.integrity import event_types as names
 from ledger.integrity.checkpoint import Checkpoint, NoteError, NoteVerifier, open_note
@@ -43,7 +44,6 @@ from ledger.integrity.merkle import (
     node_hash,
     verify_consistency,
 )
-from projections.annex import AnnexKind, AnnexRow, AnnexTable
 
 EVENTS_FILE = "events.jsonl"
 LEAVES_FILE = "leaf-hashes.txt"

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from projections.annex import AnnexKind, Provenance
+from ledger.annex import AnnexKind, Provenance
 from projections.exports.csv_export import sidecar_path, write_csv
 from projections.exports.fdp_export import write_fdp
 from projections.exports.pdf_export import write_pdf

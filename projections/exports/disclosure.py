@@ -17,9 +17,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+from ledger.annex import TOTAL_LABEL, AnnexKind, Provenance
 from ledger.domain.records import GoalIndicator
 from ledger.runtime import SYSTEM, Actor
-from projections.annex import TOTAL_LABEL, AnnexKind, Provenance
 from projections.exports.coverage_report import (
     CheckpointStatus,
     ExportRefused,

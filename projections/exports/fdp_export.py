@@ -19,8 +19,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger.annex import ANNEX_HEADERS
 from ledger.grades import Grade
-from projections.annex import ANNEX_HEADERS
 from projections.exports.report import Cell, Report, format_cell, provenance_dict, provenance_lines
 
 

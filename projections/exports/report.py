@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from projections.annex import ANNEX_HEADERS, TOTAL_LABEL, AnnexTable, Provenance
+from ledger.annex import ANNEX_HEADERS, TOTAL_LABEL, AnnexTable, Provenance
 
 Cell = str | int | Decimal | None
 """One table cell. Amounts are `Decimal`, never float, so exports stay exact."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.annex import AnnexKind
 from ledger.application import Ledger
 from ledger.integrity.bundle import export_bundle
 from ledger.integrity.checkpoint import (
@@ -26,7 +27,6 @@ from ledger.integrity.service import checkpoint_now
 from ledger.integrity.verifier import BundleError, verify_bundle
 from ledger.sample.loader import load_sample
 from ledger.store import Database, fetchone
-from projections.annex import AnnexKind
 from projections.views import ReadModel
 from tests.integration.helpers import do
 

@@ -10,10 +10,10 @@ from importlib import resources
 
 import pytest
 
+from ledger.annex import AnnexKind
 from ledger.application import Ledger
 from ledger.sample.loader import load_sample
 from ledger.store import Database
-from projections.annex import AnnexKind
 from projections.hashing import all_hashes
 from projections.views import ReadModel
 from tests.integration.helpers import do

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from ledger import cli, regions_cli
+from ledger.annex import AnnexKind
 from ledger.errors import InvalidInput, NotFound, RuleViolation
 from ledger.integrity.checkpoint import NoteSigner
 from ledger.integrity.service import checkpoint_now
@@ -25,7 +26,6 @@ from ledger.regions import Region, RegionRegistry, region_url
 from ledger.sample.loader import load_sample
 from ledger.sample.synthetic import generate
 from ledger.store import Database
-from projections.annex import AnnexKind
 from projections.rollup import RollupQuery
 from tests.conftest import PG_URL, require_postgres
 from tests.pgcluster import Cluster, Server, started_or_skip

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from ledger.annex import AnnexKind
 from ledger.application import Ledger
 from ledger.migrate import migrate
 from ledger.replicas import ReplicaRouter, StandbyReadModel
 from ledger.sample.loader import load_sample
 from ledger.store import Database
-from projections.annex import AnnexKind
 from projections.views import ReadModel
 from tests.integration.helpers import do
 from tests.pgcluster import Cluster, Server, caught_up, free_port, started_or_skip, wait_until

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from ledger.annex import ANNEX_HEADERS, AnnexKind, AnnexRow, AnnexTable, Provenance
 from ledger.grades import Grade
 from ledger.importing import read_annex_file
-from projections.annex import ANNEX_HEADERS, AnnexKind, AnnexRow, AnnexTable, Provenance
 from projections.exports import (
     CjkFontNotFoundError,
     Report,

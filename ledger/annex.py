@@ -1,4 +1,5 @@
-"""The annex tables (附件1/附件2) as plain values, shared by views and exports."""
+"""The annex tables (附件1/附件2) as plain values, shared by views, exports and the offline
+verifier (ledger.integrity.verifier), which replays them without the read side."""
 
 from __future__ import annotations
 
