@@ -108,7 +108,7 @@ def run(db: Database, seconds: float, clients: int) -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}/graphql"
     env = {**os.environ, "JIXIAO_DATABASE_URL": db.url, "JIXIAO_RATE_LIMIT": "off"}
-    server = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve", "--host",
+    server = subprocess.Popen([sys.executable, "-m", "jixiao.cli", "serve", "--host",
                                "127.0.0.1", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

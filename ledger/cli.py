@@ -1,18 +1,20 @@
-"""The `jixiao` command line: a thin entrypoint over the application and the views."""
+"""`jixiao migrate`, `log` and `sample`: the write side's own commands.
+
+Like every layer's command group, they are registered by the entry point (jixiao.cli), which
+is the only module that knows them all. `parse_time` is here, the lowest layer, so that every
+layer's commands can share it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from ledger.errors import DomainError
 from ledger.store import Database
-
-Handler = Callable[[argparse.Namespace, Database], int]
 
 
 def parse_time(text: str) -> datetime:
@@ -65,12 +67,7 @@ def cmd_sample(args: argparse.Namespace, db: Database) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jixiao", description="绩效 budget performance ledger")
-    parser.add_argument("--database", help="overrides JIXIAO_DATABASE_URL "
-                        "(default sqlite:///./jixiao.db)")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def register(sub: Any) -> None:
     p = sub.add_parser("migrate", help="create or upgrade every table (idempotent)")
     p.set_defaults(handler=cmd_migrate)
 
@@ -83,40 +80,3 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="sample data")
     p.add_argument("action", choices=["load"])
     p.set_defaults(handler=cmd_sample)
-
-    for register in extra_commands():
-        register(sub)
-    return parser
-
-
-def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    """Commands of the read side and the API, registered where they live."""
-    registrars = []
-    for module in ("projections.cli", "projections.exports.cli", "ledger.importing.cli",
-                   "ledger.regions_cli", "ledger.tokens_cli",
-                   "schema.cli", "ledger.integrity.cli"):
-        try:
-            imported = __import__(module, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        registrars.append(imported.register)
-    return registrars
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    db = Database.from_url(args.database)
-    handler: Handler = args.handler
-    try:
-        return handler(args, db)
-    except BrokenPipeError:
-        return 0
-    except DomainError as refusal:  # a refusal or an unavailable store: say it, no traceback
-        print(f"jixiao: {refusal}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

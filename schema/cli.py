@@ -1,4 +1,4 @@
-"""`jixiao serve` and `jixiao schema export`, registered by ledger.cli."""
+"""`jixiao serve` and `jixiao schema export`, registered by jixiao.cli."""
 
 from __future__ import annotations
 

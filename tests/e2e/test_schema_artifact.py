@@ -29,7 +29,7 @@ def test_the_contract_names_are_in_the_schema() -> None:
 
 
 def test_schema_export_command(tmp_path: Path) -> None:
-    from ledger.cli import main
+    from jixiao.cli import main
 
     target = tmp_path / "out.graphql"
     assert main(["schema", "export", "--output", str(target)]) == 0

@@ -59,7 +59,7 @@ class Server:
         env = {**os.environ, "JIXIAO_DATABASE_URL": self.db.url, "JIXIAO_RATE_LIMIT": "off",
                "PGAPPNAME": self.app_name}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ledger.cli", "serve", "--port", str(self.port)], env=env,
+            [sys.executable, "-m", "jixiao.cli", "serve", "--port", str(self.port)], env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

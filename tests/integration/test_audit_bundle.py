@@ -41,7 +41,7 @@ def cli(*args: str, db: Database | None = None,
         env["JIXIAO_DATABASE_URL"] = db.url
     if key is not None:
         env["JIXIAO_KEY_FILE"] = str(key)
-    return subprocess.run([sys.executable, "-m", "ledger.cli", *args], env=env, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "jixiao.cli", *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -13,7 +13,7 @@ from ledger.store import Database
 
 def jixiao(db: Database, *args: str) -> str:
     env = {**os.environ, "JIXIAO_DATABASE_URL": db.url}
-    done = subprocess.run([sys.executable, "-m", "ledger.cli", *args], env=env,
+    done = subprocess.run([sys.executable, "-m", "jixiao.cli", *args], env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout

@@ -143,7 +143,7 @@ def test_cli_disclose(ledger: Ledger, read: ReadModel, database: Database,
     env = {**os.environ, "JIXIAO_DATABASE_URL": database.url,
            "JIXIAO_KEY_FILE": str(tmp_path / "no-such.key")}
     out = tmp_path / "cli"
-    done = subprocess.run([sys.executable, "-m", "ledger.cli", "disclose", "--year", "2022",
+    done = subprocess.run([sys.executable, "-m", "jixiao.cli", "disclose", "--year", "2022",
                            "--audience", "standing-committee", "--out", str(out)], env=env,
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
@@ -151,7 +151,7 @@ def test_cli_disclose(ledger: Ledger, read: ReadModel, database: Database,
     assert digest in done.stdout and "no signing key configured" in done.stdout
     [record] = read.disclosure(read.resolve(), 2022, "standing_committee").disclosures
     assert record.content_hash == digest
-    refused = subprocess.run([sys.executable, "-m", "ledger.cli", "disclose", "--year", "2022",
+    refused = subprocess.run([sys.executable, "-m", "jixiao.cli", "disclose", "--year", "2022",
                               "--audience", "public", "--out", str(out)], env=env,
                              capture_output=True, text=True, timeout=300, check=False)
     assert refused.returncode == 2 and "not an empty directory" in refused.stderr

@@ -360,7 +360,7 @@ def test_provenance_cites_the_latest_checkpoint_covering_the_position(
 
 def jixiao(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "JIXIAO_DATABASE_URL": db.url}
-    return subprocess.run([sys.executable, "-m", "ledger.cli", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "jixiao.cli", *args], env=env,
                           capture_output=True, text=True, timeout=300, check=False)
 
 

@@ -66,7 +66,7 @@ def stored_leaves(db: Database) -> list[tuple[int, int, bytes]]:
 def run_cli(db: Database, key: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "JIXIAO_DATABASE_URL": db.url, "JIXIAO_KEY_FILE": str(key),
            "JIXIAO_ORIGIN": ORIGIN}
-    return subprocess.run([sys.executable, "-m", "ledger.cli", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "jixiao.cli", *args], env=env,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -298,7 +298,7 @@ def test_sigkill_mid_seal_then_restart_seals_exactly_once(ledger: Ledger, databa
     head = generate(ledger, districts=1, subjects=30_000 // EVENTS_PER_SUBJECT + 1,
                     batch_subjects=250)
     env = {**os.environ, "JIXIAO_DATABASE_URL": database.url, "JIXIAO_KEY_FILE": str(key)}
-    proc = subprocess.Popen([sys.executable, "-m", "ledger.cli", "checkpoint"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "jixiao.cli", "checkpoint"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     conn = database.connect()
     try:
@@ -319,7 +319,7 @@ def test_sigkill_mid_seal_then_restart_seals_exactly_once(ledger: Ledger, databa
     assert len(stored_leaves(database)) == sum(1 for p, _ in recomputed_leaves(ledger)
                                                if p <= killed_at)
 
-    restarted = subprocess.run([sys.executable, "-m", "ledger.cli", "checkpoint"], env=env,
+    restarted = subprocess.run([sys.executable, "-m", "jixiao.cli", "checkpoint"], env=env,
                                capture_output=True, text=True, timeout=300)
     assert restarted.returncode == 0, restarted.stderr
     expected = recomputed_leaves(ledger)

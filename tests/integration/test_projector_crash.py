@@ -30,7 +30,7 @@ def tracked(db: Database) -> int:
 
 def catch_up_process(db: Database) -> subprocess.Popen[bytes]:
     env = {**os.environ, "JIXIAO_DATABASE_URL": db.url}
-    return subprocess.Popen([sys.executable, "-m", "ledger.cli", "projections", "catch-up"],
+    return subprocess.Popen([sys.executable, "-m", "jixiao.cli", "projections", "catch-up"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

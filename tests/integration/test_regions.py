@@ -6,7 +6,6 @@ start; the provincial roll-up reads both, each part stating its own position.
 
 from __future__ import annotations
 
-import argparse
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,7 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from ledger import cli, regions_cli
+from jixiao import cli
 from ledger.annex import AnnexKind
 from ledger.errors import InvalidInput, NotFound, RuleViolation
 from ledger.integrity.checkpoint import NoteSigner
@@ -200,35 +199,22 @@ def test_regions_on_sqlite_files(tmp_path: Path) -> None:
         registry.close()
 
 
-def run_cli(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    """`jixiao …` with the regions commands registered (until ledger/cli.py lists them)."""
-    original = cli.extra_commands
-
-    def with_regions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-        found = original()
-        return found if regions_cli.register in found else [*found, regions_cli.register]
-
-    monkeypatch.setattr(cli, "extra_commands", with_regions)
-    return cli.main(argv)
-
-
 @pytest.mark.postgres
 def test_cli_adds_and_lists_regions(system_schemas: Callable[[str], str],
-                                    monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     home = f"{PG_URL}?schema={system_schemas('home')}"
     schema = system_schemas("cli")
-    assert run_cli(["--database", home, "regions", "list"], monkeypatch) == 0
+    assert cli.main(["--database", home, "regions", "list"]) == 0
     assert "no regions" in capsys.readouterr().out
-    assert run_cli(["--database", home, "regions", "add", "340603", "相山区", "--database",
-                    f"{PG_URL}?schema={schema}"], monkeypatch) == 0
+    assert cli.main(["--database", home, "regions", "add", "340603", "相山区", "--database",
+                     f"{PG_URL}?schema={schema}"]) == 0
     assert f"schema {schema}" in capsys.readouterr().out
-    assert run_cli(["--database", home, "regions", "add", "340603", "杜集区", "--database",
-                    f"{PG_URL}?schema={schema}"], monkeypatch) == 2
+    assert cli.main(["--database", home, "regions", "add", "340603", "杜集区", "--database",
+                     f"{PG_URL}?schema={schema}"]) == 2
     assert "REGION_EXISTS" in capsys.readouterr().out
-    assert run_cli(["--database", home, "regions", "list"], monkeypatch) == 0
+    assert cli.main(["--database", home, "regions", "list"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["code", "name", "server", "schema", "position"]
     assert out[1].split() == ["340603", "相山区", "127.0.0.1:5432/test", schema, "0"]
-    assert run_cli(["--database", home, "regions", "migrate"], monkeypatch) == 0
+    assert cli.main(["--database", home, "regions", "migrate"]) == 0
     assert "region 340603: nothing new" in capsys.readouterr().out
