@@ -93,8 +93,8 @@ def bare_app() -> Starlette:
 def serve(kind: str, port: int, url: str) -> None:
     import uvicorn
 
+    from jixiao.app import create_app
     from ledger.store import Database
-    from schema.app import create_app
 
     # The API as deployed (bearer tokens checked on every request), minus the per-caller rate
     # limit, which would otherwise be what this measures.

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import jixiao.serve
 import ledger.cli
 import ledger.importing.cli
 import ledger.integrity.cli
@@ -32,7 +33,8 @@ COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
     ledger.importing.cli.register,  # import-table
     ledger.regions_cli.register,  # regions
     ledger.tokens_cli.register,  # tokens
-    schema.cli.register,  # serve, schema
+    jixiao.serve.register,  # serve
+    schema.cli.register,  # schema
     ledger.integrity.cli.register,  # keys, checkpoint, proof, audit, verify
 )
 

@@ -16,14 +16,56 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from ledger.annex import AnnexKind, AnnexTable
-from ledger.regions import Region, RegionRegistry
+from ledger.application import Ledger
 from ledger.store import Database
 from projections.coverage import coverage_of
 from projections.rows import SubjectRow
 from projections.values import Coverage, Moment
+from projections.views import ReadModel
+
+
+class RoutedRegion(Protocol):
+    """A routed region, as a roll-up names it."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def server(self) -> str: ...
+
+
+class OpenedRegion(Protocol):
+    """A region's storage, ledger and views, opened."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+    @property
+    def read(self) -> ReadModel: ...
+
+
+class RegionSource(Protocol):
+    """What the read side needs of the regions' routing table. The registry itself needs a
+    ReadModel per region, so it lives above this layer (jixiao.regions.RegionRegistry) and
+    is handed in."""
+
+    def regions(self) -> Sequence[RoutedRegion]: ...
+
+    def get(self, code: str) -> OpenedRegion: ...
+
+    def evict(self, code: str) -> None: ...
+
+    def close(self) -> None: ...
+
 
 CheckpointLookup = Callable[[Database], Any]
 """The latest signed checkpoint of a region's log (None when it has none yet)."""
@@ -88,13 +130,13 @@ class ProvincialRollup:
 
 
 class RollupQuery:
-    """Runs roll-ups over a RegionRegistry with a fixed set of threads.
+    """Runs roll-ups over the routed regions with a fixed set of threads.
 
     Each region is always read by the same thread, so a roll-up adds at most one read
     connection per region however often it runs (a ReadModel keeps one per thread).
     """
 
-    def __init__(self, registry: RegionRegistry, *, workers: int = 8,
+    def __init__(self, registry: RegionSource, *, workers: int = 8,
                  checkpoint: CheckpointLookup | None = None) -> None:
         self.registry = registry
         self.checkpoint = checkpoint if checkpoint is not None else integrity_checkpoints()
@@ -120,7 +162,7 @@ class RollupQuery:
             missing = sorted(wanted - known)
         else:
             missing = []
-        jobs: list[tuple[Region, Future[tuple[RegionPart, list[SubjectRow]]]]] = [
+        jobs: list[tuple[RoutedRegion, Future[tuple[RegionPart, list[SubjectRow]]]]] = [
             (r, self.lane(r.code).submit(self._part, r, fiscal_year, kind, as_of, effective_on))
             for r in regions]
         parts: list[RegionPart] = []
@@ -144,10 +186,11 @@ class RollupQuery:
                                 failures=tuple(failures),
                                 coverage=coverage_of(fiscal_year, rows))
 
-    def _part(self, region: Region, fiscal_year: int, kind: AnnexKind,
+    def _part(self, region: RoutedRegion, fiscal_year: int, kind: AnnexKind,
               as_of: datetime | None, effective_on: date | None
               ) -> tuple[RegionPart, list[SubjectRow]]:
-        db, _, read = self.registry.get(region.code)
+        opened = self.registry.get(region.code)
+        db, read = opened.db, opened.read
         moment = read.resolve(as_of=as_of, effective_on=effective_on)
         year_rows = read.year_rows(moment, fiscal_year)
         part = RegionPart(code=region.code, name=region.name, server=region.server,

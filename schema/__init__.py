@@ -1,7 +1,7 @@
 """The GraphQL API: every view at any moment, every command as a mutation.
 
 `build_schema()` needs no database, so the schema can be exported (schema/schema.graphql)
-and checked without one; `schema.app.create_app()` wires it to a ledger.
+and checked without one; `jixiao.app.create_app()` wires it to a ledger.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -24,15 +24,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from ledger.application import Ledger
-from ledger.replicas import ReplicaRouter
-from ledger.store import Database
 from ledger.tokens import TokenStore
 from projections.views import ReadModel
 from projections.visibility import READ_ALL
 from schema import build_schema
 from schema.auth import Authenticate, RateLimit, scope_actor
-from schema.context import READ_THREADS, WRITE_THREADS, Context, Services, resolve_actor
+from schema.context import Context, Services, resolve_actor
 from schema.exports import routes as export_routes
 from schema.portal import portal_routes
 
@@ -244,19 +241,12 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
-def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THREADS,
-               write_threads: int = WRITE_THREADS,
-               rate_limit: RateLimit | str | None = "env",
-               replicas: Sequence[Database] = ()) -> Starlette:
-    """One Ledger and one ReadModel for the process: /graphql, the downloads (/exports/…)
-    and the disclosure portal (/), all reading the same views, behind bearer-token
-    authentication and a per-caller rate limit (default from JIXIAO_RATE_LIMIT)."""
-    ledger = Ledger(db)
-    read = ReadModel(db, ledger)
-    router = (ReplicaRouter(db, list(replicas), ledger=ledger, read_model=read)
-              if replicas else None)
-    services = Services(ledger, read, read_threads=read_threads,
-                        write_threads=write_threads, replicas=router)
+def build_app(services: Services, tokens: TokenStore, *, dev: bool = False,
+              rate_limit: RateLimit | str | None = "env") -> Starlette:
+    """/graphql, the downloads (/exports/…) and the disclosure portal (/), all reading the
+    same views, behind bearer-token authentication and a per-caller rate limit (default from
+    JIXIAO_RATE_LIMIT). The app closes the services and the token store when it stops; what
+    goes into them is assembled above this layer (jixiao.app.create_app)."""
     graphql = GraphQLApp(services, dev=dev)
 
     @contextlib.asynccontextmanager
@@ -280,7 +270,6 @@ def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THRE
     app.state.services = services
     app.state.graphql = graphql
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
-    tokens = TokenStore(db)
     app.state.tokens = tokens
     limit = RateLimit.from_env() if isinstance(rate_limit, str) else rate_limit
     app.add_middleware(Authenticate, tokens=tokens, limit=limit)

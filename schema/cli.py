@@ -1,4 +1,4 @@
-"""`jixiao serve` and `jixiao schema export`, registered by jixiao.cli."""
+"""`jixiao schema export`: the GraphQL schema as an artifact, registered by jixiao.cli."""
 
 from __future__ import annotations
 
@@ -13,27 +13,6 @@ SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("serve", help="serve the GraphQL API (and GraphiQL) at /graphql")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--sample", action="store_true",
-                   help="load the 相山区 2022 sample first if the ledger is empty")
-    p.add_argument("--dev", action="store_true",
-                   help="development mode: unmasked errors and tracebacks, and print a "
-                   "finance_bureau dev token")
-    p.add_argument("--write-url", metavar="URL",
-                   help="the primary that takes commands (default: --database / "
-                        "JIXIAO_DATABASE_URL)")
-    p.add_argument("--read-url", action="append", default=[], metavar="URL",
-                   help="a PostgreSQL hot standby to answer queries from (repeatable); a "
-                        "query is answered there only once it has replayed the position the "
-                        "query asks for, else by the primary")
-    p.add_argument("--read-threads", type=int, default=2, metavar="N",
-                   help="threads for storage reads (default 2; more mostly adds contention)")
-    p.add_argument("--write-threads", type=int, default=2, metavar="N",
-                   help="threads for commands (default 2)")
-    p.set_defaults(handler=cmd_serve)
-
     p = sub.add_parser("schema", help="the GraphQL schema as an artifact")
     p.add_argument("action", choices=["export"])
     p.add_argument("--output", "-o", help="write to this file ('-' for stdout; default "
@@ -41,48 +20,6 @@ def register(sub: Any) -> None:
     p.add_argument("--check", action="store_true",
                    help="exit 1 if the committed schema differs from the code")
     p.set_defaults(handler=cmd_schema)
-
-
-def prepare(db: Database, *, sample: bool) -> int:
-    """Migrate, and load the sample into an empty ledger; returns the last position."""
-    from ledger.application import Ledger
-    from ledger.migrate import migrate
-    from ledger.sample.loader import load_sample
-
-    migrate(db)
-    ledger = Ledger(db)
-    try:
-        position = int(ledger.recorder.max_notification_id() or 0)
-        if sample and position == 0:
-            position = load_sample(ledger, publish=True)
-        return position
-    finally:
-        ledger.close()
-
-
-def cmd_serve(args: argparse.Namespace, db: Database) -> int:
-    import uvicorn
-
-    from schema.app import MAX_BODY, create_app
-
-    if args.write_url:
-        db = Database.from_url(args.write_url)
-
-    position = prepare(db, sample=args.sample)
-    if args.dev:  # the easy local path: never on by default
-        from ledger.tokens import TokenStore
-
-        info, secret = TokenStore(db).create("finance_bureau", "dev (jixiao serve --dev)")
-        print(f"dev token {info.id} (finance_bureau); send it as\n"
-              f"  Authorization: Bearer {secret}", file=sys.stderr)
-    print(f"ledger on {db.backend} at position {position}; GraphQL at "
-          f"http://{args.host}:{args.port}/graphql", file=sys.stderr)
-    app = create_app(db, dev=args.dev, read_threads=args.read_threads,
-                     write_threads=args.write_threads,
-                     replicas=[Database.from_url(url) for url in args.read_url])
-    uvicorn.run(app, host=args.host, port=args.port, workers=1, ws_max_size=MAX_BODY,
-                log_level="info" if args.dev else "warning")
-    return 0
 
 
 def cmd_schema(args: argparse.Namespace, db: Database) -> int:

@@ -15,16 +15,14 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from starlette.requests import HTTPConnection
 from strawberry.types import Info
 
 from ledger.application import Ledger
-from ledger.regions import RegionRegistry
-from ledger.replicas import ReplicaRouter
 from ledger.runtime import Actor
-from projections.rollup import RollupQuery
+from projections.rollup import RegionSource, RollupQuery
 from projections.views import ReadModel
 from schema.auth import PUBLIC_ACTOR, scope_actor
 from schema.errors import PublicError
@@ -55,6 +53,15 @@ READ_THREADS = 2
 WRITE_THREADS = 2
 
 
+class ReadRouter(Protocol):
+    """Hot standbys for reads. The router opens a Ledger and a ReadModel per standby, so it
+    lives above the API (jixiao.replicas.ReplicaRouter) and is handed in."""
+
+    def read_model(self, min_position: int | None = None, wait: float = 0.0) -> ReadModel: ...
+
+    def close(self) -> None: ...
+
+
 class Services:
     """One Ledger and one ReadModel per app, and the small thread pools their calls use.
 
@@ -65,17 +72,18 @@ class Services:
     command waiting for the store's write lock never holds up a read.
     """
 
-    def __init__(self, ledger: Ledger, read_model: ReadModel, *, read_threads: int = READ_THREADS,
-                 write_threads: int = WRITE_THREADS,
-                 replicas: ReplicaRouter | None = None) -> None:
+    def __init__(self, ledger: Ledger, read_model: ReadModel, *,
+                 regions: Callable[[], RegionSource], read_threads: int = READ_THREADS,
+                 write_threads: int = WRITE_THREADS, replicas: ReadRouter | None = None) -> None:
         self.ledger = ledger
         self.read_model = read_model
         self.reads = ThreadPoolExecutor(max_workers=read_threads, thread_name_prefix="jixiao-read")
         self.writes = ThreadPoolExecutor(max_workers=write_threads,
                                          thread_name_prefix="jixiao-write")
         self.head = Head(lambda: self.run(self.newest))
-        self.replicas = replicas  # hot standbys for reads (ledger.replicas), if any
-        self._regions: RegionRegistry | None = None
+        self.replicas = replicas  # hot standbys for reads (jixiao.replicas), if any
+        self._open_regions = regions  # the routing table, opened on first use
+        self._regions: RegionSource | None = None
         self._rollup: RollupQuery | None = None
         self._regions_lock = threading.Lock()
 
@@ -83,7 +91,7 @@ class Services:
         """Another region's ledger and views (its own schema or server), opened on first use."""
         with self._regions_lock:
             if self._regions is None:
-                self._regions = RegionRegistry(self.ledger.database)
+                self._regions = self._open_regions()
             registry = self._regions
         opened = registry.get(code)
         return opened.ledger, opened.read
@@ -91,7 +99,7 @@ class Services:
     def rollup(self) -> RollupQuery:
         with self._regions_lock:
             if self._regions is None:
-                self._regions = RegionRegistry(self.ledger.database)
+                self._regions = self._open_regions()
             if self._rollup is None:
                 self._rollup = RollupQuery(self._regions)
             return self._rollup

@@ -27,13 +27,13 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
+from jixiao.app import create_app
 from ledger.application import Ledger
 from ledger.integrity.checkpoint import init_key_file
 from ledger.integrity.service import CheckpointInfo, checkpoint_now, load_key, origin_setting
 from ledger.migrate import migrate
 from ledger.sample.loader import load_sample
 from ledger.store import Database
-from schema.app import create_app
 from schema.portal import portal_routes
 from tests.conftest import IN_CI
 

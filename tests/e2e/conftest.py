@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from jixiao.app import create_app
 from ledger.application import Ledger
 from ledger.sample.loader import load_sample
 from ledger.store import Database
 from ledger.tokens import TokenStore
-from schema.app import create_app
 
 
 class Api:

@@ -22,11 +22,11 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.graphql import nodes
 from schemathesis.python.asgi import shutdown_lifespans
 
+from jixiao.app import create_app
 from ledger.application import Ledger
 from ledger.sample.loader import load_sample
 from ledger.store import Database
 from projections.views import ReadModel
-from schema.app import create_app
 from schema.context import Services
 
 MAX_EXAMPLES = 25  # per operation (2 queries + 26 mutations) and backend: well under a minute

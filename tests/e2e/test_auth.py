@@ -11,9 +11,9 @@ from contextlib import redirect_stdout
 import pytest
 from starlette.testclient import TestClient
 
+from jixiao.app import create_app
 from ledger import tokens_cli
 from ledger.store import Database, fetchall
-from schema.app import create_app
 from schema.auth import RateLimit
 from tests.e2e.conftest import bearer
 from tests.e2e.test_visibility import World, world

@@ -159,7 +159,7 @@ def test_authenticated_mutations_never_fail_the_server(database: Database) -> No
     from schemathesis.python.asgi import shutdown_lifespans
 
     import tests.e2e.test_api_fuzz  # noqa: F401  (registers the custom scalar strategies)
-    from schema.app import create_app
+    from jixiao.app import create_app
     from tests.e2e.conftest import bearer, issue_token
 
     ledger = Ledger(database)

@@ -38,7 +38,7 @@ def test_schema_export_command(tmp_path: Path) -> None:
 
 
 def test_serve_prepares_the_store_and_loads_the_sample_once(database: Database) -> None:
-    from schema.cli import prepare
+    from jixiao.serve import prepare
 
     first = prepare(database, sample=True)
     assert first > 0

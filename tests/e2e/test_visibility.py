@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from jixiao.app import create_app
 from ledger.application import Ledger
 from ledger.sample.loader import AGENCY, load_sample
 from ledger.store import Database
-from schema.app import create_app
 from tests.e2e.conftest import bearer, issue_token
 
 SUBJECTS = """query($p: Int) { ledger(position: $p) { position

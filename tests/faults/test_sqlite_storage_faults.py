@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from jixiao.app import create_app
 from ledger.migrate import migrate
-from schema.app import create_app
 from tests.faults.conftest import REGISTER, bureau_headers, sqlite_at
 
 

@@ -179,7 +179,7 @@ def details(db: Database) -> dict[str, Any]:
     """Each subject's detail as the API answers it (None where it failed to answer)."""
     from starlette.testclient import TestClient
 
-    from schema.app import create_app
+    from jixiao.app import create_app
     from tests.e2e.conftest import bearer, issue_token
 
     out: dict[str, Any] = {}

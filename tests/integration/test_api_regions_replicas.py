@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from jixiao.app import create_app
 from ledger.application import Ledger
 from ledger.migrate import migrate
 from ledger.regions import RegionRegistry
 from ledger.sample.loader import load_sample
 from ledger.store import Database
-from schema.app import create_app
 from tests.conftest import drop_schema
 from tests.e2e.conftest import bearer, issue_token
 from tests.pgcluster import Cluster, Server, started_or_skip

@@ -17,11 +17,11 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from starlette.testclient import TestClient
 
+from jixiao.app import create_app
 from ledger.application import Ledger
 from ledger.store import Database
 from projections.hashing import all_hashes
 from projections.projector import Runner
-from schema.app import create_app
 from tests.e2e.conftest import bearer, issue_token
 from tests.golden.make_golden import DETAIL, DETAILS, HASHES, LOG
 

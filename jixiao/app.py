@@ -1,0 +1,40 @@
+"""The service assembled: one Ledger and one ReadModel for the process, the regions' routing
+table and any hot standbys, wired into the API (schema.app.build_app).
+
+Only this layer knows every piece. The API sees the routing table and the standbys through
+the small interfaces it declares (projections.rollup.RegionSource, schema.context.ReadRouter).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+from starlette.applications import Starlette
+
+from ledger.application import Ledger
+from ledger.regions import RegionRegistry
+from ledger.replicas import ReplicaRouter
+from ledger.store import Database
+from ledger.tokens import TokenStore
+from projections.views import ReadModel
+from schema.app import build_app
+from schema.auth import RateLimit
+from schema.context import READ_THREADS, WRITE_THREADS, Services
+
+
+def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THREADS,
+               write_threads: int = WRITE_THREADS,
+               rate_limit: RateLimit | str | None = "env",
+               replicas: Sequence[Database] = ()) -> Starlette:
+    """The app `jixiao serve` runs: commands to `db`, queries from `replicas` (hot standbys)
+    once they have replayed the position asked for, other regions as routed from `db`."""
+    ledger = Ledger(db)
+    read = ReadModel(db, ledger)
+    router = (ReplicaRouter(db, list(replicas), ledger=ledger, read_model=read)
+              if replicas else None)
+    # The routing table is opened on first use: most deployments never route a region.
+    services = Services(ledger, read, regions=functools.partial(RegionRegistry, db),
+                        read_threads=read_threads, write_threads=write_threads,
+                        replicas=router)
+    return build_app(services, TokenStore(db), dev=dev, rate_limit=rate_limit)

@@ -1,0 +1,79 @@
+"""`jixiao serve`: migrate, optionally load the sample, and run the assembled app (jixiao.app).
+
+It lives here rather than with the API because serving needs the whole assembly: the routing
+table and the standbys as well as the GraphQL app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ledger.store import Database
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="serve the GraphQL API (and GraphiQL) at /graphql")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--sample", action="store_true",
+                   help="load the 相山区 2022 sample first if the ledger is empty")
+    p.add_argument("--dev", action="store_true",
+                   help="development mode: unmasked errors and tracebacks, and print a "
+                   "finance_bureau dev token")
+    p.add_argument("--write-url", metavar="URL",
+                   help="the primary that takes commands (default: --database / "
+                        "JIXIAO_DATABASE_URL)")
+    p.add_argument("--read-url", action="append", default=[], metavar="URL",
+                   help="a PostgreSQL hot standby to answer queries from (repeatable); a "
+                        "query is answered there only once it has replayed the position the "
+                        "query asks for, else by the primary")
+    p.add_argument("--read-threads", type=int, default=2, metavar="N",
+                   help="threads for storage reads (default 2; more mostly adds contention)")
+    p.add_argument("--write-threads", type=int, default=2, metavar="N",
+                   help="threads for commands (default 2)")
+    p.set_defaults(handler=cmd_serve)
+
+
+def prepare(db: Database, *, sample: bool) -> int:
+    """Migrate, and load the sample into an empty ledger; returns the last position."""
+    from ledger.application import Ledger
+    from ledger.migrate import migrate
+    from ledger.sample.loader import load_sample
+
+    migrate(db)
+    ledger = Ledger(db)
+    try:
+        position = int(ledger.recorder.max_notification_id() or 0)
+        if sample and position == 0:
+            position = load_sample(ledger, publish=True)
+        return position
+    finally:
+        ledger.close()
+
+
+def cmd_serve(args: argparse.Namespace, db: Database) -> int:
+    import uvicorn
+
+    from jixiao.app import create_app
+    from schema.app import MAX_BODY
+
+    if args.write_url:
+        db = Database.from_url(args.write_url)
+
+    position = prepare(db, sample=args.sample)
+    if args.dev:  # the easy local path: never on by default
+        from ledger.tokens import TokenStore
+
+        info, secret = TokenStore(db).create("finance_bureau", "dev (jixiao serve --dev)")
+        print(f"dev token {info.id} (finance_bureau); send it as\n"
+              f"  Authorization: Bearer {secret}", file=sys.stderr)
+    print(f"ledger on {db.backend} at position {position}; GraphQL at "
+          f"http://{args.host}:{args.port}/graphql", file=sys.stderr)
+    app = create_app(db, dev=args.dev, read_threads=args.read_threads,
+                     write_threads=args.write_threads,
+                     replicas=[Database.from_url(url) for url in args.read_url])
+    uvicorn.run(app, host=args.host, port=args.port, workers=1, ws_max_size=MAX_BODY,
+                log_level="info" if args.dev else "warning")
+    return 0
