@@ -31,9 +31,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import table
+from jixiao.regions import RegionRegistry
 from ledger.annex import AnnexKind
 from ledger.application import Ledger
-from ledger.regions import RegionRegistry
 from ledger.sample.synthetic import ACTOR, district_setup, generate, subject_commands
 from ledger.store import Database
 from projections.rollup import RollupQuery

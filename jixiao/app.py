@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 from starlette.applications import Starlette
 
+from jixiao.regions import RegionRegistry
+from jixiao.replicas import ReplicaRouter
 from ledger.application import Ledger
-from ledger.regions import RegionRegistry
-from ledger.replicas import ReplicaRouter
 from ledger.store import Database
 from ledger.tokens import TokenStore
 from projections.views import ReadModel

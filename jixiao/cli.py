@@ -11,11 +11,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import jixiao.regions_cli
 import jixiao.serve
 import ledger.cli
 import ledger.importing.cli
 import ledger.integrity.cli
-import ledger.regions_cli
 import ledger.tokens_cli
 import projections.cli
 import projections.exports.cli
@@ -31,7 +31,7 @@ COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
     projections.cli.register,  # projections, replay
     projections.exports.cli.register,  # export, disclose
     ledger.importing.cli.register,  # import-table
-    ledger.regions_cli.register,  # regions
+    jixiao.regions_cli.register,  # regions
     ledger.tokens_cli.register,  # tokens
     jixiao.serve.register,  # serve
     schema.cli.register,  # schema

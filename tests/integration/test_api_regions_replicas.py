@@ -11,9 +11,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from jixiao.app import create_app
+from jixiao.regions import RegionRegistry
 from ledger.application import Ledger
 from ledger.migrate import migrate
-from ledger.regions import RegionRegistry
 from ledger.sample.loader import load_sample
 from ledger.store import Database
 from tests.conftest import drop_schema

@@ -17,11 +17,11 @@ import psycopg
 import pytest
 
 from jixiao import cli
+from jixiao.regions import Region, RegionRegistry, region_url
 from ledger.annex import AnnexKind
 from ledger.errors import InvalidInput, NotFound, RuleViolation
 from ledger.integrity.checkpoint import NoteSigner
 from ledger.integrity.service import checkpoint_now
-from ledger.regions import Region, RegionRegistry, region_url
 from ledger.sample.loader import load_sample
 from ledger.sample.synthetic import generate
 from ledger.store import Database

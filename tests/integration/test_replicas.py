@@ -13,10 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from jixiao.replicas import ReplicaRouter, StandbyReadModel
 from ledger.annex import AnnexKind
 from ledger.application import Ledger
 from ledger.migrate import migrate
-from ledger.replicas import ReplicaRouter, StandbyReadModel
 from ledger.sample.loader import load_sample
 from ledger.store import Database
 from projections.views import ReadModel

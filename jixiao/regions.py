@@ -130,7 +130,8 @@ def region_url(home: Database, code: str, url: str | None) -> str:
 
 
 class RegionRegistry:
-    """The routing table and the regions' ledgers, opened lazily and shared between threads."""
+    """The routing table and the regions' ledgers, opened lazily and shared between threads.
+    The read side and the API see it as a projections.rollup.RegionSource."""
 
     def __init__(self, home: Database | None = None, *, pool_size: int = 1,
                  max_overflow: int = 4) -> None:

@@ -17,8 +17,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from jixiao.regions import RegionDatabase
 from ledger.application import Ledger
-from ledger.regions import RegionDatabase
 from ledger.store import Database, fetchone
 from projections.views import ReadModel
 

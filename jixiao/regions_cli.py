@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_add(args: argparse.Namespace, home: Database) -> int:
-    from ledger.regions import RegionRegistry
+    from jixiao.regions import RegionRegistry
 
     try:
         region = RegionRegistry(home).add(args.code, args.name, args.region_url)
@@ -48,7 +48,7 @@ def cmd_add(args: argparse.Namespace, home: Database) -> int:
 
 
 def cmd_list(args: argparse.Namespace, home: Database) -> int:
-    from ledger.regions import RegionRegistry
+    from jixiao.regions import RegionRegistry
 
     registry = RegionRegistry(home)
     regions = registry.regions()
@@ -66,7 +66,7 @@ def cmd_list(args: argparse.Namespace, home: Database) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, home: Database) -> int:
-    from ledger.regions import RegionRegistry
+    from jixiao.regions import RegionRegistry
 
     for code, applied in RegionRegistry(home).migrate_all().items():
         print(f"region {code}: {', '.join(applied) or 'nothing new'}")
