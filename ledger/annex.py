@@ -34,6 +34,8 @@ TOTAL_LABEL = "合计"
 
 @dataclass(frozen=True)
 class AnnexRow:
+    """One row of an annex table (序号, 项目名称, 实施单位/牵头单位, 财政资金(万元), 评价情况, 评价等级)."""
+
     seq: int
     subject_id: str
     subject_name: str
@@ -41,6 +43,10 @@ class AnnexRow:
     funds: Decimal
     assessment: str
     grade: Grade | None
+
+    @property
+    def grade_label(self) -> str | None:
+        return None if self.grade is None else self.grade.label
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,8 @@ class Provenance:
 
 @dataclass(frozen=True)
 class AnnexTable:
+    """附件1 or 附件2 as of the enclosing moment, with the 合计 of 财政资金."""
+
     fiscal_year: int
     kind: AnnexKind
     rows: tuple[AnnexRow, ...]
@@ -67,3 +75,15 @@ class AnnexTable:
     @property
     def total_funds(self) -> Decimal:
         return sum((r.funds for r in self.rows), Decimal("0.00")).quantize(Decimal("0.01"))
+
+    @property
+    def table(self) -> AnnexKind:
+        return self.kind
+
+    @property
+    def headers(self) -> list[str]:
+        return list(ANNEX_HEADERS)
+
+    @property
+    def total_label(self) -> str:
+        return TOTAL_LABEL

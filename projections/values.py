@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from ledger.annex import AnnexKind
 from ledger.domain import records
 from ledger.grades import Grade
 
@@ -31,6 +32,8 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True)
 class SubjectSummary:
+    """A subject as one row: what lists and filters show."""
+
     subject_id: str
     code: str
     name: str
@@ -45,10 +48,18 @@ class SubjectSummary:
     goal_status: str
     grade: Grade | None
     score: Decimal | None
-    annex: str | None
+    annex: AnnexKind | None
     version: int
-    valid_from: int
+    valid_from: int  # the position this row became current
     seq_key: int  # registration position: the order of the annex rows and the paging key
+
+    @property
+    def id(self) -> str:
+        return self.subject_id
+
+    @property
+    def grade_label(self) -> str | None:
+        return None if self.grade is None else self.grade.label
 
 
 @dataclass(frozen=True)

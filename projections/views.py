@@ -375,7 +375,8 @@ def summary(r: SubjectRow) -> SubjectSummary:
         funds=from_cents(int(r.funds_cents)), is_key=bool(r.is_key),
         is_new=bool(r.is_new), tags=json.loads(r.tags), goal_status=r.goal_status,
         grade=Grade(r.grade) if r.grade else None,
-        score=Decimal(r.grade_score) if r.grade_score else None, annex=r.annex,
+        score=Decimal(r.grade_score) if r.grade_score else None,
+        annex=AnnexKind(r.annex.replace("_", "-")) if r.annex else None,
         version=int(r.version), valid_from=int(r.valid_from), seq_key=int(r.seq_key))
 
 

@@ -73,7 +73,7 @@ class LedgerView:
                                table: AnnexKind) -> EvaluationTable:
         found = await services(info).run(seen.table, self.read, self.vis,
                                          self.moment, fiscal_year, annex.AnnexKind(table.value))
-        return EvaluationTable.of(found)
+        return found
 
     @field(description="Coverage of goals, monitoring, self-evaluation, spot checks.")
     async def coverage(self, info: Information, fiscal_year: int) -> Coverage:

@@ -3,7 +3,8 @@
 `record_type(Record)` reads the record's fields and types and declares the GraphQL type with
 the same fields (snake_case becomes camelCase as everywhere in the schema). Resolvers return
 the records themselves: fields are read by attribute, nothing is copied or re-parsed.
-Nested records, `X | None`, tuples and the grade map to their GraphQL counterparts.
+Nested records, `X | None` and tuples map to their GraphQL counterparts; enums are the
+ledger's own, declared to strawberry where the schema declares them (schema/types.py).
 """
 
 from __future__ import annotations
@@ -16,9 +17,6 @@ from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
-
-from ledger import grades
-from schema.types import Grade
 
 _DECLARED: dict[type, Any] = {}  # record class -> its GraphQL type
 
@@ -43,20 +41,20 @@ def graphql_annotation(hint: Any) -> Any:
         return list[graphql_annotation(args[0])]  # type: ignore[misc]
     if origin in (dict, Mapping) or hint in (dict, Mapping):
         return JSON
-    if hint is grades.Grade:
-        return Grade
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return record_type(hint)
     return hint
 
 
-def record_type(record: type, *, exclude: tuple[str, ...] = (),
+def record_type(record: type, *, name: str | None = None, exclude: tuple[str, ...] = (),
                 derived: Mapping[str, Any] | None = None,
-                resolvers: Mapping[str, Any] | None = None) -> Any:
-    """Declare `record` as a GraphQL type of the same name.
+                resolvers: Mapping[str, Any] | None = None,
+                descriptions: Mapping[str, str] | None = None) -> Any:
+    """Declare `record` as a GraphQL type (of the same name unless `name` is given).
 
     `derived` adds fields read from the record's properties (name -> type); `resolvers`
-    replaces a field by a strawberry field with its own resolver.
+    replaces a field by a strawberry field with its own resolver; `descriptions` describes
+    fields by name.
     """
     if record in _DECLARED:
         return _DECLARED[record]
@@ -67,7 +65,9 @@ def record_type(record: type, *, exclude: tuple[str, ...] = (),
     annotations.update({name: graphql_annotation(t) for name, t in (derived or {}).items()})
     namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__,
                                  **(resolvers or {})}
-    declared = strawberry.type(type(record.__name__, (), namespace),
+    for field_name, text in (descriptions or {}).items():
+        namespace[field_name] = strawberry.field(description=text)
+    declared = strawberry.type(type(name or record.__name__, (), namespace),
                                description=_description(record))
     _DECLARED[record] = declared
     return declared

@@ -34,7 +34,7 @@ class RegionTable:
                    recorded_at=part.moment.recorded_at,
                    checkpoint_size=None if checkpoint is None else int(checkpoint.size),
                    checkpoint_root=None if checkpoint is None else str(checkpoint.root),
-                   evaluation_table=EvaluationTable.of(part.table))
+                   evaluation_table=part.table)
 
 
 @strawberry.type(description="A region that could not be read; the roll-up says so.")

@@ -25,9 +25,6 @@ from schema.types import (
     AuditConnection,
     Grade,
     SubjectSummary,
-    annex_of,
-    grade_of,
-    label_of,
 )
 
 if TYPE_CHECKING:  # the checker sees the records the resolvers return
@@ -110,9 +107,9 @@ class Subject:
             moment=moment, read=read, id=s.subject_id, code=s.code, name=s.name, kind=s.kind,
             fiscal_year=s.fiscal_year, unit_code=s.unit_code, unit_name=s.unit_name,
             funds=s.funds, is_key=s.is_key, is_new=s.is_new, tags=list(s.tags),
-            goal_status=s.goal_status, grade=grade_of(s.grade), grade_label=label_of(s.grade),
-            score=s.score, annex=annex_of(s.annex), version=s.version,
-            summary=SubjectSummary.of(s), goals=list(d.goals), ex_ante=list(d.ex_ante),
+            goal_status=s.goal_status, grade=s.grade, grade_label=s.grade_label,
+            score=s.score, annex=s.annex, version=s.version, summary=s, goals=list(d.goals),
+            ex_ante=list(d.ex_ante),
             monitoring=list(d.monitoring), self_evaluation=d.self_evaluation,
             evaluations=list(d.evaluations), spot_checks=list(d.spot_checks), grading=d.grade,
             consequences=list(d.consequences), rectifications=list(d.rectifications),

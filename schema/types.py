@@ -9,16 +9,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.scalars import JSON
 
 from ledger import annex, grades
-from ledger.annex import ANNEX_HEADERS, TOTAL_LABEL
 from ledger.grades import Grade as Grade
 from ledger.log import LogRecord, jsonable
 from projections import values
+from schema.records import record_type
 
 # The ledger's own enum, so the API's grades are the ledger's by construction.
 strawberry.enum(Grade, name="Grade", description=(
@@ -26,10 +26,9 @@ strawberry.enum(Grade, name="Grade", description=(
     "(the scale in force is a versioned rule)."))
 
 
-@strawberry.enum(description="The two annex tables of the annual report.")
-class AnnexKind(Enum):
-    KEY_PROJECTS = "key-projects"
-    DEPARTMENT_OVERALL = "department-overall"
+AnnexKind = annex.AnnexKind
+strawberry.enum(AnnexKind, name="AnnexKind",
+                description="The two annex tables of the annual report.")
 
 
 @strawberry.enum(description="Who receives a disclosure.")
@@ -37,22 +36,6 @@ class Audience(Enum):
     PEOPLES_CONGRESS = "peoples_congress"
     STANDING_COMMITTEE = "standing_committee"
     PUBLIC = "public"
-
-
-def grade_of(value: grades.Grade | str | None) -> Grade | None:
-    return None if value is None else Grade(grades.Grade(value).value)
-
-
-def label_of(value: grades.Grade | str | None) -> str | None:
-    return None if value is None else grades.Grade(value).label
-
-
-def annex_of(value: str | None) -> AnnexKind | None:
-    return None if not value else AnnexKind(value.replace("_", "-"))
-
-
-def money(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(value)
 
 
 @strawberry.type(description="Keyset pagination: pass endCursor as `after` for the next page.")
@@ -64,41 +47,19 @@ class PageInfo:
 # -- the annex tables ----------------------------------------------------------------------
 
 
-@strawberry.type(description="One row of an annex table (序号, 项目名称, 实施单位/牵头单位, "
-                 "财政资金(万元), 评价情况, 评价等级).")
-class EvaluationTableRow:
-    seq: int
-    subject_id: str
-    subject_name: str
-    unit_name: str
-    funds: Decimal
-    assessment: str
-    grade: Grade | None
-    grade_label: str | None
-
-    @classmethod
-    def of(cls, row: annex.AnnexRow) -> EvaluationTableRow:
-        return cls(seq=row.seq, subject_id=row.subject_id, subject_name=row.subject_name,
-                   unit_name=row.unit_name, funds=row.funds, assessment=row.assessment,
-                   grade=grade_of(row.grade), grade_label=label_of(row.grade))
-
-
-@strawberry.type(description="附件1 or 附件2 as of the enclosing moment, with the 合计 of "
-                 "财政资金.")
-class EvaluationTable:
-    fiscal_year: int
-    table: AnnexKind
-    title: str
-    headers: list[str]
-    rows: list[EvaluationTableRow]
-    total_label: str
-    total_funds: Decimal
-
-    @classmethod
-    def of(cls, t: annex.AnnexTable) -> EvaluationTable:
-        return cls(fiscal_year=t.fiscal_year, table=AnnexKind(t.kind.value), title=t.title,
-                   headers=list(ANNEX_HEADERS), rows=[EvaluationTableRow.of(r) for r in t.rows],
-                   total_label=TOTAL_LABEL, total_funds=t.total_funds)
+if TYPE_CHECKING:  # the checker sees the values the resolvers return
+    EvaluationTable = annex.AnnexTable
+    from projections.values import SubjectSummary as SubjectSummary
+else:  # GraphQL sees the types declared from them
+    record_type(annex.AnnexRow, name="EvaluationTableRow", derived={"grade_label": str | None})
+    EvaluationTable = record_type(
+        annex.AnnexTable, name="EvaluationTable", exclude=("kind",),
+        derived={"table": annex.AnnexKind, "title": str, "headers": list[str],
+                 "total_label": str, "total_funds": Decimal})
+    SubjectSummary = record_type(
+        values.SubjectSummary, exclude=("subject_id", "seq_key"),
+        derived={"id": str, "grade_label": str | None},
+        descriptions={"valid_from": "the position this row became current"})
 
 
 # -- coverage --------------------------------------------------------------------------------
@@ -166,37 +127,6 @@ class Coverage:
 # -- subjects ----------------------------------------------------------------------------------
 
 
-@strawberry.type(description="A subject as one row: what lists and filters show.")
-class SubjectSummary:
-    id: str
-    code: str
-    name: str
-    kind: str
-    fiscal_year: int
-    unit_code: str
-    unit_name: str
-    funds: Decimal
-    is_key: bool
-    is_new: bool
-    tags: list[str]
-    goal_status: str
-    grade: Grade | None
-    grade_label: str | None
-    score: Decimal | None
-    annex: AnnexKind | None
-    version: int
-    valid_from: int = strawberry.field(description="the position this row became current")
-
-    @classmethod
-    def of(cls, s: values.SubjectSummary) -> SubjectSummary:
-        return cls(id=s.subject_id, code=s.code, name=s.name, kind=s.kind,
-                   fiscal_year=s.fiscal_year, unit_code=s.unit_code, unit_name=s.unit_name,
-                   funds=s.funds, is_key=s.is_key, is_new=s.is_new, tags=list(s.tags),
-                   goal_status=s.goal_status, grade=grade_of(s.grade),
-                   grade_label=label_of(s.grade), score=s.score, annex=annex_of(s.annex),
-                   version=s.version, valid_from=s.valid_from)
-
-
 @strawberry.type(description="A subject in a page. (No per-edge cursor yet: the keyset key is "
                  "not among the read model's summary fields; page with pageInfo.endCursor.)")
 class SubjectEdge:
@@ -210,7 +140,7 @@ class SubjectConnection:
 
     @classmethod
     def of(cls, page: values.Page[values.SubjectSummary]) -> SubjectConnection:
-        return cls(edges=[SubjectEdge(node=SubjectSummary.of(s)) for s in page.items],
+        return cls(edges=[SubjectEdge(node=s) for s in page.items],
                    page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor))
 
 
@@ -333,7 +263,7 @@ class DisclosurePackage:
     def of(cls, p: values.DisclosurePackage) -> DisclosurePackage:
         return cls(fiscal_year=p.fiscal_year, audience=Audience(p.audience),
                    disclosures=[Disclosure.of(d) for d in p.disclosures],
-                   subjects=[SubjectSummary.of(s) for s in p.subjects])
+                   subjects=list(p.subjects))
 
 
 @strawberry.type(description="A cell of an annex table that changed between two moments, with "
