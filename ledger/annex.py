@@ -34,7 +34,8 @@ TOTAL_LABEL = "合计"
 
 @dataclass(frozen=True)
 class AnnexRow:
-    """One row of an annex table (序号, 项目名称, 实施单位/牵头单位, 财政资金(万元), 评价情况, 评价等级)."""
+    """One row of an annex table: 序号, 项目名称, 实施单位/牵头单位, 财政资金(万元),
+    评价情况, 评价等级."""
 
     seq: int
     subject_id: str
