@@ -31,12 +31,14 @@ from ledger.domain.subject import Subject
 from ledger.errors import (
     Conflict,
     DomainError,
+    Forbidden,
+    HiddenSubject,
     InvalidInput,
     NotFound,
     RuleViolation,
     Unavailable,
 )
-from ledger.permissions import check_role, check_unit_scope
+from ledger.permissions import check_reach, check_role, check_unit_scope
 from ledger.rules import DEFAULT_RULES, RuleSet
 from ledger.store import APPLICATION_NAME, Database
 from ledger.transcoder import FastJSONTranscoder, LedgerMapper
@@ -161,6 +163,7 @@ class LedgerBase(Application[UUID]):
                     return replay
         meta = Meta(actor_id=actor.id, actor_role=actor.role, command_id=cmd.command_id,
                     effective_on=cmd.effective_on)
+        self._local.actor = actor  # subject() refuses what lies outside its reach
         try:
             changed, ids = decide(meta)
             for aggregate in changed:
@@ -171,6 +174,8 @@ class LedgerBase(Application[UUID]):
             if replay is not None:
                 return replay
             raise
+        finally:
+            self._local.actor = None
         main = changed[0]
         seen = batch.seen if batch is not None else {}
         pending = [type_name(type(e)) for a in changed
@@ -320,7 +325,17 @@ class LedgerBase(Application[UUID]):
         return agg
 
     def subject(self, code: str) -> Subject:
-        return self._get(Subject, "subject", code, "subjectCode")
+        """In a command, a subject outside the actor's reach is refused exactly as an unknown
+        one is (HiddenSubject), before any rule could tell something about its state."""
+        found = self._get(Subject, "subject", code, "subjectCode")
+        actor: Actor | None = getattr(self._local, "actor", None)
+        if actor is not None:
+            try:
+                check_reach(actor.role, actor.unit_code, actor.agency_code, found.unit_code,
+                            {c.agency_code for c in found.commissions.values()}, self.parent_of)
+            except Forbidden as refusal:
+                raise HiddenSubject(code, refusal) from None
+        return found
 
     def unit(self, code: str, field: str = "unitCode") -> Unit:
         return self._get(Unit, "unit", code, field)

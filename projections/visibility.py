@@ -17,6 +17,7 @@ from ledger import permissions as p
 from ledger.annex import AnnexKind, AnnexTable
 from ledger.domain.base import type_name
 from ledger.domain.subject import Subject
+from ledger.errors import DomainError, HiddenSubject
 from ledger.grades import Grade
 from ledger.runtime import Actor
 from projections.coverage import coverage_of
@@ -174,6 +175,15 @@ def subject(read: ReadModel, vis: Visibility, moment: Moment, code: str) -> Subj
     if found is None or not vis.allows(code, found.summary.unit_code):
         return None
     return found
+
+
+def command_refusal(read: ReadModel, actor: Actor, hidden: HiddenSubject) -> DomainError:
+    """A command's refusal of a subject outside the actor's reach. A subject the caller can
+    read anyway (disclosed to it) is no secret, so the refusal then says why; otherwise it
+    stays exactly the refusal of an unknown subject."""
+    moment = read.resolve()
+    found = subject(read, visibility(read, actor, moment), moment, str(hidden.details["key"]))
+    return hidden if found is None else hidden.reason
 
 
 def check_audit(read: ReadModel, vis: Visibility, moment: Moment, subject_code: str | None,

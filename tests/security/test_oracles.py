@@ -1,0 +1,94 @@
+"""Existence oracles and small leaks (issue item 9), attacked through the real HTTP app.
+
+A caller must not learn from an answer what it may not read: that another unit's undisclosed
+subject exists, what another actor did under a command id, which fiscal years hold hidden
+rows, where the server keeps its files, or which person holds a token.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ledger.sample.loader import AGENCY
+from tests.e2e.conftest import bearer, issue_token
+from tests.security.conftest import Served, assert_public_annex_intact
+
+HIDDEN = "XS-2022-HIDE-01"  # registered below for XS-U04, never disclosed
+UNKNOWN = "XS-2022-NONE-01"  # never registered; the same length, so messages compare
+REFUSAL = ("__typename ... on Refusal { code field rule message } ... on NotFound { key } "
+           "... on CommandSuccess { commandId command replayed aggregateId ids { name value } }")
+INDICATORS = [{"level1": "产出", "level2": "数量", "name": "覆盖人数", "comparator": ">=",
+               "target": "1000", "unit": "人", "weight": "100"}]
+DIMENSIONS = [{"name": "决策", "weight": "20", "score": "18"},
+              {"name": "过程", "weight": "20", "score": "18"},
+              {"name": "产出", "weight": "30", "score": "28"},
+              {"name": "效益", "weight": "30", "score": "28"}]
+# Every command a budget unit (or, last, an agency) may issue that names a subject.
+SUBJECT_COMMANDS: list[tuple[str, str, dict[str, Any]]] = [
+    ("unit", "recordExAnteAssessment", {"conclusion": "予以支持",
+                                        "dimensions": {"立项必要性": "必要"}}),
+    ("unit", "declareGoals", {"indicators": INDICATORS}),
+    ("unit", "adjustGoals", {"indicators": INDICATORS, "reason": "调整"}),
+    ("unit", "recordMonitoring", {"roundName": "r", "windowStart": "2022-01-01",
+                                  "windowEnd": "2022-07-31", "budgetAmount": "1.00",
+                                  "executedAmount": "0.50"}),
+    ("unit", "submitSelfEvaluation", {"budgetAmount": "1.00", "executedAmount": "1.00",
+                                      "indicatorResults": [{"name": "覆盖人数",
+                                                            "actual": "1000"}]}),
+    ("unit", "commissionEvaluation", {"agencyCode": AGENCY[0], "commissionedBy": "XS-U03"}),
+    ("unit", "recordEvaluation", {"kind": "DEPARTMENT", "dimensions": DIMENSIONS,
+                                  "narrative": "x", "evaluatedOn": "2023-01-01"}),
+    ("unit", "reportRectification", {"rectificationId": "rec-000000000000", "report": "done"}),
+    ("agency", "recordEvaluation", {"kind": "THIRD_PARTY", "agencyCode": AGENCY[0],
+                                    "commissionId": "com-000000000000",
+                                    "dimensions": DIMENSIONS, "narrative": "x",
+                                    "evaluatedOn": "2023-01-01"}),
+]
+
+
+def mutate(served: Served, name: str, fields: dict[str, Any],
+           headers: dict[str, str]) -> dict[str, Any]:
+    """One mutation over HTTP; its payload (a success or a refusal)."""
+    pascal = name[0].upper() + name[1:]
+    query = f"mutation($input: {pascal}Input!) {{ {name}(input: $input) {{ {REFUSAL} }} }}"
+    body = served.graphql(query, {"input": {"commandId": f"o-{uuid.uuid4().hex}", **fields}},
+                          headers).json()
+    assert "errors" not in body, body
+    payload: dict[str, Any] = body["data"][name]
+    return payload
+
+
+def head(served: Served) -> int:
+    return int(served.ledger.recorder.max_notification_id() or 0)
+
+
+def register_hidden_subject(served: Served) -> None:
+    """Another unit's subject, as the bureau registers it before anything is disclosed."""
+    done = mutate(served, "registerSubject", {
+        "code": HIDDEN, "name": "未公开项目", "kind": "PROJECT", "fiscalYear": 2022,
+        "unitCode": "XS-U04", "funds": "12.00"}, served.bureau)
+    assert done["__typename"] == "RegisterSubjectResult", done
+    approved = mutate(served, "declareGoals", {"subjectCode": HIDDEN, "indicators": INDICATORS},
+                      served.bureau)
+    assert approved["__typename"] == "DeclareGoalsResult", approved
+
+
+def test_another_units_undisclosed_subject_is_refused_like_an_unknown_one(
+        served: Served) -> None:
+    register_hidden_subject(served)
+    callers = {"unit": bearer(issue_token(served.db, "budget_unit", unit="XS-U03")),
+               "agency": bearer(issue_token(served.db, "agency", agency=AGENCY[0]))}
+    before = head(served)
+    for who, name, fields in SUBJECT_COMMANDS:
+        hidden = mutate(served, name, {"subjectCode": HIDDEN, **fields}, callers[who])
+        unknown = mutate(served, name, {"subjectCode": UNKNOWN, **fields}, callers[who])
+        assert unknown["code"] == "SUBJECT_NOT_FOUND", (who, name, unknown)
+        assert {k: str(v).replace(HIDDEN, "?") for k, v in hidden.items()} == \
+            {k: str(v).replace(UNKNOWN, "?") for k, v in unknown.items()}, (who, name)
+    assert head(served) == before  # nothing was appended
+    # A subject the unit can read anyway (disclosed) is no secret: the refusal says why.
+    disclosed = mutate(served, "declareGoals", {"subjectCode": "XS-2022-KP-01",
+                                                "indicators": INDICATORS}, callers["unit"])
+    assert (disclosed["__typename"], disclosed["code"]) == ("Forbidden", "OUT_OF_SCOPE")
+    assert_public_annex_intact(served.url)
