@@ -92,3 +92,33 @@ def test_another_units_undisclosed_subject_is_refused_like_an_unknown_one(
                                                 "indicators": INDICATORS}, callers["unit"])
     assert (disclosed["__typename"], disclosed["code"]) == ("Forbidden", "OUT_OF_SCOPE")
     assert_public_annex_intact(served.url)
+
+
+def test_a_command_id_is_its_actors_own(served: Served) -> None:
+    """Another actor's command id neither replays their result nor names their command."""
+    mine = bearer(issue_token(served.db, "budget_unit", unit="XS-U03"))
+    theirs = bearer(issue_token(served.db, "budget_unit", unit="XS-U04"))
+    command_id = f"shared-{uuid.uuid4().hex}"
+
+    def register(code: str, unit: str, headers: dict[str, str]) -> dict[str, Any]:
+        query = f"""mutation($input: RegisterSubjectInput!) {{
+            registerSubject(input: $input) {{ {REFUSAL} }} }}"""
+        body = served.graphql(query, {"input": {
+            "commandId": command_id, "code": code, "name": "项目", "kind": "PROJECT",
+            "fiscalYear": 2022, "unitCode": unit, "funds": "1.00"}}, headers).json()
+        found: dict[str, Any] = body["data"]["registerSubject"]
+        return found
+
+    first = register("XS-2022-OWN-03", "XS-U03", mine)
+    assert first["__typename"] == "RegisterSubjectResult" and not first["replayed"]
+    # The same id and the very same request from another unit: not the first unit's result.
+    copied = register("XS-2022-OWN-03", "XS-U03", theirs)
+    assert copied.get("aggregateId") != first["aggregateId"], copied
+    assert not copied.get("replayed") and "register" not in copied.get("message", "")
+    # The same id for a request of its own: recorded, as if the id were fresh.
+    own = register("XS-2022-OWN-04", "XS-U04", theirs)
+    assert own["__typename"] == "RegisterSubjectResult" and not own["replayed"], own
+    # Each actor's retry still returns its own first result.
+    assert register("XS-2022-OWN-03", "XS-U03", mine) == {**first, "replayed": True}
+    assert register("XS-2022-OWN-04", "XS-U04", theirs) == {**own, "replayed": True}
+    assert_public_annex_intact(served.url)
