@@ -14,13 +14,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ledger import permissions as p
-from ledger.annex import AnnexKind, AnnexTable
+from ledger.annex import AnnexKind, AnnexTable, Provenance
 from ledger.domain.base import type_name
 from ledger.domain.subject import Subject
 from ledger.errors import DomainError, HiddenSubject
 from ledger.grades import Grade
 from ledger.runtime import Actor
 from projections.coverage import coverage_of
+from projections.exports.coverage_report import TableName, coverage_report, table_report
+from projections.exports.report import Report, report_from_annex
 from projections.rows import SubjectRow
 from projections.values import Coverage, Moment, Page, SubjectDetail, SubjectSummary
 from projections.views import MAX_PAGE, ReadModel, summary
@@ -204,15 +206,13 @@ def check_audience(vis: Visibility, audience: str) -> None:
         raise NotVisible(f"disclosures to {audience} are not visible to this caller")
 
 
-def check_export(read: ReadModel, vis: Visibility, moment: Moment, fiscal_year: int,
-                 name: str) -> None:
-    """A download must not contain a row the caller may not read (coverage: any subject)."""
+def export_report(read: ReadModel, vis: Visibility, moment: Moment, fiscal_year: int,
+                  name: TableName, provenance: Provenance) -> Report:
+    """A download holds what the caller may read and nothing else: the visible rows,
+    numbered again, or the coverage of them. It is never refused for what it leaves out, so
+    hidden rows leave no trace: not their number, not that a year or table holds any."""
     if vis.everything:
-        return
-    rows = read.year_rows(moment, fiscal_year)
-    if name != "coverage":
-        rows = [r for r in rows if r.annex == annex_name(name)]
-    hidden = sum(1 for r in rows if not vis.allows_row(r))
-    if hidden:
-        raise NotVisible(f"{hidden} row(s) of this table are not disclosed to this caller; "
-                         "use a token with the right to read them")
+        return table_report(read, fiscal_year, name, moment, provenance)
+    if name == "coverage":
+        return coverage_report(coverage(read, vis, moment, fiscal_year), provenance)
+    return report_from_annex(table(read, vis, moment, fiscal_year, AnnexKind(name)), provenance)

@@ -37,7 +37,7 @@ from projections.exports.coverage_report import (
 )
 from projections.exports.pdf_export import CjkFontNotFoundError
 from projections.views import ReadModel
-from projections.visibility import NotVisible, check_export, visibility
+from projections.visibility import export_report, visibility
 
 T = TypeVar("T")
 ReadModelGetter = Callable[[Request], ReadModel]
@@ -92,16 +92,16 @@ def zip_directory(root: Path, top: str) -> bytes:
 
 def render(read: ReadModel, year: int, table: str, fmt: str, *, position: int | None = None,
            as_of: datetime | None = None, actor: Actor | None = None) -> Export:
-    """Validate, resolve the moment and write the export; ExportRefused names what is wrong,
-    NotVisible says the actor may not read every row of it (None: an operator's export)."""
+    """Validate, resolve the moment and write the export; ExportRefused names what is wrong.
+    An actor's export holds only the rows it may read (None: an operator's, everything)."""
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise ExportRefused(f"year {year} is outside {MIN_YEAR}..{MAX_YEAR}", "year")
     name, kind = check_request(table, fmt)
     moment = resolve_moment(read, position=position, as_of=as_of)
-    if actor is not None:
-        check_export(read, visibility(read, actor, moment), moment, year, name)
     status = checkpoint_status(read, moment)
-    report = table_report(read, year, name, moment, status.provenance)
+    report = (table_report(read, year, name, moment, status.provenance) if actor is None else
+              export_report(read, visibility(read, actor, moment), moment, year, name,
+                            status.provenance))
     with tempfile.TemporaryDirectory(prefix="jixiao-export-") as tmp:
         out = Path(tmp) / f"{report.name}.{kind}"
         write_export(report, kind, out, status.note)
@@ -175,9 +175,6 @@ def routes(read_model_getter: ReadModelGetter, *, run: Run | None = None,
             found = await (run(work) if run is not None else run_in_threadpool(work))
         except ExportRefused as exc:
             return _refuse(str(exc), exc.parameter)
-        except NotVisible as exc:
-            return JSONResponse({"error": {"message": str(exc), "code": "FORBIDDEN"}},
-                                status_code=403)
         except CjkFontNotFoundError as exc:
             return JSONResponse({"error": {"message": str(exc)}}, status_code=503)
         etag = '"' + hashlib.sha256(found.body).hexdigest() + '"'

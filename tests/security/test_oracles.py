@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx2 as httpx
+
 from ledger.sample.loader import AGENCY
 from tests.e2e.conftest import bearer, issue_token
 from tests.security.conftest import Served, assert_public_annex_intact
@@ -121,4 +123,42 @@ def test_a_command_id_is_its_actors_own(served: Served) -> None:
     # Each actor's retry still returns its own first result.
     assert register("XS-2022-OWN-03", "XS-U03", mine) == {**first, "replayed": True}
     assert register("XS-2022-OWN-04", "XS-U04", theirs) == {**own, "replayed": True}
+    assert_public_annex_intact(served.url)
+
+
+def register_hidden_key_project(served: Served, code: str, fiscal_year: int) -> None:
+    """An evaluated key project of XS-U04, so that it is a row of 附件1, never disclosed."""
+    done = mutate(served, "registerSubject", {
+        "code": code, "name": "未公开重点项目", "kind": "PROJECT", "fiscalYear": fiscal_year,
+        "unitCode": "XS-U04", "funds": "99.00", "isKey": True}, served.bureau)
+    assert done["__typename"] == "RegisterSubjectResult", done
+    evaluated = mutate(served, "recordEvaluation", {
+        "subjectCode": code, "kind": "FINANCE", "dimensions": DIMENSIONS,
+        "narrative": "未公开", "evaluatedOn": f"{fiscal_year + 1}-01-15"}, served.bureau)
+    assert evaluated["__typename"] == "RecordEvaluationResult", evaluated
+
+
+def download(served: Served, path: str, headers: dict[str, str] | None = None) -> bytes:
+    response = httpx.get(f"{served.url}{path}", headers=headers or {}, timeout=60)
+    assert response.status_code == 200, (path, response.status_code, response.text)
+    return response.content
+
+
+def test_downloads_leave_no_trace_of_hidden_rows(served: Served) -> None:
+    unit = bearer(issue_token(served.db, "budget_unit", unit="XS-U03"))
+    callers: list[dict[str, str]] = [{}, unit]
+    tables = ("key-projects", "coverage")
+    before = {(t, i): download(served, f"/exports/2022/{t}.csv", who)
+              for t in tables for i, who in enumerate(callers)}
+    empty_year = download(served, "/exports/2039/coverage.csv")
+    register_hidden_key_project(served, "XS-2022-HIDE-KP", 2022)
+    register_hidden_key_project(served, "XS-2023-HIDE-KP", 2023)
+    for (table, i), was in before.items():  # the same bytes: no row, no count, no refusal
+        assert download(served, f"/exports/2022/{table}.csv", callers[i]) == was, (table, i)
+    for who in callers:  # a year holding only hidden rows answers as an empty one
+        assert download(served, "/exports/2023/coverage.csv", who) == empty_year
+        assert download(served, "/exports/2023/key-projects.csv", who) == \
+            download(served, "/exports/2039/key-projects.csv", who)
+    assert b"\xe6\x9c\xaa\xe5\x85\xac\xe5\xbc\x80" in download(  # 未公开: the bureau reads it
+        served, "/exports/2022/key-projects.csv", served.bureau)
     assert_public_annex_intact(served.url)
