@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import tempfile
 import zipfile
 from collections.abc import Awaitable, Callable
@@ -40,6 +41,9 @@ from projections.views import ReadModel
 from projections.visibility import export_report, visibility
 
 T = TypeVar("T")
+log = logging.getLogger("jixiao.api")
+NO_PDF_FONT = ("PDF exports are unavailable: this server has no CJK font installed; the "
+               "operator's log says where it looked. The xlsx, csv and fdp formats work.")
 ReadModelGetter = Callable[[Request], ReadModel]
 MEDIA_TYPES: dict[FormatName, str] = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -175,8 +179,9 @@ def routes(read_model_getter: ReadModelGetter, *, run: Run | None = None,
             found = await (run(work) if run is not None else run_in_threadpool(work))
         except ExportRefused as exc:
             return _refuse(str(exc), exc.parameter)
-        except CjkFontNotFoundError as exc:
-            return JSONResponse({"error": {"message": str(exc)}}, status_code=503)
+        except CjkFontNotFoundError as exc:  # its text names the server's font paths
+            log.warning("export: %s", exc)
+            return JSONResponse({"error": {"message": NO_PDF_FONT}}, status_code=503)
         etag = '"' + hashlib.sha256(found.body).hexdigest() + '"'
         headers = {
             "Content-Disposition": content_disposition(found.ascii_name, found.utf8_name),

@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 import httpx2 as httpx
+import pytest
 
 from ledger.sample.loader import AGENCY
 from tests.e2e.conftest import bearer, issue_token
@@ -161,4 +162,35 @@ def test_downloads_leave_no_trace_of_hidden_rows(served: Served) -> None:
             download(served, "/exports/2039/key-projects.csv", who)
     assert b"\xe6\x9c\xaa\xe5\x85\xac\xe5\xbc\x80" in download(  # 未公开: the bureau reads it
         served, "/exports/2022/key-projects.csv", served.bureau)
+    assert_public_annex_intact(served.url)
+
+
+def test_the_portal_offers_only_years_the_caller_can_read(served: Served) -> None:
+    def years(headers: dict[str, str] | None = None) -> list[int]:
+        found: list[int] = httpx.get(f"{served.url}/portal/info.json", headers=headers or {},
+                                     timeout=30).json()["fiscalYears"]
+        return found
+
+    assert years() == [2022]
+    register_hidden_key_project(served, "XS-2023-HIDE-KP", 2023)
+    assert years() == [2022]  # 2023 holds only a subject the public may not read
+    assert years(bearer(issue_token(served.db, "budget_unit", unit="XS-U03"))) == [2022]
+    assert years(bearer(issue_token(served.db, "budget_unit", unit="XS-U04"))) == [2023, 2022]
+    assert years(served.bureau) == [2023, 2022]
+    assert_public_annex_intact(served.url)
+
+
+def test_public_answers_name_no_server_path(served: Served,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    secret_dir = "/srv/jixiao-secret-dir-7f3a"
+    monkeypatch.setenv("JIXIAO_KEY_FILE", f"{secret_dir}/signing.key")
+    monkeypatch.setenv("JIXIAO_CJK_FONT", f"{secret_dir}/font.ttf")
+    info = httpx.get(f"{served.url}/portal/info.json", timeout=30)
+    key = httpx.get(f"{served.url}/portal/public.key", timeout=30)
+    pdf = httpx.get(f"{served.url}/exports/2022/key-projects.pdf", timeout=60)
+    assert (info.status_code, key.status_code, pdf.status_code) == (200, 404, 503)
+    assert info.json()["publicKey"] is None and info.json()["keyProblem"]
+    for answer in (info, key, pdf):
+        for part in ("jixiao-secret-dir", "signing.key", "font.ttf"):
+            assert part not in answer.text, answer.text
     assert_public_annex_intact(served.url)
