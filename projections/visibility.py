@@ -20,11 +20,19 @@ from ledger.domain.subject import Subject
 from ledger.errors import DomainError, HiddenSubject
 from ledger.grades import Grade
 from ledger.runtime import Actor
+from ledger.tokens import public_actor, token_id_of
 from projections.coverage import coverage_of
 from projections.exports.coverage_report import TableName, coverage_report, table_report
 from projections.exports.report import Report, report_from_annex
 from projections.rows import SubjectRow
-from projections.values import Coverage, Moment, Page, SubjectDetail, SubjectSummary
+from projections.values import (
+    AuditEntry,
+    Coverage,
+    Moment,
+    Page,
+    SubjectDetail,
+    SubjectSummary,
+)
 from projections.views import MAX_PAGE, ReadModel, summary
 
 READ_ALL = frozenset({p.FINANCE_BUREAU, p.AUDITOR, p.SYSTEM})
@@ -199,6 +207,23 @@ def check_audit(read: ReadModel, vis: Visibility, moment: Moment, subject_code: 
         return
     raise NotVisible("the audit trail needs a finance_bureau or auditor token, or names a "
                      "subject (or, for a budget unit, its own unit) visible to the caller")
+
+
+def shown_actors(read: ReadModel, vis: Visibility,
+                 entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Who did what, as the caller may see it: full readers get the actor id; everyone else
+    the role and the unit or agency of the token (budget_unit@XS-U03), never a token's
+    holder's name or id."""
+    if vis.everything:
+        return entries
+    ids = sorted({t for t in (token_id_of(e.actor_id) for e in entries) if t is not None})
+    scopes: dict[str, tuple[str | None, str | None]] = {}
+    if ids:
+        scopes = {r[0]: (r[1], r[2]) for r in read.rows(
+            f"SELECT id, unit_code, agency_code FROM api_tokens WHERE id IN "
+            f"({','.join('?' * len(ids))})", tuple(ids))}
+    return [replace(e, actor_id=public_actor(e.actor_role, *scopes.get(
+        token_id_of(e.actor_id) or "", (None, None)))) for e in entries]
 
 
 def check_audience(vis: Visibility, audience: str) -> None:

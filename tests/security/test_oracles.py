@@ -194,3 +194,48 @@ def test_public_answers_name_no_server_path(served: Served,
         for part in ("jixiao-secret-dir", "signing.key", "font.ttf"):
             assert part not in answer.text, answer.text
     assert_public_annex_intact(served.url)
+
+
+TRAIL = """query($code: String!) { ledger { auditTrail(subjectCode: $code, first: 200) {
+    edges { node { position type actorId actorRole } } } } }"""
+RESTATED = """query($since: Int!) { ledger { restatements(fiscalYear: 2022, table: KEY_PROJECTS,
+    sincePosition: $since) { corrections { actorId actorRole } } } }"""
+
+
+def test_public_audit_trails_show_role_and_unit_not_people(served: Served) -> None:
+    body = served.graphql("""{ ledger { subjects(fiscalYear: 2022, first: 200) {
+        edges { node { code unitCode isKey } } } } }""", headers=served.bureau).json()
+    nodes = [e["node"] for e in body["data"]["ledger"]["subjects"]["edges"]]
+    own = next(n["code"] for n in nodes if n["unitCode"] == "XS-U03")
+    key = next(n["code"] for n in nodes if n["isKey"])
+    unit = bearer(issue_token(served.db, "budget_unit", unit="XS-U03"))
+    acted = mutate(served, "recordExAnteAssessment", {
+        "subjectCode": own, "conclusion": "予以支持", "dimensions": {"立项必要性": "必要"}}, unit)
+    assert acted["__typename"] == "RecordExAnteAssessmentResult", acted
+    since = head(served)
+    trail = served.graphql(TRAIL, {"code": key}, served.bureau).json()
+    registered = next(e["node"]["position"] for e in trail["data"]["ledger"]["auditTrail"]
+                      ["edges"] if e["node"]["type"] == "Subject.Registered")
+    corrected = mutate(served, "correctEvent", {"position": registered,
+                                                "values": {"name": "更正后的名称"},
+                                                "reason": "名称有误"}, served.bureau)
+    assert corrected["__typename"] == "CorrectEventResult", corrected
+
+    def actors(headers: dict[str, str]) -> set[str]:
+        found = set()
+        for code in (own, key):
+            body = served.graphql(TRAIL, {"code": code}, headers).json()
+            found |= {e["node"]["actorId"] for e in body["data"]["ledger"]["auditTrail"]["edges"]}
+        body = served.graphql(RESTATED, {"since": since}, headers).json()
+        found |= {c["actorId"] for r in body["data"]["ledger"]["restatements"]
+                  for c in r["corrections"]}
+        return found
+
+    for reader in ({}, bearer(issue_token(served.db, "congress")), unit):
+        shown = actors(reader)
+        assert {"budget_unit@XS-U03", "finance_bureau"} <= shown, shown
+        assert not any("token" in a or "test " in a for a in shown), shown
+    for full in (served.bureau, bearer(issue_token(served.db, "auditor"))):
+        assert any(a.startswith("token:") and a.endswith(":test budget_unit")
+                   for a in actors(full))
+    assert_public_annex_intact(served.url)
