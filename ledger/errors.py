@@ -59,6 +59,16 @@ class NotFound(DomainError):
                          rule="must exist", key=key)
 
 
+class HiddenSubject(NotFound):
+    """A subject outside the actor's reach, refused exactly as an unknown one is, so that a
+    refusal never tells a caller that it exists. `reason` is the refusal it stands for, for
+    a caller who can read the subject anyway (it was disclosed to them)."""
+
+    def __init__(self, key: str, reason: DomainError) -> None:
+        super().__init__("subject", key, field="subjectCode")
+        self.reason = reason
+
+
 class Conflict(DomainError):
     """Another command changed the same aggregate first."""
 

@@ -6,7 +6,7 @@ loader), never reachable through the API.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from ledger.errors import Forbidden
 
@@ -74,6 +74,20 @@ def check_unit_scope(role: str, own_unit: str | None, unit_code: str,
         code = parent_of(code)
     raise Forbidden("OUT_OF_SCOPE", f"unit {own_unit!r} may not act for unit {unit_code!r}",
                     field="subjectCode", rule="a budget unit acts for itself and its sub-units")
+
+
+def check_reach(role: str, own_unit: str | None, own_agency: str | None, unit_code: str,
+                commissioned: Collection[str], parent_of: Callable[[str], str | None]) -> None:
+    """Whether an actor may name a subject (of `unit_code`, evaluated by the agencies
+    `commissioned`) in a command: a budget unit, its own and its sub-units' subjects; an
+    agency, those it was commissioned to evaluate; everyone else, any subject."""
+    if role == AGENCY:
+        if own_agency is None or own_agency not in commissioned:
+            raise Forbidden("NOT_YOUR_COMMISSION", "an agency acts only on the subjects it was "
+                            "commissioned to evaluate", field="subjectCode",
+                            rule="agency: its own commissions only")
+        return
+    check_unit_scope(role, own_unit, unit_code, parent_of)
 
 
 def check_agency(role: str, own_agency: str | None, agency_code: str | None) -> None:

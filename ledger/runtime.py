@@ -25,18 +25,21 @@ from pydantic import ValidationError
 
 from ledger import commands as c
 from ledger import permissions
+from ledger.command_records import find_record, holds_unscoped_records
 from ledger.domain.base import DateAsISO, Meta, MetaAsDict, stable_id, type_name
 from ledger.domain.registry import RULEBOOK_ID, Agency, CommandRecord, Expert, RuleBook, Unit
 from ledger.domain.subject import Subject
 from ledger.errors import (
     Conflict,
     DomainError,
+    Forbidden,
+    HiddenSubject,
     InvalidInput,
     NotFound,
     RuleViolation,
     Unavailable,
 )
-from ledger.permissions import check_role, check_unit_scope
+from ledger.permissions import check_reach, check_role, check_unit_scope
 from ledger.rules import DEFAULT_RULES, RuleSet
 from ledger.store import APPLICATION_NAME, Database
 from ledger.transcoder import FastJSONTranscoder, LedgerMapper
@@ -122,6 +125,7 @@ class LedgerBase(Application[UUID]):
         self._local = threading.local()
         self._known_units: set[str] = set()
         self._parents: dict[str, str | None] = {}
+        self._unscoped_records: bool | None = None  # see unscoped_records()
         # Called with the last position of every save, so this process's views know at once.
         self.saved_listeners: list[Callable[[int], None]] = []
         super().__init__(env=self.database.eventsourcing_env(create_table=create_table))
@@ -152,25 +156,28 @@ class LedgerBase(Application[UUID]):
         check_role(actor.role, name)
         digest = request_hash(name, cmd)
         batch: Batch | None = getattr(self._local, "batch", None)
-        if batch is not None:
-            if cmd.command_id in batch.results:
-                return batch.repeat(cmd.command_id, digest)
-            if batch.careful:
-                replay = self._replay(cmd.command_id, digest)
-                if replay is not None:
-                    return replay
+        if batch is not None and cmd.command_id in batch.results:
+            return batch.repeat(cmd.command_id, digest)
+        # An unscoped record collides with nothing this build saves: look before deciding.
+        if (batch is not None and batch.careful) or self.unscoped_records():
+            replay = self._replay(cmd.command_id, digest, actor)
+            if replay is not None:
+                return replay
         meta = Meta(actor_id=actor.id, actor_role=actor.role, command_id=cmd.command_id,
                     effective_on=cmd.effective_on)
+        self._local.actor = actor  # subject() refuses what lies outside its reach
         try:
             changed, ids = decide(meta)
             for aggregate in changed:
                 if isinstance(aggregate, Subject):
                     self.check_scope(actor, aggregate.unit_code)
         except DomainError:
-            replay = self._replay(cmd.command_id, digest)
+            replay = self._replay(cmd.command_id, digest, actor)
             if replay is not None:
                 return replay
             raise
+        finally:
+            self._local.actor = None
         main = changed[0]
         seen = batch.seen if batch is not None else {}
         pending = [type_name(type(e)) for a in changed
@@ -181,7 +188,7 @@ class LedgerBase(Application[UUID]):
         record = CommandRecord(command_id=cmd.command_id, command=name, request_hash=digest,
                                result={"command": name, "aggregate_id": result.aggregate_id,
                                        "version": result.version, "events": pending,
-                                       "ids": ids})
+                                       "ids": ids}, actor_id=actor.id)
         if batch is not None:
             batch.add(changed, record, result, digest)
             return result
@@ -190,7 +197,7 @@ class LedgerBase(Application[UUID]):
         try:
             position = self._save_all([*changed, record])
         except IntegrityError:
-            replay = self._replay(cmd.command_id, digest)
+            replay = self._replay(cmd.command_id, digest, actor)
             if replay is not None:
                 return replay
             raise self._explain(changed[0], created) from None
@@ -255,15 +262,22 @@ class LedgerBase(Application[UUID]):
         """The aggregate (at a version, if given): a typed front to the repository."""
         return cast(Aggregate, self.repository.get(aggregate_id, version=version))
 
-    def _replay(self, command_id: str, digest: str) -> CommandResult | None:
+    def unscoped_records(self) -> bool:
+        """Whether the store holds command records from before ids were scoped to actors
+        (asked once: this build writes none)."""
+        if self._unscoped_records is None:
+            self._unscoped_records = holds_unscoped_records(self, self.database)
+        return self._unscoped_records
+
+    def _replay(self, command_id: str, digest: str, actor: Actor) -> CommandResult | None:
+        """The actor's own earlier outcome of this command id; another's is never looked at."""
         try:
-            record = self.load(stable_id("command", command_id))
-        except AggregateNotFoundError:
-            return None
+            record = find_record(self, command_id, actor.id, unscoped=self.unscoped_records())
         except (OperationalError, InterfaceError) as exc:
             raise Unavailable("STORAGE_UNAVAILABLE", f"the ledger's storage is unavailable: {exc}",
                               rule="retry with the same commandId") from None
-        assert isinstance(record, CommandRecord)
+        if record is None:
+            return None
         if record.request_hash != digest:
             raise RuleViolation("COMMAND_ID_REUSED",
                                 f"command id {command_id!r} was already used for a different "
@@ -320,7 +334,17 @@ class LedgerBase(Application[UUID]):
         return agg
 
     def subject(self, code: str) -> Subject:
-        return self._get(Subject, "subject", code, "subjectCode")
+        """In a command, a subject outside the actor's reach is refused exactly as an unknown
+        one is (HiddenSubject), before any rule could tell something about its state."""
+        found = self._get(Subject, "subject", code, "subjectCode")
+        actor: Actor | None = getattr(self._local, "actor", None)
+        if actor is not None:
+            try:
+                check_reach(actor.role, actor.unit_code, actor.agency_code, found.unit_code,
+                            {c.agency_code for c in found.commissions.values()}, self.parent_of)
+            except Forbidden as refusal:
+                raise HiddenSubject(code, refusal) from None
+        return found
 
     def unit(self, code: str, field: str = "unitCode") -> Unit:
         return self._get(Unit, "unit", code, field)

@@ -42,6 +42,20 @@ class TokenInfo:
                      unit_code=self.unit_code, agency_code=self.agency_code)
 
 
+def token_id_of(actor_id: str | None) -> str | None:
+    """The token id in an actor id that TokenInfo.actor made (`token:<id>:<name>`), else None."""
+    if actor_id is None or not actor_id.startswith("token:"):
+        return None
+    return actor_id.split(":", 2)[1] or None
+
+
+def public_actor(role: str | None, unit: str | None, agency: str | None) -> str | None:
+    """Who acted, as anyone may be told: the role and the unit or agency it acted for
+    (`budget_unit@XS-U03`), never the person holding the token."""
+    scope = unit or agency
+    return role if scope is None or role is None else f"{role}@{scope}"
+
+
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 

@@ -14,14 +14,25 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ledger import permissions as p
-from ledger.annex import AnnexKind, AnnexTable
+from ledger.annex import AnnexKind, AnnexTable, Provenance
 from ledger.domain.base import type_name
 from ledger.domain.subject import Subject
+from ledger.errors import DomainError, HiddenSubject
 from ledger.grades import Grade
 from ledger.runtime import Actor
+from ledger.tokens import public_actor, token_id_of
 from projections.coverage import coverage_of
+from projections.exports.coverage_report import TableName, coverage_report, table_report
+from projections.exports.report import Report, report_from_annex
 from projections.rows import SubjectRow
-from projections.values import Coverage, Moment, Page, SubjectDetail, SubjectSummary
+from projections.values import (
+    AuditEntry,
+    Coverage,
+    Moment,
+    Page,
+    SubjectDetail,
+    SubjectSummary,
+)
 from projections.views import MAX_PAGE, ReadModel, summary
 
 READ_ALL = frozenset({p.FINANCE_BUREAU, p.AUDITOR, p.SYSTEM})
@@ -176,6 +187,15 @@ def subject(read: ReadModel, vis: Visibility, moment: Moment, code: str) -> Subj
     return found
 
 
+def command_refusal(read: ReadModel, actor: Actor, hidden: HiddenSubject) -> DomainError:
+    """A command's refusal of a subject outside the actor's reach. A subject the caller can
+    read anyway (disclosed to it) is no secret, so the refusal then says why; otherwise it
+    stays exactly the refusal of an unknown subject."""
+    moment = read.resolve()
+    found = subject(read, visibility(read, actor, moment), moment, str(hidden.details["key"]))
+    return hidden if found is None else hidden.reason
+
+
 def check_audit(read: ReadModel, vis: Visibility, moment: Moment, subject_code: str | None,
                 unit_code: str | None) -> None:
     """Who-did-what is for full readers, or for one subject / own unit the caller sees."""
@@ -189,20 +209,35 @@ def check_audit(read: ReadModel, vis: Visibility, moment: Moment, subject_code: 
                      "subject (or, for a budget unit, its own unit) visible to the caller")
 
 
+def shown_actors(read: ReadModel, vis: Visibility,
+                 entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Who did what, as the caller may see it: full readers get the actor id; everyone else
+    the role and the unit or agency of the token (budget_unit@XS-U03), never a token's
+    holder's name or id."""
+    if vis.everything:
+        return entries
+    ids = sorted({t for t in (token_id_of(e.actor_id) for e in entries) if t is not None})
+    scopes: dict[str, tuple[str | None, str | None]] = {}
+    if ids:
+        scopes = {r[0]: (r[1], r[2]) for r in read.rows(
+            f"SELECT id, unit_code, agency_code FROM api_tokens WHERE id IN "
+            f"({','.join('?' * len(ids))})", tuple(ids))}
+    return [replace(e, actor_id=public_actor(e.actor_role, *scopes.get(
+        token_id_of(e.actor_id) or "", (None, None)))) for e in entries]
+
+
 def check_audience(vis: Visibility, audience: str) -> None:
     if not vis.sees_audience(audience):
         raise NotVisible(f"disclosures to {audience} are not visible to this caller")
 
 
-def check_export(read: ReadModel, vis: Visibility, moment: Moment, fiscal_year: int,
-                 name: str) -> None:
-    """A download must not contain a row the caller may not read (coverage: any subject)."""
+def export_report(read: ReadModel, vis: Visibility, moment: Moment, fiscal_year: int,
+                  name: TableName, provenance: Provenance) -> Report:
+    """A download holds what the caller may read and nothing else: the visible rows,
+    numbered again, or the coverage of them. It is never refused for what it leaves out, so
+    hidden rows leave no trace: not their number, not that a year or table holds any."""
     if vis.everything:
-        return
-    rows = read.year_rows(moment, fiscal_year)
-    if name != "coverage":
-        rows = [r for r in rows if r.annex == annex_name(name)]
-    hidden = sum(1 for r in rows if not vis.allows_row(r))
-    if hidden:
-        raise NotVisible(f"{hidden} row(s) of this table are not disclosed to this caller; "
-                         "use a token with the right to read them")
+        return table_report(read, fiscal_year, name, moment, provenance)
+    if name == "coverage":
+        return coverage_report(coverage(read, vis, moment, fiscal_year), provenance)
+    return report_from_annex(table(read, vis, moment, fiscal_year, AnnexKind(name)), provenance)

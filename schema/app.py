@@ -265,7 +265,8 @@ def build_app(services: Services, tokens: TokenStore, *, dev: bool = False,
     app = Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
                             WebSocketRoute("/graphql", graphql),
                             *export_routes(read_model, run=services.run, actor_of=resolve_actor),
-                            *portal_routes(read_model, run=services.run)],
+                            *portal_routes(read_model, run=services.run,
+                                           actor_of=resolve_actor)],
                     lifespan=lifespan, debug=dev)
     app.state.services = services
     app.state.graphql = graphql

@@ -12,8 +12,9 @@ from typing import Annotated, Any, Union, cast
 
 import strawberry
 
-from ledger.errors import DomainError
+from ledger.errors import DomainError, HiddenSubject
 from ledger.runtime import CommandResult, camel
+from projections.visibility import command_refusal
 from schema.context import Information, services
 from schema.errors import ERROR_TYPES, to_refusal
 from schema.inputs import COMMANDS, camel_title, command_model, input_for, to_data
@@ -120,6 +121,9 @@ def make_mutation(method: str) -> Any:
         data = to_data(input)
         try:
             res = await svc.write(getattr(svc.ledger, method), data, info.context.actor)
+        except HiddenSubject as exc:
+            return to_refusal(await svc.run(command_refusal, svc.read_model,
+                                            info.context.actor, exc))
         except DomainError as exc:
             return to_refusal(exc)
         return success(kind, method, res)

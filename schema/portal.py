@@ -7,17 +7,20 @@ served here, as plain JSON and text:
 
     GET /                         the page (Chinese first; English toggle in the page)
     GET /portal/static/{file}     portal.js, portal.css, i18n.js (no build step, no CDN)
-    GET /portal/info.json         fiscal years, the latest signed checkpoint, the public key,
-                                  the grades' codes and words (from ledger.grades)
+    GET /portal/info.json         the fiscal years the caller can read something of, the
+                                  latest signed checkpoint, the public key, the grades' codes
+                                  and words (from ledger.grades); never a server path
     GET /portal/public.key        the verifier key, as `jixiao audit verify --key` takes it
     GET /portal/checkpoint.note   the latest signed checkpoint, as `--known` takes it
 
-Mount with `portal_routes(lambda request: services.read_model, run=services.run)`.
+Mount with `portal_routes(lambda request: services.read_model, run=services.run,
+actor_of=resolve_actor)`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +33,15 @@ from starlette.routing import BaseRoute, Route
 
 from ledger.grades import GRADE_NAMES_EN, Grade
 from ledger.integrity.service import CheckpointInfo, latest_checkpoint, load_key
+from ledger.runtime import Actor
 from projections.views import ReadModel
+from projections.visibility import Visibility, visibility
 
 T = TypeVar("T")
+PUBLIC = Actor(id="public", role="public")
+log = logging.getLogger("jixiao.api")
+NO_KEY = "this server has no signing key configured"
+BAD_KEY = "this server's signing key cannot be read"
 ReadModelGetter = Callable[[Request], ReadModel]
 STATIC = Path(__file__).with_name("static")
 MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -81,18 +90,28 @@ def load_assets(directory: Path = STATIC) -> dict[str, Asset]:
             if p.is_file() and p.suffix in MEDIA_TYPES}
 
 
-def fiscal_years(read: ReadModel) -> list[int]:
-    """Fiscal years with at least one subject at the projected head, newest first."""
-    rows = read.rows("SELECT DISTINCT fiscal_year FROM subject_rows")
-    return sorted({int(r[0]) for r in rows}, reverse=True)
+def fiscal_years(read: ReadModel, vis: Visibility) -> list[int]:
+    """Fiscal years with at least one subject the caller may read at the projected head,
+    newest first: a year that holds only hidden subjects is not offered."""
+    if vis.everything:
+        rows = read.rows("SELECT DISTINCT fiscal_year FROM subject_rows")
+        return sorted({int(r[0]) for r in rows}, reverse=True)
+    rows = read.rows("SELECT DISTINCT fiscal_year, code, unit_code FROM subject_rows")
+    return sorted({int(year) for year, code, unit in rows if vis.allows(code, unit)},
+                  reverse=True)
 
 
 def public_key(read: ReadModel) -> tuple[str | None, str | None]:
-    """(verifier key text, None), or (None, why there is none). Never the signing key."""
+    """(verifier key text, None), or (None, why there is none, in words that name no path:
+    the operator's log has the details). Never the signing key."""
     try:
         return load_key(read.db).verifier().text(), None
-    except (FileNotFoundError, ValueError) as exc:
-        return None, str(exc)
+    except FileNotFoundError as exc:
+        log.warning("portal: no public key: %s", exc)
+        return None, NO_KEY
+    except ValueError as exc:
+        log.warning("portal: the signing key cannot be read: %s", exc)
+        return None, BAD_KEY
 
 
 def checkpoint_json(found: CheckpointInfo | None) -> dict[str, Any] | None:
@@ -108,19 +127,21 @@ def grade_words() -> list[dict[str, str]]:
     return [{"code": g.value, "label": g.label, "labelEn": GRADE_NAMES_EN[g]} for g in Grade]
 
 
-def portal_info(read: ReadModel) -> dict[str, Any]:
-    """What the page cannot ask GraphQL: the years to offer, what the log is proven by, and
-    the grades' words."""
+def portal_info(read: ReadModel, actor: Actor) -> dict[str, Any]:
+    """What the page cannot ask GraphQL: the years to offer `actor`, what the log is proven
+    by, and the grades' words."""
     position = read.catch_up()
     key, key_problem = public_key(read)
-    return {"position": position, "fiscalYears": fiscal_years(read),
+    vis = visibility(read, actor, read.resolve(position=position))
+    return {"position": position, "fiscalYears": fiscal_years(read, vis),
             "checkpoint": checkpoint_json(latest_checkpoint(read.db)),
             "publicKey": key, "keyProblem": key_problem, "grades": grade_words()}
 
 
-def portal_routes(read_model_getter: ReadModelGetter, *,
-                  run: Run | None = None) -> list[BaseRoute]:
-    """The page, its files and its JSON; `run` moves blocking reads off the event loop."""
+def portal_routes(read_model_getter: ReadModelGetter, *, run: Run | None = None,
+                  actor_of: Callable[[Request], Actor] | None = None) -> list[BaseRoute]:
+    """The page, its files and its JSON; `run` moves blocking reads off the event loop;
+    `actor_of` says who asks (default: the public)."""
     assets = load_assets()
     page = assets.pop("index.html")
 
@@ -138,7 +159,8 @@ def portal_routes(read_model_getter: ReadModelGetter, *,
 
     async def info(request: Request) -> Response:
         read = read_model_getter(request)
-        found = await blocking(lambda: portal_info(read))
+        actor = PUBLIC if actor_of is None else actor_of(request)
+        found = await blocking(lambda: portal_info(read, actor))
         return JSONResponse(found, headers={"Cache-Control": "no-store"})
 
     async def key_file(request: Request) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -109,7 +110,8 @@ class LedgerView:
         page = await services(info).run(self.read.audit_trail, self.moment,
                                         subject_code=subject_code, unit_code=unit_code,
                                         first=first, after=after)
-        return AuditConnection.of(page)
+        shown = await services(info).run(seen.shown_actors, self.read, self.vis, page.items)
+        return AuditConnection.of(replace(page, items=shown))
 
     @field(description="What was disclosed to an audience for a fiscal year.")
     async def disclosure(self, info: Information, fiscal_year: int,
@@ -135,7 +137,10 @@ class LedgerView:
         found = await services(info).run(rm.restatements, fiscal_year,
                                          annex.AnnexKind(table.value), start, self.moment)
         ids = await services(info).run(seen.visible_ids, rm, self.vis, self.moment, fiscal_year)
-        return [Restatement.of(r) for r in found if self.vis.everything or r.subject_id in ids]
+        found = [replace(r, corrections=await services(info).run(
+            seen.shown_actors, rm, self.vis, r.corrections))
+            for r in found if self.vis.everything or r.subject_id in ids]
+        return [Restatement.of(r) for r in found]
 
 
 def reach(ledger: Ledger, read: ReadModel, wanted: int, timeout: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -159,17 +160,27 @@ class RuleBook(LedgerAggregate):
         return max(eligible, key=lambda v: int(v["version"]), default=None)
 
 
+def command_record_id(command_id: str, actor_id: str | None) -> UUID:
+    """A command id is its actor's own: the same id from two actors names two records, so no
+    one can replay, or block, another's command. Records made before ids were scoped to
+    actors (no actor_id) keep the key they were stored under."""
+    if actor_id is None:
+        return stable_id("command", command_id)
+    return stable_id("actor-command", json.dumps([actor_id, command_id], ensure_ascii=False))
+
+
 class CommandRecord(LedgerAggregate):
-    """The first outcome of a client's command id, so a retry returns it and appends nothing."""
+    """The first outcome of an actor's command id, so a retry returns it and appends nothing."""
 
     @staticmethod
-    def create_id(command_id: str, **_: Any) -> UUID:
-        return stable_id("command", command_id)
+    def create_id(command_id: str, actor_id: str | None = None, **_: Any) -> UUID:
+        return command_record_id(command_id, actor_id)
 
     @event("Accepted")
     def __init__(self, command_id: str, command: str, request_hash: str,
-                 result: dict[str, Any]) -> None:
+                 result: dict[str, Any], actor_id: str | None = None) -> None:
         self.command_id = command_id
         self.command = command
         self.request_hash = request_hash
         self.result = result
+        self.actor_id = actor_id  # None: stored before command ids were scoped to actors

@@ -103,14 +103,25 @@ def test_a_budget_unit_cannot_touch_another_units_subject(world: World) -> None:
                                          "code": "XS-NEW-2", "unitCode": "XS-U01"}},
                      who="unit01")["data"]["registerSubject"]
     assert "position" in own, own
-    monitoring = world.post("""mutation($input: RecordMonitoringInput!) {
-        recordMonitoring(input: $input) { __typename ... on Refusal { code } } }""",
-                            {"input": {"commandId": f"m-{uuid.uuid4().hex}",
-                                       "subjectCode": "XS-2022-KP-02", "roundName": "r",
-                                       "windowStart": "2022-01-01", "windowEnd": "2022-07-31",
-                                       "budgetAmount": "1.00", "executedAmount": "0.50"}},
-                            who="unit01")["data"]["recordMonitoring"]
-    assert monitoring == {"__typename": "Forbidden", "code": "OUT_OF_SCOPE"}
+
+    def monitoring() -> dict[str, str]:
+        found: dict[str, str] = world.post("""mutation($input: RecordMonitoringInput!) {
+            recordMonitoring(input: $input) { __typename ... on Refusal { code } } }""",
+                                           {"input": {"commandId": f"m-{uuid.uuid4().hex}",
+                                                      "subjectCode": "XS-2022-KP-02",
+                                                      "roundName": "r",
+                                                      "windowStart": "2022-01-01",
+                                                      "windowEnd": "2022-07-31",
+                                                      "budgetAmount": "1.00",
+                                                      "executedAmount": "0.50"}},
+                                           who="unit01")["data"]["recordMonitoring"]
+        return found
+
+    # Undisclosed, another unit's subject is refused as if it did not exist; once the unit
+    # can read it, the refusal says why.
+    assert monitoring() == {"__typename": "NotFound", "code": "SUBJECT_NOT_FOUND"}
+    world.disclose("public", ["XS-2022-KP-02"])
+    assert monitoring() == {"__typename": "Forbidden", "code": "OUT_OF_SCOPE"}
 
 
 def test_the_auditor_reads_everything_and_writes_nothing(world: World) -> None:

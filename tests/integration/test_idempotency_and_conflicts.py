@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import threading
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from ledger import commands as c
 from ledger.application import Ledger
 from ledger.domain.base import CORRECTION_TYPE, Meta
+from ledger.domain.registry import CommandRecord
 from ledger.domain.subject import Subject
 from ledger.errors import Conflict, RuleViolation
 from ledger.log import read_log
-from ledger.runtime import CommandResult
+from ledger.runtime import Actor, CommandResult
 from ledger.store import Database
 from tests.integration.helpers import (
     BUREAU,
+    approved_subject,
     do,
     max_position,
     self_evaluated_subject,
@@ -157,3 +160,38 @@ def test_correction_keeps_the_original_and_restates_the_fact(ledger: Ledger) -> 
     with pytest.raises(Exception) as info:
         do(ledger, "correct_event", position=original, values={"code": "S2"}, reason="改代码")
     assert getattr(info.value, "field", None) == "values.code"
+
+
+def test_command_records_from_before_ids_were_scoped_still_replay_for_their_maker(
+        database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store written when command ids were global: each stored id stays its maker's."""
+    alice = Actor(id="token:a1:alice", role="finance_bureau")
+    bob = Actor(id="token:b2:bob", role="finance_bureau")
+    monitoring = {"command_id": "legacy-monitoring-1", "subject_code": "S1", "round_name": "r",
+                  "window_start": "2022-01-01", "window_end": "2022-07-31",
+                  "budget_amount": "1.00", "executed_amount": "0.50"}
+
+    def unscoped(**fields: Any) -> CommandRecord:  # as the earlier build stored them
+        fields.pop("actor_id")
+        return CommandRecord(**fields)
+
+    with monkeypatch.context() as patch:
+        patch.setattr("ledger.runtime.CommandRecord", unscoped)
+        old = Ledger(database)
+        setup_units(old)
+        approved_subject(old)
+        first = old.record_monitoring(monitoring, alice)
+        old.close()
+    new = Ledger(database)
+    try:
+        before = max_position(new)
+        again = new.record_monitoring(monitoring, alice)  # would append a second snapshot
+        assert again.replayed and again.ids == first.ids and max_position(new) == before
+        with pytest.raises(RuleViolation) as reused:
+            new.record_monitoring({**monitoring, "round_name": "other"}, alice)
+        assert reused.value.code == "COMMAND_ID_REUSED"
+        theirs = new.record_monitoring(monitoring, bob)  # the id is alice's, not bob's
+        assert not theirs.replayed and theirs.ids != first.ids
+        assert new.record_monitoring(monitoring, bob).replayed
+    finally:
+        new.close()

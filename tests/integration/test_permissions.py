@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ledger.application import Ledger
-from ledger.errors import DomainError, Forbidden
+from ledger.errors import DomainError, Forbidden, HiddenSubject, NotFound
 from ledger.permissions import MATRIX, ROLES
 from ledger.runtime import Actor
 from tests.integration.helpers import (
@@ -132,10 +132,10 @@ def test_a_budget_unit_cannot_touch_another_units_subject(ledger: Ledger) -> Non
        fiscal_year=2022, unit_code="MZJ-1", funds="5.00")
     unit = ACTORS["budget_unit"]
     before = max_position(ledger)
-    with pytest.raises(Forbidden) as info:
+    with pytest.raises(NotFound) as info:  # refused as if it did not exist
         ledger.declare_goals({"command_id": cid(), "subject_code": "EDU",
                               "indicators": INDICATORS}, unit)
-    assert info.value.code == "OUT_OF_SCOPE" and max_position(ledger) == before
+    assert info.value.code == "SUBJECT_NOT_FOUND" and max_position(ledger) == before
     with pytest.raises(Forbidden):
         ledger.register_subject({"command_id": cid(), "code": "X", "name": "x",
                                  "kind": "project", "fiscal_year": 2022, "unit_code": "JYJ",
@@ -151,10 +151,11 @@ def test_an_agency_records_only_its_own_commissions(ledger: Ledger) -> None:
     com = do(ledger, "commission_evaluation", subject_code="S1", agency_code="AG1",
              commissioned_by="FB")
     other = Actor(id="a2", role="agency", agency_code="AG2")
-    with pytest.raises(Forbidden) as info:
+    with pytest.raises(HiddenSubject) as info:  # not commissioned: as if it did not exist
         ledger.record_evaluation({"command_id": cid(), "subject_code": "S1",
                                   "kind": "third_party", "agency_code": "AG1",
                                   "commission_id": com.ids["commissionId"],
                                   "dimensions": PROJECT_DIMS, "narrative": "x",
                                   "evaluated_on": "2023-01-01"}, other)
-    assert info.value.code == "NOT_YOUR_COMMISSION"
+    assert info.value.code == "SUBJECT_NOT_FOUND"
+    assert info.value.reason.code == "NOT_YOUR_COMMISSION"
