@@ -62,10 +62,6 @@ class Database:
         """eventsourcing's in-memory recorder: commands only, no SQL, no read side (tests)."""
         return cls(url="memory:", backend="memory")
 
-    @property
-    def placeholder(self) -> str:
-        return "?" if self.backend == "sqlite" else "%s"
-
     def sql(self, statement: str) -> str:
         """Write SQL once with '?' placeholders; PostgreSQL gets '%s'."""
         return statement if self.backend == "sqlite" else statement.replace("?", "%s")
