@@ -28,6 +28,8 @@ from ledger.store import Database
 from projections.hashing import all_hashes
 from projections.projector import Runner
 
+pytestmark = pytest.mark.slow  # fuzzing: not in the fast tier
+
 MAX_EXAMPLES = 300  # per backend: a few seconds
 
 CODES = ["XS-2022-KP-01", "XS-2022-KP-02", "XS-U01", "XS-U02", "XS-CZJ", AGENCY[0], "NOPE", ""]
