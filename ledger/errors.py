@@ -19,16 +19,6 @@ class DomainError(Exception):
         self.rule = rule
         self.details = details
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "code": self.code,
-            "message": self.message,
-            "field": self.field,
-            "rule": self.rule,
-            **({"details": self.details} if self.details else {}),
-        }
-
     def __str__(self) -> str:
         where = f" [{self.field}]" if self.field else ""
         return f"{self.code}{where}: {self.message}"

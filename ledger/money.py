@@ -46,7 +46,3 @@ Money = Annotated[
     PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
 ]
 """A non-negative amount in 万元 with exactly two places."""
-
-
-def money_str(amount: Decimal) -> str:
-    return format(amount.quantize(CENT), "f")

@@ -1,7 +1,7 @@
 """Who may do what: the role × command matrix, in one table, and the unit scope rule.
 
-Roles come from DOMAIN.md. `system` is the operator's own tooling (the CLI, the sample
-loader), never reachable through the API.
+Roles are those of docs/domain.md#roles. `system` is the operator's own tooling (the CLI,
+the sample loader), never reachable through the API.
 """
 
 from __future__ import annotations

@@ -297,6 +297,12 @@ class LedgerBase(Application[UUID]):
 
     def position_of(self, aggregate_id: UUID, version: int) -> int:
         db = self.database
+        if db.backend == "memory":  # eventsourcing's in-memory recorder (tests): no SQL
+            newest = self.recorder.max_notification_id() or 1
+            for n in self.recorder.select_notifications(start=1, limit=newest):
+                if n.originator_id == aggregate_id and n.originator_version == version:
+                    return n.id
+            raise NotFound("event", f"{aggregate_id}@{version}")
         with self.recorder.datastore.transaction(commit=False) as curs:  # type: ignore[attr-defined]
             curs.execute(db.sql(f"SELECT {db.position_column} AS position FROM {db.events_table} "
                                 "WHERE originator_id=? AND originator_version=?"),
@@ -309,6 +315,11 @@ class LedgerBase(Application[UUID]):
     def event_at(self, position: int) -> tuple[UUID, int, str]:
         """(aggregate id, version, topic) of the event recorded at a global position."""
         db = self.database
+        if db.backend == "memory":
+            found = self.recorder.select_notifications(start=position, limit=1, stop=position)
+            if not found:
+                raise NotFound("event", str(position), field="position")
+            return UUID(str(found[0].originator_id)), found[0].originator_version, found[0].topic
         with self.recorder.datastore.transaction(commit=False) as curs:  # type: ignore[attr-defined]
             curs.execute(db.sql("SELECT originator_id AS id, originator_version AS version, "
                                 f"topic FROM "

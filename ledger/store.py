@@ -25,7 +25,7 @@ class Database:
     """Connection facts for one ledger's storage."""
 
     url: str
-    backend: Literal["sqlite", "postgres"]
+    backend: Literal["sqlite", "postgres", "memory"]
     sqlite_path: str = ""
     host: str = ""
     port: int = 5432
@@ -57,9 +57,10 @@ class Database:
         raise DatabaseURLError(
             f"{URL_SETTING} must start with sqlite:/// or postgresql:// (got {parsed.scheme!r})")
 
-    @property
-    def placeholder(self) -> str:
-        return "?" if self.backend == "sqlite" else "%s"
+    @classmethod
+    def memory(cls) -> Database:
+        """eventsourcing's in-memory recorder: commands only, no SQL, no read side (tests)."""
+        return cls(url="memory:", backend="memory")
 
     def sql(self, statement: str) -> str:
         """Write SQL once with '?' placeholders; PostgreSQL gets '%s'."""
@@ -77,7 +78,9 @@ class Database:
 
     def eventsourcing_env(self, *, create_table: bool = False) -> dict[str, str]:
         env = {"CREATE_TABLE": "y" if create_table else "n"}
-        if self.backend == "sqlite":
+        if self.backend == "memory":
+            env.update(PERSISTENCE_MODULE="eventsourcing.popo")
+        elif self.backend == "sqlite":
             env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=self.sqlite_path,
                        SQLITE_LOCK_TIMEOUT="30")
         else:
@@ -92,6 +95,8 @@ class Database:
 
     def connect(self) -> Any:
         """A plain DB-API connection (autocommit off) for read models and integrity tables."""
+        if self.backend == "memory":
+            raise DatabaseURLError("an in-memory ledger has no SQL connection")
         if self.backend == "sqlite":
             Path(self.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.sqlite_path, timeout=30, isolation_level=None,

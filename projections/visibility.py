@@ -65,12 +65,6 @@ class Visibility:
     def sees_audience(self, audience: str) -> bool:
         return self.everything or audience in self.audiences
 
-    def scope_key(self) -> str:
-        """What distinguishes this filter in a cache key (same scope, same answer)."""
-        if self.everything:
-            return "*"
-        return json.dumps([sorted(self.audiences), sorted(self.codes), sorted(self.units)])
-
 
 def audiences_of(actor: Actor) -> frozenset[str]:
     return AUDIENCES.get(actor.role, PUBLIC_AUDIENCES)

@@ -29,6 +29,8 @@ from ledger.store import Database
 from projections.views import ReadModel
 from schema.context import Services
 
+pytestmark = pytest.mark.slow  # fuzzing: not in the fast tier
+
 MAX_EXAMPLES = 25  # per operation (2 queries + 26 mutations) and backend: well under a minute
 
 decimals = st.one_of(

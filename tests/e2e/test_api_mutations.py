@@ -256,11 +256,13 @@ CASES: dict[str, Case] = {
 }
 
 
+@pytest.mark.slow
 def test_every_command_is_a_mutation_with_a_case() -> None:
     names = {m.split("_")[0] + "".join(p.title() for p in m.split("_")[1:]) for m in COMMANDS}
     assert names == set(CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_mutation(api: Api, name: str) -> None:
     case = CASES[name]
@@ -284,6 +286,7 @@ def test_mutation(api: Api, name: str) -> None:
         assert refused["problems"] and refused["field"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "data"), [
     ("registerUnit", {"code": "MZJ", "name": "重复"}),
     ("admitAgency", {"code": "AG1", "name": "重复"}),
@@ -297,6 +300,7 @@ def test_a_taken_code_is_refused_with_a_typed_answer(api: Api, name: str,
     assert refused["code"] and refused["message"]
 
 
+@pytest.mark.slow
 def test_result_ids_are_typed(api: Api) -> None:
     ctx = commissioned(api.ledger)
     query = """mutation($input: RecordEvaluationInput!) { recordEvaluation(input: $input) {
@@ -339,6 +343,7 @@ def test_every_refusal_kind_maps_to_its_type(api: Api, monkeypatch: pytest.Monke
         assert found["currentVersion"] == 7
 
 
+@pytest.mark.slow
 def test_floats_never_reach_the_ledger(api: Api) -> None:
     units(api.ledger)
     body = api.post("""mutation { correctEvent(input: {commandId: "abcdefgh-f", position: 1,
@@ -348,6 +353,7 @@ def test_floats_never_reach_the_ledger(api: Api) -> None:
                                             "rule": "no_float"}
 
 
+@pytest.mark.slow
 def test_the_actor_comes_from_one_replaceable_function(api: Api,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     import schema.app
@@ -359,6 +365,7 @@ def test_the_actor_comes_from_one_replaceable_function(api: Api,
     assert "public" in refused["message"]
 
 
+@pytest.mark.slow
 def test_an_absurd_amount_in_a_json_field_is_a_typed_refusal(api: Api) -> None:
     ctx = registered(api.ledger)
     body = api.post("""mutation($p: Int!) { correctEvent(input: {commandId: "abcdefgh-e1",

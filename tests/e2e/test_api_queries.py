@@ -38,6 +38,7 @@ def table(api: Api, kind: str, **moment: Any) -> dict[str, Any]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("kind", "annex", "rows", "total", "grades"), [
     ("KEY_PROJECTS", "key_projects", 10, "6441.47", {"优": 6, "良": 4}),
     ("DEPARTMENT_OVERALL", "department_overall", 6, "24589.14", {"优": 5, "良": 1}),
@@ -66,12 +67,14 @@ def test_annex_tables_come_back_as_in_the_source(sample_api: Api, kind: str, ann
     assert answer["position"] > 0 and answer["recordedAt"].endswith("+00:00")
 
 
+@pytest.mark.slow
 def test_the_source_slip_is_kept_verbatim(sample_api: Api) -> None:
     row = table(sample_api, "KEY_PROJECTS")["evaluationTable"]["rows"][1]
     assert row["subjectName"].endswith("国有企业退休人员社会化管理补助资金项目")
     assert "养老机构" in row["assessment"]
 
 
+@pytest.mark.slow
 def test_a_mutation_position_shows_the_change_in_the_next_query(api: Api) -> None:
     unit = api.mutate("registerUnit", {"commandId": cid(), "code": "MZJ", "name": "相山区民政局"})
     subject = api.mutate("registerSubject", {
@@ -89,6 +92,7 @@ def test_a_mutation_position_shows_the_change_in_the_next_query(api: Api) -> Non
     assert before == {"position": unit["position"], "subject": None}
 
 
+@pytest.mark.slow
 def test_as_of_before_a_correction_shows_the_old_value(sample_api: Api) -> None:
     api = sample_api
     first = table(api, "KEY_PROJECTS")
@@ -122,6 +126,7 @@ def test_as_of_before_a_correction_shows_the_old_value(sample_api: Api) -> None:
     assert restated[0]["corrections"][0]["correctsPosition"] == registered["position"]
 
 
+@pytest.mark.slow
 def test_effective_on_hides_facts_dated_later(sample_api: Api) -> None:
     query = """query($d: Date) { ledger(effectiveOn: $d) { effectiveOn
         evaluationTable(fiscalYear: 2022, table: DEPARTMENT_OVERALL) { rows { grade } }
@@ -175,6 +180,7 @@ def test_coverage_subjects_subject_and_audit_trail(sample_api: Api) -> None:
     assert found["missing"] is None
 
 
+@pytest.mark.slow
 def test_disclosure_records_what_was_disclosed(sample_api: Api) -> None:
     done = sample_api.mutate("recordDisclosure", {
         "commandId": cid(), "fiscalYear": 2022, "audience": "STANDING_COMMITTEE",
@@ -190,6 +196,7 @@ def test_disclosure_records_what_was_disclosed(sample_api: Api) -> None:
     assert sorted(s["code"] for s in package["subjects"]) == ["XS-2022-KP-01", "XS-2022-KP-05"]
 
 
+@pytest.mark.slow
 def test_raw_event_log_is_keyset_paginated(sample_api: Api) -> None:
     query = """query($after: Int!) { events(after: $after, first: 100) {
         edges { cursor node { position type aggregateId version commandId payload } }
@@ -209,6 +216,7 @@ def test_raw_event_log_is_keyset_paginated(sample_api: Api) -> None:
 # -- caching -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_pinned_answers_are_immutable_cached_and_etagged(sample_api: Api) -> None:
     api = sample_api
     position = table(api, "KEY_PROJECTS")["position"]
@@ -231,6 +239,7 @@ def test_pinned_answers_are_immutable_cached_and_etagged(sample_api: Api) -> Non
     assert api.get(TABLE, variables).content == first.content
 
 
+@pytest.mark.slow
 def test_answers_at_now_are_not_cached(sample_api: Api) -> None:
     api = sample_api
     now = api.get(TABLE, {"table": "KEY_PROJECTS"})
@@ -261,6 +270,7 @@ def errors(api: Api, query: str, variables: dict[str, Any] | None = None) -> lis
     return found
 
 
+@pytest.mark.slow
 def test_naive_times_and_floats_are_refused(api: Api) -> None:
     naive = errors(api, TABLE, {"table": "KEY_PROJECTS", "asOf": "2022-09-30T18:00:00"})
     assert "timezone" in naive[0]["message"]
@@ -276,6 +286,7 @@ def test_naive_times_and_floats_are_refused(api: Api) -> None:
     assert "errors" in as_variable and "float" in as_variable["errors"][0]["message"]
 
 
+@pytest.mark.slow
 def test_page_sizes_positions_and_cursors_are_checked(sample_api: Api) -> None:
     api = sample_api
     for i in range(60):
@@ -295,6 +306,7 @@ def test_page_sizes_positions_and_cursors_are_checked(sample_api: Api) -> None:
     assert negative[0]["extensions"]["reason"] == "BAD_MOMENT"
 
 
+@pytest.mark.slow
 def test_depth_alias_and_token_limits(api: Api) -> None:
     from schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 
@@ -311,12 +323,14 @@ def test_depth_alias_and_token_limits(api: Api) -> None:
     assert "token" in errors(api, tokens)[0]["message"].lower()
 
 
+@pytest.mark.slow
 def test_body_size_is_capped(api: Api) -> None:
     response = api.client.post("/graphql", content=b"{" + b" " * (2 << 20) + b"}",
                                headers={"content-type": "application/json"})
     assert response.status_code == 413
 
 
+@pytest.mark.slow
 def test_unexpected_failures_are_masked(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     services = api.client.app.state.services  # type: ignore[attr-defined]
 
@@ -332,11 +346,13 @@ def test_unexpected_failures_are_masked(api: Api, monkeypatch: pytest.MonkeyPatc
     assert "secret" not in response.text and "Traceback" not in response.text
 
 
+@pytest.mark.slow
 def test_graphiql_is_served_to_browsers(api: Api) -> None:
     page = api.client.get("/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200 and "graphiql" in page.text.lower()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("method", "kwargs", "status"), [
     ("POST", {"content": b'"just a string"'}, 400),
     ("POST", {"content": b"[1, 2]"}, 400),  # batching is off
@@ -353,6 +369,7 @@ def test_malformed_requests_are_client_errors(api: Api, method: str, kwargs: dic
     assert response.status_code == status, response.text
 
 
+@pytest.mark.slow
 def test_unknown_fragments_are_validation_errors(api: Api) -> None:
     for query in ("{ ...F }", "{ ledger { ...F } }", "query { ledger { subject(code: \"x\") "
                   "{ ...G } } } fragment G on Subject { ...H }"):
@@ -360,6 +377,7 @@ def test_unknown_fragments_are_validation_errors(api: Api) -> None:
         assert "Unknown fragment" in found[0]["message"], found
 
 
+@pytest.mark.slow
 def test_the_app_also_serves_the_annex_downloads(sample_api: Api,
                                                  monkeypatch: pytest.MonkeyPatch,
                                                  tmp_path: Any) -> None:
@@ -369,6 +387,7 @@ def test_the_app_also_serves_the_annex_downloads(sample_api: Api,
     assert "24589.14" in response.content.decode("utf-8-sig")
 
 
+@pytest.mark.slow
 def test_the_answer_cache_is_bounded_in_entries_and_bytes() -> None:
     from schema.app import AnswerCache
 
@@ -381,6 +400,7 @@ def test_the_answer_cache_is_bounded_in_entries_and_bytes() -> None:
     assert cache.get(("q2", "", "")) is None
 
 
+@pytest.mark.slow
 def test_the_app_serves_the_disclosure_portal_at_the_root(api: Api) -> None:
     page = api.client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from starlette.testclient import WebSocketTestSession
 
 from tests.e2e.conftest import Api, cid
+
+pytestmark = pytest.mark.slow  # websocket feeds, waited for
 
 FEED = """subscription($after: Int) { events(afterPosition: $after) {
     position type aggregateId version commandId actorId payload } }"""

@@ -42,12 +42,14 @@ def unit_input(code: str | None = None) -> dict[str, str]:
             "name": "新单位"}
 
 
+@pytest.mark.slow
 def test_anonymous_callers_are_public_and_may_not_write(world: World) -> None:
     body = world.post(REGISTER, {"input": unit_input()})
     assert body["data"]["registerUnit"] == {"__typename": "Forbidden", "code": "FORBIDDEN",
                                             "field": None}
 
 
+@pytest.mark.slow
 def test_a_bad_token_is_a_401_not_silently_public(world: World) -> None:
     for header in ("Bearer jx_not-a-token", "Basic abc", "Bearer "):
         response = world.client.post("/graphql", json={"query": "{ ledger { position } }"},
@@ -56,6 +58,7 @@ def test_a_bad_token_is_a_401_not_silently_public(world: World) -> None:
         assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
+@pytest.mark.slow
 def test_cli_tokens_are_hashed_shown_once_and_revocable(world: World,
                                                         database: Database) -> None:
     world.client.app.state.tokens.ttl = 0  # type: ignore[attr-defined]
@@ -79,6 +82,7 @@ def test_cli_tokens_are_hashed_shown_once_and_revocable(world: World,
     assert cli(database, "tokens", "create", "--role", "budget_unit", "--name", "x")[0] == 2
 
 
+@pytest.mark.slow
 def test_every_event_records_the_actor_of_the_token(world: World) -> None:
     body = world.post(REGISTER, {"input": unit_input()}, who="finance_bureau")
     position = body["data"]["registerUnit"]["position"]
@@ -93,6 +97,7 @@ def test_every_event_records_the_actor_of_the_token(world: World) -> None:
     assert node["actorId"].startswith("token:") and node["actorId"].endswith("test finance_bureau")
 
 
+@pytest.mark.slow
 def test_a_budget_unit_cannot_touch_another_units_subject(world: World) -> None:
     base = {"name": "新项目", "kind": "PROJECT", "fiscalYear": 2022, "funds": "1.00"}
     other = world.post(SUBJECT, {"input": {**base, "commandId": f"s-{uuid.uuid4().hex}",
@@ -124,12 +129,14 @@ def test_a_budget_unit_cannot_touch_another_units_subject(world: World) -> None:
     assert monitoring() == {"__typename": "Forbidden", "code": "OUT_OF_SCOPE"}
 
 
+@pytest.mark.slow
 def test_the_auditor_reads_everything_and_writes_nothing(world: World) -> None:
     body = world.post(REGISTER, {"input": unit_input()}, who="auditor")
     assert body["data"]["registerUnit"]["__typename"] == "Forbidden"
     assert len(world.codes("auditor")) == 16
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("who", ["token", "anonymous"])
 def test_too_many_requests_get_429_per_caller(database: Database, who: str) -> None:
     from tests.e2e.conftest import issue_token

@@ -29,6 +29,8 @@ from projections.views import ReadModel
 from schema.exports import routes
 from tests.integration.helpers import do, max_position
 
+pytestmark = pytest.mark.slow  # renders PDF and every format per test
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import schema
 from ledger.store import Database
 from schema.cli import SCHEMA_FILE
@@ -37,6 +39,7 @@ def test_schema_export_command(tmp_path: Path) -> None:
     assert main(["schema", "export", "--check"]) == 0
 
 
+@pytest.mark.slow
 def test_serve_prepares_the_store_and_loads_the_sample_once(database: Database) -> None:
     from jixiao.serve import prepare
 

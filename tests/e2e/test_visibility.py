@@ -69,6 +69,7 @@ def world(database: Database) -> Iterator[World]:
 ALL = 16  # subjects in the 相山区 2022 sample
 
 
+@pytest.mark.slow
 def test_the_public_sees_nothing_undisclosed(world: World) -> None:
     assert world.codes(None) == set()
     body = world.post(TABLE, {"p": None})
@@ -95,6 +96,7 @@ def test_the_public_sees_exactly_what_was_disclosed_at_that_moment(world: World)
     assert coverage["data"]["ledger"]["coverage"]["subjects"] == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("query", [
     "{ events(first: 5) { edges { cursor } } }",
     "{ ledger { auditTrail(first: 5) { edges { cursor } } } }",
@@ -107,6 +109,7 @@ def test_the_public_is_refused_the_log_the_trail_and_other_audiences(world: Worl
     assert "errors" not in world.post(query, who="auditor")
 
 
+@pytest.mark.slow
 def test_a_budget_unit_sees_its_own_units_and_the_public_ones(world: World) -> None:
     own = world.codes("unit01")
     assert own and all(code for code in own)
@@ -118,11 +121,13 @@ def test_a_budget_unit_sees_its_own_units_and_the_public_ones(world: World) -> N
     assert world.codes("unit01") == own | {"XS-2022-KP-02"}
 
 
+@pytest.mark.slow
 def test_an_agency_sees_only_its_commissions(world: World) -> None:
     assert len(world.codes("agency")) == ALL  # the sample commissions one agency for all
     assert world.codes("other_agency") == set()
 
 
+@pytest.mark.slow
 def test_the_cache_of_pinned_answers_never_crosses_callers(world: World) -> None:
     position = world.ledger.recorder.max_notification_id()
     params = {"query": f"{{ ledger(position: {position}) {{ evaluationTable(fiscalYear: 2022, "
@@ -135,6 +140,7 @@ def test_the_cache_of_pinned_answers_never_crosses_callers(world: World) -> None
     assert anonymous.json()["data"]["ledger"]["evaluationTable"]["rows"] == []
 
 
+@pytest.mark.slow
 def test_exports_hold_only_the_rows_the_caller_may_read(world: World) -> None:
     url = "/exports/2022/key-projects.csv"
     header_and_total = 2

@@ -20,7 +20,7 @@ from tests.conftest import drop_schema
 from tests.e2e.conftest import bearer, issue_token
 from tests.pgcluster import Cluster, Server, started_or_skip
 
-pytestmark = [pytest.mark.postgres]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # regions and standby servers
 
 TABLE = """query($region: String, $min: Int) { ledger(region: $region, minPosition: $min) {
     position evaluationTable(fiscalYear: 2022, table: KEY_PROJECTS) {

@@ -30,6 +30,8 @@ from ledger.store import Database, fetchone
 from projections.views import ReadModel
 from tests.integration.helpers import do
 
+pytestmark = pytest.mark.slow  # exports, verifies and replays bundles
+
 ORIGIN = "jixiao.test/ledger"
 ROOT = Path(__file__).resolve().parents[2]
 

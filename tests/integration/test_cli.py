@@ -8,7 +8,11 @@ import subprocess
 import sys
 from decimal import Decimal
 
+import pytest
+
 from ledger.store import Database
+
+pytestmark = pytest.mark.slow  # a process per command
 
 
 def jixiao(db: Database, *args: str) -> str:

@@ -23,6 +23,8 @@ from projections.exports.disclosure import MANIFEST, disclose
 from projections.views import ReadModel
 from tests.integration.helpers import max_position
 
+pytestmark = pytest.mark.slow  # renders whole packages (PDF) per test
+
 KEY_PROJECTS = [f"XS-2022-KP-{n:02d}" for n in range(1, 11)]
 DEPARTMENTS = [f"XS-2022-DO-{n:02d}" for n in range(1, 7)]
 

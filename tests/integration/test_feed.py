@@ -13,6 +13,8 @@ from ledger.sample.loader import load_sample
 from ledger.store import Database
 from projections.feed import COMMAND_RECORD_TOPIC, Feed
 
+pytestmark = pytest.mark.slow  # threads over whole logs; a sample per test
+
 
 @pytest.fixture
 def loaded(ledger: Ledger) -> Ledger:

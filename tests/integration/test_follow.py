@@ -14,6 +14,8 @@ from projections.projector import Runner
 from tests.conftest import migrated_postgres
 from tests.integration.helpers import do, eventually
 
+pytestmark = pytest.mark.slow  # a follower thread, waited for
+
 
 def test_the_follower_projects_what_another_writer_appends(ledger: Ledger,
                                                            database: Database) -> None:

@@ -17,7 +17,7 @@ from projections.views import POLL_SECONDS, ReadModel
 from tests.conftest import PG_URL
 from tests.integration.helpers import do, eventually
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # waits on LISTEN and poll intervals
 
 
 @pytest.fixture(params=[POLL_SECONDS])

@@ -109,6 +109,7 @@ def test_concurrent_conflict_one_wins_the_other_is_told_the_version(
         app.close()
 
 
+@pytest.mark.slow
 def test_many_concurrent_writers_lose_and_duplicate_nothing(database: Database) -> None:
     apps = [Ledger(database) for _ in range(4)]
     setup_units(apps[0])

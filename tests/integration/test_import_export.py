@@ -135,6 +135,7 @@ def export(read: ReadModel, table: str, fmt: str, out: Path, *, position: int | 
 # ------------------------------------------------------------------------ import, export
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["xlsx", "csv"])
 def test_imported_tables_export_to_every_format_and_read_back(
         ledger: Ledger, read: ReadModel, tmp_path: Path, source: str) -> None:
@@ -195,6 +196,7 @@ def test_imported_facts_are_what_the_issue_says(ledger: Ledger, tmp_path: Path) 
     assert ledger.unit(unit_code_for("相山区环境卫生管理所")).kind == "other"
 
 
+@pytest.mark.slow
 def test_exports_are_byte_identical_for_the_same_state(ledger: Ledger, read: ReadModel,
                                                        tmp_path: Path) -> None:
     import_seed(ledger, "csv", tmp_path)
@@ -207,6 +209,7 @@ def test_exports_are_byte_identical_for_the_same_state(ledger: Ledger, read: Rea
     assert a.pop("file") == "a.csv" and b.pop("file") == "b.csv" and a == b
 
 
+@pytest.mark.slow
 def test_coverage_exports_and_refuses_fdp(ledger: Ledger, read: ReadModel,
                                           tmp_path: Path) -> None:
     import_seed(ledger, "xlsx", tmp_path)
@@ -224,6 +227,7 @@ def test_coverage_exports_and_refuses_fdp(ledger: Ledger, read: ReadModel,
 # ------------------------------------------------------------------------ refusals
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("options", "row", "column", "rule"), [
     ({"total": "6441.48"}, 14, "财政资金(单位:万元)", "total-mismatch"),
     ({"change": {(2, 5): "较好"}}, 6, "评价等级", "unknown-grade"),
@@ -245,6 +249,7 @@ def test_a_wrong_table_is_refused_with_row_and_column_and_nothing_moves(
     assert max_position(ledger) == before
 
 
+@pytest.mark.slow
 def test_a_file_contradicting_the_ledger_is_refused(ledger: Ledger, tmp_path: Path) -> None:
     import_seed(ledger, "xlsx", tmp_path)
     before = max_position(ledger)
@@ -260,6 +265,7 @@ def test_a_file_contradicting_the_ledger_is_refused(ledger: Ledger, tmp_path: Pa
     assert max_position(ledger) == before
 
 
+@pytest.mark.slow
 def test_the_wrong_year_or_table_is_refused(ledger: Ledger, tmp_path: Path) -> None:
     path = seed_file("key_projects", "xlsx", tmp_path)
     with pytest.raises(TableImportError, match="year-mismatch"):
@@ -286,6 +292,7 @@ def test_reimporting_the_same_table_appends_nothing(ledger: Ledger, tmp_path: Pa
     assert max_position(ledger) == head
 
 
+@pytest.mark.slow
 def test_supervising_unit_column_and_missing_assessment(ledger: Ledger, read: ReadModel,
                                                         tmp_path: Path) -> None:
     lines = [[line[0], line[1], line[2], line[3], line[5]] if len(line) == 6 else line
@@ -304,6 +311,7 @@ def test_supervising_unit_column_and_missing_assessment(ledger: Ledger, read: Re
 # ------------------------------------------------------------------------ point in time
 
 
+@pytest.mark.slow
 def test_export_as_of_before_a_correction_shows_the_earlier_figures(
         ledger: Ledger, read: ReadModel, tmp_path: Path) -> None:
     import_seed(ledger, "xlsx", tmp_path)
@@ -328,6 +336,7 @@ def test_export_as_of_before_a_correction_shows_the_earlier_figures(
         export(read, "key-projects", "csv", tmp_path / "x.csv", as_of=as_of.replace(tzinfo=None))
 
 
+@pytest.mark.slow
 def test_provenance_cites_the_latest_checkpoint_covering_the_position(
         ledger: Ledger, read: ReadModel, database: Database, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -364,6 +373,7 @@ def jixiao(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=300, check=False)
 
 
+@pytest.mark.slow  # runs the CLI in processes
 def test_cli_import_refusal_then_import_then_export(ledger: Ledger, database: Database,
                                                     tmp_path: Path) -> None:
     bad = seed_file("key_projects", "csv", tmp_path, change={(2, 5): "较好"})

@@ -97,6 +97,7 @@ GOLDEN = (  # the canonical record of a sample event, recorded_at and position m
     '"position":0,"recorded_at":"@","type":"Subject.Registered","version":1}')
 
 
+@pytest.mark.slow
 def test_canonical_records_are_the_same_on_every_store(ledger: Ledger) -> None:
     """What is hashed must not depend on the backend or drift with our code: a golden record."""
     load_sample(ledger)
@@ -108,6 +109,7 @@ def test_canonical_records_are_the_same_on_every_store(ledger: Ledger) -> None:
     assert canonical_bytes(masked).decode() == GOLDEN
 
 
+@pytest.mark.slow
 def test_sealer_covers_every_event_in_position_order(ledger: Ledger, database: Database) -> None:
     load_sample(ledger)
     state = Sealer(database, ledger, batch=50).seal()
@@ -150,6 +152,7 @@ def test_gaps_in_positions_are_not_leaves(ledger: Ledger, database: Database,
     assert verify_bundle(tmp_path / "b").proven_by.last_position == 1002
 
 
+@pytest.mark.slow
 def test_two_sealers_at_once_never_double_apply(ledger: Ledger, database: Database) -> None:
     load_sample(ledger)
     errors: list[BaseException] = []
@@ -171,6 +174,7 @@ def test_two_sealers_at_once_never_double_apply(ledger: Ledger, database: Databa
     assert verify_store(database, ledger).ok
 
 
+@pytest.mark.slow
 def test_checkpoints_are_signed_and_feed_disclosures(ledger: Ledger, database: Database,
                                                      signer: NoteSigner) -> None:
     load_sample(ledger)
@@ -196,6 +200,7 @@ def test_checkpoints_are_signed_and_feed_disclosures(ledger: Ledger, database: D
     assert latest_checkpoint(database) == second
 
 
+@pytest.mark.slow
 def test_inclusion_and_consistency_proofs(ledger: Ledger, database: Database,
                                           signer: NoteSigner) -> None:
     load_sample(ledger)
@@ -244,6 +249,7 @@ def test_event_store_refuses_update_delete_truncate(ledger: Ledger, database: Da
     assert len(list(read_log(ledger))) == 6
 
 
+@pytest.mark.slow  # runs the CLI in processes
 def test_verify_names_the_position_of_an_edited_event(ledger: Ledger, database: Database,
                                                       tmp_path: Path) -> None:
     key = tmp_path / "signing.key"
@@ -270,6 +276,7 @@ def test_verify_names_the_position_of_an_edited_event(ledger: Ledger, database: 
     assert refused.returncode == 1 and f"position {target}" in refused.stderr
 
 
+@pytest.mark.slow
 def test_rewritten_leaves_break_the_checkpoint(ledger: Ledger, database: Database,
                                                signer: NoteSigner) -> None:
     """Editing an event *and* its leaf hash still fails: the signed root no longer holds."""

@@ -1,4 +1,5 @@
-"""Every lifecycle step of DOMAIN.md as a command that records an event, on both stores."""
+"""Every lifecycle step of docs/domain.md#lifecycle as a command that records an event, on
+both stores."""
 
 from __future__ import annotations
 

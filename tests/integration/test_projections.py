@@ -29,6 +29,7 @@ def read(ledger: Ledger, database: Database) -> ReadModel:
     model.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("kind", "key", "total", "grades"), [
     (AnnexKind.KEY_PROJECTS, "key_projects", "6441.47", {"优": 6, "良": 4}),
     (AnnexKind.DEPARTMENT_OVERALL, "department_overall", "24589.14", {"优": 5, "良": 1}),
@@ -51,6 +52,7 @@ def test_sample_annex_tables_match_the_source(ledger: Ledger, read: ReadModel, k
     assert table.title == SEED[key]["title"]
 
 
+@pytest.mark.slow
 def test_coverage_states_the_year(ledger: Ledger, read: ReadModel) -> None:
     load_sample(ledger)
     coverage = read.coverage(read.resolve(), 2022)
@@ -97,6 +99,7 @@ def test_correction_is_a_restatement_as_of_any_moment(ledger: Ledger, read: Read
     assert correction.changes["reason"] == "金额录入错误"
 
 
+@pytest.mark.slow
 def test_unit_rename_restates_its_rows(ledger: Ledger, read: ReadModel) -> None:
     load_sample(ledger)
     before = read.resolve()
@@ -109,6 +112,7 @@ def test_unit_rename_restates_its_rows(ledger: Ledger, read: ReadModel) -> None:
     assert all(c.corrections for c in changes)
 
 
+@pytest.mark.slow
 def test_effective_date_hides_later_facts(ledger: Ledger, read: ReadModel) -> None:
     load_sample(ledger)
     table = read.evaluation_table(read.resolve(effective_on=date(2022, 12, 31)), 2022,
@@ -118,6 +122,7 @@ def test_effective_date_hides_later_facts(ledger: Ledger, read: ReadModel) -> No
         ("相山区渠沟镇人民政府2022年财政运行综合绩效评价", None)]
 
 
+@pytest.mark.slow
 def test_read_your_writes_and_detail(ledger: Ledger, read: ReadModel) -> None:
     load_sample(ledger)
     read.catch_up()
@@ -144,6 +149,7 @@ def sample_corrected(ledger: Ledger, code: str, values: dict[str, str], reason: 
        reason=reason)
 
 
+@pytest.mark.slow
 def test_rebuild_equals_incremental(ledger: Ledger, read: ReadModel,
                                     database: Database) -> None:
     sample_corrected(ledger, "XS-2022-KP-02", {"name": "更正后的项目名称"}, "名称更正")
@@ -160,6 +166,7 @@ def test_rebuild_equals_incremental(ledger: Ledger, read: ReadModel,
     assert all_hashes(database, read.runner.conn, head // 2) == middle
 
 
+@pytest.mark.slow
 def test_a_rebuild_side_by_side_equals_live_upkeep(ledger: Ledger, read: ReadModel,
                                                    database: Database) -> None:
     from projections.rebuild import rebuild

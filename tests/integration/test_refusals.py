@@ -51,6 +51,7 @@ def test_ex_ante_gate(ledger: Ledger) -> None:
     approved_subject(ledger, "OLD", funds="99.99", is_new=False)
 
 
+@pytest.mark.slow
 def test_grade_must_follow_the_scale(ledger: Ledger) -> None:
     setup_units(ledger)
     evaluation_id = evaluated_subject(ledger)  # 92.00 → 优
@@ -64,6 +65,7 @@ def test_grade_must_follow_the_scale(ledger: Ledger) -> None:
                        basis_kind="evaluation", basis_id=evaluation_id))
 
 
+@pytest.mark.slow
 def test_boundary_89_5_is_good(ledger: Ledger) -> None:
     setup_units(ledger)
     evaluation_id = evaluated_subject(ledger)
@@ -76,6 +78,7 @@ def test_boundary_89_5_is_good(ledger: Ledger) -> None:
        basis_id=spot.ids["spotCheckId"])
 
 
+@pytest.mark.slow
 def test_agency_refusals(ledger: Ledger) -> None:
     setup_units(ledger)
     approved_subject(ledger)
@@ -96,6 +99,7 @@ def test_agency_refusals(ledger: Ledger) -> None:
                        dimensions=PROJECT_DIMS, narrative="x", evaluated_on="2023-03-01"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("funds", [640.85, "640.855", "abc", "-1.00", "NaN"])
 def test_money_must_be_exact_two_place_decimals(ledger: Ledger, funds: Any) -> None:
     setup_units(ledger)
@@ -113,6 +117,7 @@ def test_float_anywhere_is_refused(ledger: Ledger) -> None:
     assert "float" in err.message
 
 
+@pytest.mark.slow
 def test_unknown_subject_and_unit(ledger: Ledger) -> None:
     setup_units(ledger)
     refused(ledger, NotFound, "SUBJECT_NOT_FOUND", "subjectCode",
@@ -122,6 +127,7 @@ def test_unknown_subject_and_unit(ledger: Ledger) -> None:
                        fiscal_year=2022, unit_code="NOPE", funds="1.00"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("start", "end", "field"), [
     ("2022-09-01", "2022-08-31", "windowEnd"),
     ("2021-12-01", "2022-08-31", "windowStart"),
@@ -135,6 +141,7 @@ def test_bad_monitoring_window(ledger: Ledger, start: str, end: str, field: str)
                        executed_amount="0.50"))
 
 
+@pytest.mark.slow
 def test_lifecycle_order_is_enforced(ledger: Ledger) -> None:
     setup_units(ledger)
     do(ledger, "register_subject", code="S1", name="x", kind="project", fiscal_year=2022,
@@ -153,6 +160,7 @@ def test_lifecycle_order_is_enforced(ledger: Ledger) -> None:
                        cites_kind="monitoring", cites_id="none"))
 
 
+@pytest.mark.slow
 def test_consequences_follow_the_grade(ledger: Ledger) -> None:
     setup_units(ledger)
     evaluation_id = evaluated_subject(ledger)
@@ -171,6 +179,7 @@ def test_consequences_follow_the_grade(ledger: Ledger) -> None:
                        cites_kind="grade"))
 
 
+@pytest.mark.slow
 def test_dimension_rules(ledger: Ledger) -> None:
     setup_units(ledger)
     approved_subject(ledger)
@@ -183,6 +192,7 @@ def test_dimension_rules(ledger: Ledger) -> None:
                        dimensions=bad, narrative="x", evaluated_on="2023-01-01"))
 
 
+@pytest.mark.slow
 def test_published_grade_evaluations(ledger: Ledger) -> None:
     """Imported tables carry grades without scores: the grade must follow what was published."""
     setup_units(ledger)

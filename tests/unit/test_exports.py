@@ -277,6 +277,7 @@ def test_xlsx_keeps_formula_like_text_as_text(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- PDF
 
 
+@pytest.mark.slow
 def test_pdf_embeds_the_cjk_font_and_text_is_extractable(
     annex: tuple[AnnexTable, Decimal, int], tmp_path: Path
 ) -> None:
@@ -304,6 +305,7 @@ def test_pdf_embeds_the_cjk_font_and_text_is_extractable(
         assert "评价情况" in page_text and "序号" in page_text
 
 
+@pytest.mark.slow
 def test_pdf_is_landscape_a4_and_reproducible(tmp_path: Path) -> None:
     require_poppler()
     report = report_from_annex(seed_table("department_overall"), PROVENANCE)
@@ -320,6 +322,7 @@ def test_pdf_font_override_must_exist(monkeypatch: pytest.MonkeyPatch) -> None:
         find_cjk_font()
 
 
+@pytest.mark.slow
 def test_pdf_font_override_is_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     require_poppler()
     default = find_cjk_font()
@@ -374,6 +377,7 @@ def test_fiscal_data_package(annex: tuple[AnnexTable, Decimal, int], tmp_path: P
 # ---------------------------------------------------------------- a non-annex report
 
 
+@pytest.mark.slow
 def test_writers_accept_any_report(tmp_path: Path) -> None:
     """Coverage tables come as Reports too: no total row, no prose column."""
     report = Report(

@@ -230,6 +230,7 @@ def test_every_consistency_proof_verifies() -> None:
             verify_consistency(old, new, GOOD_ROOTS[old], GOOD_ROOTS[new], proof)
 
 
+@pytest.mark.slow
 def test_mutated_inclusion_proofs_fail() -> None:
     for size in range(1, MAX + 1):
         for index in range(size):
@@ -265,6 +266,7 @@ def test_mutated_inclusion_proofs_fail() -> None:
                     verify_inclusion(*args)
 
 
+@pytest.mark.slow
 def test_mutated_consistency_proofs_fail() -> None:
     for new in range(1, MAX + 1):
         for old in range(0, new + 1):
