@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -24,6 +25,16 @@ from tests.e2e.conftest import bearer, issue_token
 ANNEX_TOTALS = {"KEY_PROJECTS": Decimal("6441.47"), "DEPARTMENT_OVERALL": Decimal("24589.14")}
 TOTALS_QUERY = """query($table: AnnexKind!) { ledger { evaluationTable(fiscalYear: 2022,
     table: $table) { totalFunds rows { subjectName } } } }"""
+
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every attack test runs a real server over the published sample: the slow tier."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.slow)
 
 
 @dataclass

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.security.conftest import Served, assert_public_annex_intact
-
-pytestmark = pytest.mark.slow  # a real server over the published sample, per test
 
 
 def test_the_published_annex_totals_answer_anonymously(served: Served) -> None:
