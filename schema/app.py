@@ -13,7 +13,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from urllib.parse import parse_qs
+from typing import Any
 
 from cross_web import HTTPException
 from starlette.applications import Starlette
@@ -23,6 +23,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http.types import QueryParams
 
 from ledger.tokens import TokenStore
 from projections.views import ReadModel
@@ -31,6 +32,7 @@ from schema import build_schema
 from schema.auth import Authenticate, RateLimit, scope_actor
 from schema.context import Context, Services, resolve_actor
 from schema.exports import routes as export_routes
+from schema.http_input import GRAPHQL_PARAMS, BadRequest, graphql_params, read_json
 from schema.portal import portal_routes
 
 MAX_BODY = 1 << 20  # 1 MiB: far above any command, far below anything harmful
@@ -48,11 +50,11 @@ class Cached:
     etag: str
 
 
-CacheKey = tuple[str, str, str, str]
+CacheKey = tuple[str, str]
 
 
 class AnswerCache:
-    """An LRU of pinned answers keyed by (query, variables, operationName, reader scope),
+    """An LRU of pinned answers keyed by (the GraphQL parameters as executed, reader scope),
     bounded both in entries and in bytes so that many distinct large answers cannot exhaust
     memory. The scope keeps one caller's visible answer from being served to another."""
 
@@ -68,21 +70,17 @@ class AnswerCache:
         return len(entry.body) + sum(len(part) for part in key)
 
     @staticmethod
-    def key(scope: Scope) -> CacheKey | None:
-        params = parse_qs(scope.get("query_string", b"").decode("latin-1"),
-                          keep_blank_values=True)
-        query = params.get("query", [""])[0]
-        if not query:
+    def key(params: dict[str, Any], scope: Scope) -> CacheKey | None:
+        """From the parameters exactly as they are executed (GraphQLApp.parse_query_params),
+        a missing one (None) kept apart from an empty one."""
+        if not params.get("query"):
             return None
-        raw = params.get("variables", [""])[0]
-        try:
-            variables = json.dumps(json.loads(raw), sort_keys=True) if raw else ""
-        except ValueError:
-            return None
+        executed = json.dumps({name: params.get(name) for name in GRAPHQL_PARAMS},
+                              sort_keys=True, ensure_ascii=False)
         actor = scope_actor(scope)
         reader = "*" if actor.role in READ_ALL else f"{actor.role}|{actor.unit_code or ''}|" \
             f"{actor.agency_code or ''}"
-        return query, variables, params.get("operationName", [""])[0], reader
+        return executed, reader
 
     def get(self, key: CacheKey) -> Cached | None:
         found = self.items.get(key)
@@ -129,6 +127,18 @@ class GraphQLApp(GraphQL[Context, None]):
         """UTF-8 rather than \\u escapes: Chinese text is half the bytes and faster to write."""
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
+    def decode_json(self, data: str | bytes) -> object:
+        """Strict for every JSON strawberry reads (WebSocket messages too): a malformed one is
+        its 400 or 4400 close, never a 500."""
+        try:
+            return read_json("body", data)
+        except BadRequest as exc:
+            raise json.JSONDecodeError(exc.reason, "", 0) from None
+
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        """One value per GraphQL parameter; the cache key is computed by this same method."""
+        return graphql_params(params)
+
     async def get_context(self, request: Request | WebSocket,
                           response: Response | WebSocket) -> Context:
         context = Context(services=self.services, actor=resolve_actor(request),
@@ -142,15 +152,18 @@ class GraphQLApp(GraphQL[Context, None]):
             return
         headers = dict(scope["headers"])
         if_none_match = headers.get(b"if-none-match", b"").decode("latin-1") or None
-        key = self.cache.key(scope) if scope["method"] in ("GET", "HEAD") else None
-        if key is not None:
-            found = self.cache.get(key)
+        request = Request(scope=scope, receive=receive)
+        key: CacheKey | None = None
+        try:
+            if scope["method"] in ("GET", "HEAD"):  # the very params strawberry will execute
+                key = self.cache.key(self.parse_query_params(request.query_params), scope)
+            found = self.cache.get(key) if key is not None else None
             if found is not None:
                 await cached_response(found, if_none_match)(scope, receive, send)
                 return
-        request = Request(scope=scope, receive=receive)
-        try:
             response = await self.checked_body(request) or await self.run(request)
+        except BadRequest as exc:
+            response = exc.response()
         except HTTPException as exc:
             response = PlainTextResponse(exc.reason, status_code=exc.status_code)
         except Exception:  # a bug outside execution: say so without details, and log it
@@ -161,13 +174,11 @@ class GraphQLApp(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def checked_body(self, request: Request) -> Response | None:
-        """A 400 for a JSON body that is not an operation object (strawberry would raise)."""
+        """A typed 400 for a JSON body that is malformed (not UTF-8, not JSON, too deep), and
+        a 400 for one that is not an operation object (strawberry would raise)."""
         if request.method != "POST" or "json" not in request.headers.get("content-type", ""):
             return None
-        try:
-            data = json.loads(await request.body())
-        except ValueError:
-            return None  # strawberry answers 400 "Unable to parse request body as JSON"
+        data = read_json("body", await request.body())
         if isinstance(data, dict | list):
             return None
         return PlainTextResponse("the request body must be a JSON object", status_code=400)
