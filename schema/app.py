@@ -1,4 +1,5 @@
-"""The ASGI app: /graphql (GraphiQL in a browser), body-size limit, and the pinned-answer cache.
+"""The ASGI app: /graphql (GraphiQL in a browser), body size and time limits, and the
+pinned-answer cache.
 
 An answer pinned to a past position can never change, so it is cached in-process and
 served with a strong ETag as `immutable`; everything else is `no-store`.
@@ -6,10 +7,12 @@ served with a strong ETag as `immutable`; everything else is `no-store`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -36,6 +39,8 @@ from schema.http_input import GRAPHQL_PARAMS, BadRequest, graphql_params, read_j
 from schema.portal import portal_routes
 
 MAX_BODY = 1 << 20  # 1 MiB: far above any command, far below anything harmful
+BODY_TIMEOUT_SETTING = "JIXIAO_BODY_TIMEOUT"  # seconds to receive a whole request body
+BODY_TIMEOUT = 30.0  # 1 MiB in 30 s is ~280 kbit/s: slower than any real client
 CACHE_ENTRIES = 2048
 CACHE_ENTRY_BYTES = 4 << 20
 CACHE_BYTES = 64 << 20
@@ -203,12 +208,27 @@ def error_free(body: bytes) -> bool:
     return isinstance(answer, dict) and "errors" not in answer and answer.get("data") is not None
 
 
-class BodyLimit:
-    """Answer 413 before a large request body reaches the GraphQL parser."""
+def body_timeout_setting(text: str | None = None) -> float:
+    """JIXIAO_BODY_TIMEOUT in seconds (default BODY_TIMEOUT); a bad value stops the start."""
+    text = text if text is not None else os.environ.get(BODY_TIMEOUT_SETTING, "")
+    if not text.strip():
+        return BODY_TIMEOUT
+    seconds = float(text)
+    if not seconds > 0:
+        raise ValueError(f"{BODY_TIMEOUT_SETTING} must be a positive number of seconds")
+    return seconds
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY) -> None:
+
+class BodyLimit:
+    """Answer 413 before a large request body reaches the GraphQL parser, and 408 (closing
+    the connection) when the whole body has not arrived within `timeout` seconds: a client
+    that trickles its body holds no more than a waiting coroutine, and not for long."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY,
+                 timeout: float = BODY_TIMEOUT) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -222,18 +242,23 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self.refuse(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(self.timeout):  # the whole body, not each read
+                while size <= self.max_bytes:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            await self.too_slow(scope, receive, send)
+            return
+        if size > self.max_bytes:
+            await self.refuse(scope, receive, send)
+            return
         body = b"".join(chunks)
         sent = False
 
@@ -251,13 +276,23 @@ class BodyLimit:
                                      status_code=413)
         await response(scope, receive, send)
 
+    async def too_slow(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse({"errors": [{
+            "message": f"the request body did not arrive within {self.timeout:g} s",
+            "extensions": {"code": "REQUEST_TIMEOUT", "field": "body",
+                           "rule": f"sent within {self.timeout:g} s"}}]},
+            status_code=408, headers={"Connection": "close", "Cache-Control": "no-store"})
+        await response(scope, receive, send)
+
 
 def build_app(services: Services, tokens: TokenStore, *, dev: bool = False,
-              rate_limit: RateLimit | str | None = "env") -> Starlette:
+              rate_limit: RateLimit | str | None = "env",
+              body_timeout: float | None = None) -> Starlette:
     """/graphql, the downloads (/exports/…) and the disclosure portal (/), all reading the
     same views, behind bearer-token authentication and a per-caller rate limit (default from
-    JIXIAO_RATE_LIMIT). The app closes the services and the token store when it stops; what
-    goes into them is assembled above this layer (jixiao.app.create_app)."""
+    JIXIAO_RATE_LIMIT) and a body read timeout (default from JIXIAO_BODY_TIMEOUT). The app
+    closes the services and the token store when it stops; what goes into them is assembled
+    above this layer (jixiao.app.create_app)."""
     graphql = GraphQLApp(services, dev=dev)
 
     @contextlib.asynccontextmanager
@@ -281,7 +316,8 @@ def build_app(services: Services, tokens: TokenStore, *, dev: bool = False,
                     lifespan=lifespan, debug=dev)
     app.state.services = services
     app.state.graphql = graphql
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY,
+                       timeout=body_timeout if body_timeout is not None else body_timeout_setting())
     app.state.tokens = tokens
     limit = RateLimit.from_env() if isinstance(rate_limit, str) else rate_limit
     app.add_middleware(Authenticate, tokens=tokens, limit=limit)
