@@ -28,11 +28,12 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http.types import QueryParams
 
+from ledger.runtime import Actor
 from ledger.tokens import TokenStore
 from projections.views import ReadModel
 from projections.visibility import READ_ALL
 from schema import build_schema
-from schema.auth import Authenticate, RateLimit, scope_actor
+from schema.auth import PUBLIC_ACTOR, Authenticate, RateLimit, scope_actor
 from schema.context import Context, Services, resolve_actor
 from schema.exports import routes as export_routes
 from schema.http_input import GRAPHQL_PARAMS, BadRequest, graphql_params, read_json
@@ -45,6 +46,7 @@ CACHE_ENTRIES = 2048
 CACHE_ENTRY_BYTES = 4 << 20
 CACHE_BYTES = 64 << 20
 IMMUTABLE = "public, max-age=31536000, immutable"
+PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
 SCOPE_KEY = "jixiao.context"
 log = logging.getLogger("jixiao.api")
 
@@ -82,10 +84,7 @@ class AnswerCache:
             return None
         executed = json.dumps({name: params.get(name) for name in GRAPHQL_PARAMS},
                               sort_keys=True, ensure_ascii=False)
-        actor = scope_actor(scope)
-        reader = "*" if actor.role in READ_ALL else f"{actor.role}|{actor.unit_code or ''}|" \
-            f"{actor.agency_code or ''}"
-        return executed, reader
+        return executed, reader_of(scope_actor(scope))
 
     def get(self, key: CacheKey) -> Cached | None:
         found = self.items.get(key)
@@ -106,6 +105,15 @@ class AnswerCache:
         return entry
 
 
+def reader_of(actor: Actor) -> str:
+    """What an actor may see: every role that reads all sees the same answers."""
+    return "*" if actor.role in READ_ALL else \
+        f"{actor.role}|{actor.unit_code or ''}|{actor.agency_code or ''}"
+
+
+PUBLIC_READER = reader_of(PUBLIC_ACTOR)
+
+
 def etag_matches(header: str | None, etag: str) -> bool:
     if not header:
         return False
@@ -113,8 +121,12 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def cached_response(entry: Cached, if_none_match: str | None) -> Response:
-    headers = {"ETag": entry.etag, "Cache-Control": IMMUTABLE}
+def cached_response(entry: Cached, if_none_match: str | None, reader: str) -> Response:
+    """`public` only for the anonymous answer. A shared cache (a proxy, a CDN) may key on
+    the URL alone, so an answer that depends on the token is `private`, and every answer
+    varies by Authorization."""
+    headers = {"ETag": entry.etag, "Vary": "Authorization",
+               "Cache-Control": IMMUTABLE if reader == PUBLIC_READER else PRIVATE_IMMUTABLE}
     if etag_matches(if_none_match, entry.etag):
         return Response(status_code=304, headers=headers)
     return Response(entry.body, media_type="application/json", headers=headers)
@@ -163,8 +175,8 @@ class GraphQLApp(GraphQL[Context, None]):
             if scope["method"] in ("GET", "HEAD"):  # the very params strawberry will execute
                 key = self.cache.key(self.parse_query_params(request.query_params), scope)
             found = self.cache.get(key) if key is not None else None
-            if found is not None:
-                await cached_response(found, if_none_match)(scope, receive, send)
+            if found is not None and key is not None:
+                await cached_response(found, if_none_match, key[1])(scope, receive, send)
                 return
             response = await self.checked_body(request) or await self.run(request)
         except BadRequest as exc:
@@ -194,7 +206,8 @@ class GraphQLApp(GraphQL[Context, None]):
         context: Context | None = scope.get(SCOPE_KEY)
         if (key is not None and context is not None and context.pinned
                 and response.status_code == 200 and error_free(bytes(response.body))):
-            return cached_response(self.cache.put(key, bytes(response.body)), if_none_match)
+            return cached_response(self.cache.put(key, bytes(response.body)), if_none_match,
+                                   key[1])
         if "cache-control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -61,3 +61,19 @@ def test_a_missing_and_an_empty_operation_name_are_cached_apart(served: Served) 
     assert empty.status_code == 400, empty.text  # strawberry: 'Unknown operation named ""'
     assert "immutable" not in empty.headers["cache-control"]
     assert_public_annex_intact(served.url)
+
+
+def test_an_answer_that_depends_on_the_token_is_never_publicly_cacheable(
+        served: Served) -> None:
+    """A shared cache (proxy, CDN) keys on the URL: the bureau's pinned answer marked
+    `public` could be stored there and handed to the next anonymous reader of the URL."""
+    for _ in range(2):  # computed, then from the cache
+        bureau = httpx.get(f"{served.url}/graphql", params={"query": AT_5},
+                           headers=served.bureau, timeout=30)
+        assert bureau.status_code == 200, bureau.text
+        assert bureau.headers["cache-control"].startswith("private,"), bureau.headers
+        assert "authorization" in bureau.headers["vary"].lower()
+        anonymous = httpx.get(f"{served.url}/graphql", params={"query": AT_5}, timeout=30)
+        assert anonymous.headers["cache-control"].startswith("public,"), anonymous.headers
+        assert "authorization" in anonymous.headers["vary"].lower()
+    assert_public_annex_intact(served.url)
