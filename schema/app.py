@@ -15,6 +15,7 @@ import logging
 import os
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,9 @@ CACHE_BYTES = 64 << 20
 IMMUTABLE = "public, max-age=31536000, immutable"
 PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
 SCOPE_KEY = "jixiao.context"
+# The body checked_body decoded, for strawberry to take rather than decode it again: per
+# request (a context variable is per task), and only for that very bytes object.
+DECODED_BODY: ContextVar[tuple[bytes, object] | None] = ContextVar("decoded_body", default=None)
 log = logging.getLogger("jixiao.api")
 
 
@@ -147,6 +151,9 @@ class GraphQLApp(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         """Strict for every JSON strawberry reads (WebSocket messages too): a malformed one is
         its 400 or 4400 close, never a 500."""
+        decoded = DECODED_BODY.get()
+        if decoded is not None and decoded[0] is data:
+            return decoded[1]
         try:
             return read_json("body", data)
         except BadRequest as exc:
@@ -195,7 +202,9 @@ class GraphQLApp(GraphQL[Context, None]):
         a 400 for one that is not an operation object (strawberry would raise)."""
         if request.method != "POST" or "json" not in request.headers.get("content-type", ""):
             return None
-        data = read_json("body", await request.body())
+        body = await request.body()
+        data = read_json("body", body)
+        DECODED_BODY.set((body, data))
         if isinstance(data, dict | list):
             return None
         return PlainTextResponse("the request body must be a JSON object", status_code=400)
