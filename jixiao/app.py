@@ -26,7 +26,7 @@ from schema.context import READ_THREADS, WRITE_THREADS, Services
 def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THREADS,
                write_threads: int = WRITE_THREADS,
                rate_limit: RateLimit | str | None = "env",
-               replicas: Sequence[Database] = ()) -> Starlette:
+               replicas: Sequence[Database] = (), body_timeout: float | None = None) -> Starlette:
     """The app `jixiao serve` runs: commands to `db`, queries from `replicas` (hot standbys)
     once they have replayed the position asked for, other regions as routed from `db`."""
     ledger = Ledger(db)
@@ -37,4 +37,5 @@ def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THRE
     services = Services(ledger, read, regions=functools.partial(RegionRegistry, db),
                         read_threads=read_threads, write_threads=write_threads,
                         replicas=router)
-    return build_app(services, TokenStore(db), dev=dev, rate_limit=rate_limit)
+    return build_app(services, TokenStore(db), dev=dev, rate_limit=rate_limit,
+                     body_timeout=body_timeout)

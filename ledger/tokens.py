@@ -12,6 +12,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -81,17 +82,23 @@ def check_scope(role: str, unit: str | None, agency: str | None) -> None:
 
 
 class TokenStore:
-    """Tokens in the ledger's database, with a short in-process cache for lookups.
+    """Tokens in the ledger's database, with in-process caches for lookups.
 
     The cache keeps the hot path off the database; `ttl` bounds how long a revoked token
-    can still be honoured by a running server (and how long a failed lookup is remembered).
+    can still be honoured by a running server. A secret found unknown or revoked is
+    remembered apart, without expiry (it can never become live: secrets are random and
+    revocation is final), in an LRU of `unknown_size`, so presenting it again costs no
+    store trip and a flood of made-up secrets cannot push live tokens out.
     """
 
-    def __init__(self, db: Database, *, ttl: float = 2.0, cache_size: int = 10_000) -> None:
+    def __init__(self, db: Database, *, ttl: float = 2.0, cache_size: int = 10_000,
+                 unknown_size: int = 20_000) -> None:
         self.db = db
         self.ttl = ttl
         self.cache_size = cache_size
-        self._cache: dict[str, tuple[float, TokenInfo | None]] = {}
+        self.unknown_size = unknown_size
+        self._cache: dict[str, tuple[float, TokenInfo]] = {}
+        self._unknown: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
         self._conn: Any = None
 
@@ -165,23 +172,40 @@ class TokenStore:
             self._cache.clear()
         return _info(row)
 
+    def recall(self, secret: str) -> TokenInfo | None:
+        """The live token for a secret if it is remembered as live, with no store trip."""
+        with self._lock:
+            cached = self._cache.get(digest(secret))
+        return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+
+    def refused(self, secret: str) -> bool:
+        """Whether a secret is remembered as unknown or revoked, with no store trip."""
+        wanted = digest(secret)
+        with self._lock:
+            if wanted in self._unknown:
+                self._unknown.move_to_end(wanted)
+                return True
+        return False
+
     def lookup(self, secret: str) -> TokenInfo | None:
         """The live token for a presented secret, or None (unknown or revoked)."""
+        found = self.recall(secret)
+        if found is not None or self.refused(secret):
+            return found
         wanted = digest(secret)
-        now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(wanted)
-        if cached is not None and cached[0] > now:
-            return cached[1]
         row = self._query(f"SELECT {COLUMNS}, secret_hash FROM api_tokens WHERE "
                           "secret_hash = ?", (wanted,), one=True)
-        found: TokenInfo | None = None
         if row is not None and hmac.compare_digest(str(row[-1]), wanted) and row[6] is None:
             found = _info(row[:-1])
         with self._lock:
-            if len(self._cache) >= self.cache_size:
-                self._cache.clear()
-            self._cache[wanted] = (now + self.ttl, found)
+            if found is None:
+                self._unknown[wanted] = None
+                if len(self._unknown) > self.unknown_size:
+                    self._unknown.popitem(last=False)
+            else:
+                if len(self._cache) >= self.cache_size:
+                    self._cache.clear()
+                self._cache[wanted] = (time.monotonic() + self.ttl, found)
         return found
 
 

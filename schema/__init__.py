@@ -9,33 +9,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from graphql import (
-    ASTValidationRule,
-    DocumentNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    ValidationContext,
-    Visitor,
-    visit,
-)
+from graphql import GraphQLError
 from strawberry import Schema
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from schema.errors import PublicError
+from schema.limits import OffLoopValidation, Validations, limit_rule
 from schema.mutations import Mutation
 from schema.queries import Query
 from schema.scalars import SCALARS
@@ -80,47 +69,20 @@ class LedgerSchema(Schema):
         super().process_errors([e for e in errors if should_mask(e)], execution_context)
 
 
-def spreads_known(document: DocumentNode) -> bool:
-    """Whether every `...Fragment` spread names a fragment the document defines."""
-    defined = {d.name.value for d in document.definitions
-               if isinstance(d, FragmentDefinitionNode)}
-    used: set[str] = set()
-
-    class Spreads(Visitor):
-        def enter_fragment_spread(self, node: FragmentSpreadNode, *_: object) -> None:
-            used.add(node.name.value)
-
-    visit(document, Spreads())
-    return used <= defined
-
-
-def guarded(rule: type[ASTValidationRule]) -> type[ASTValidationRule]:
-    """The depth limiter looks fragments up unchecked (a KeyError on an unknown one); run it
-    only on documents whose spreads resolve. graphql-core reports unknown fragments itself."""
-
-    class Guarded(ASTValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            if spreads_known(context.document):
-                rule(context)  # the limiter measures and reports while it is constructed
-
-    return Guarded
-
-
-# The depth and alias limits are validation rules. Their rule classes are built once here:
-# a limiter constructed per request makes new classes each time, and the validation cache
-# (keyed by the rules) would then never hit.
-LIMIT_RULES = (*map(guarded, QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules),
-               *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules)
+# The depth and alias limits are one validation rule, measured per fragment (schema.limits).
+# Its class is built once here: a class made per request would defeat the validation cache.
+LIMIT_RULES = (limit_rule(MAX_DEPTH, MAX_ALIASES),)
 
 
 def build_schema(*, dev: bool = False) -> Schema:
-    """The schema with its protections: depth, token and alias limits, masked errors."""
+    """The schema with its protections: depth, token and alias limits, validation off the
+    event loop under a time cap, masked errors."""
+    validations = Validations(size=CACHED_DOCUMENTS)
     extensions: list[type[SchemaExtension] | object] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
         lambda: AddValidationRules(list(LIMIT_RULES)),
-        lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
+        lambda: OffLoopValidation(validations),
     ]
     if not dev:
         extensions.append(lambda: MaskErrors(should_mask_error=should_mask))

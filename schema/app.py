@@ -1,4 +1,5 @@
-"""The ASGI app: /graphql (GraphiQL in a browser), body-size limit, and the pinned-answer cache.
+"""The ASGI app: /graphql (GraphiQL in a browser), body size and time limits, and the
+pinned-answer cache.
 
 An answer pinned to a past position can never change, so it is cached in-process and
 served with a strong ETag as `immutable`; everything else is `no-store`.
@@ -6,14 +7,17 @@ served with a strong ETag as `immutable`; everything else is `no-store`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from dataclasses import dataclass
-from urllib.parse import parse_qs
+from typing import Any
 
 from cross_web import HTTPException
 from starlette.applications import Starlette
@@ -23,22 +27,31 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http.types import QueryParams
 
+from ledger.runtime import Actor
 from ledger.tokens import TokenStore
 from projections.views import ReadModel
 from projections.visibility import READ_ALL
 from schema import build_schema
-from schema.auth import Authenticate, RateLimit, scope_actor
+from schema.auth import PUBLIC_ACTOR, Authenticate, RateLimit, scope_actor
 from schema.context import Context, Services, resolve_actor
 from schema.exports import routes as export_routes
+from schema.http_input import GRAPHQL_PARAMS, BadRequest, graphql_params, read_json
 from schema.portal import portal_routes
 
 MAX_BODY = 1 << 20  # 1 MiB: far above any command, far below anything harmful
+BODY_TIMEOUT_SETTING = "JIXIAO_BODY_TIMEOUT"  # seconds to receive a whole request body
+BODY_TIMEOUT = 30.0  # 1 MiB in 30 s is ~280 kbit/s: slower than any real client
 CACHE_ENTRIES = 2048
 CACHE_ENTRY_BYTES = 4 << 20
 CACHE_BYTES = 64 << 20
 IMMUTABLE = "public, max-age=31536000, immutable"
+PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
 SCOPE_KEY = "jixiao.context"
+# The body checked_body decoded, for strawberry to take rather than decode it again: per
+# request (a context variable is per task), and only for that very bytes object.
+DECODED_BODY: ContextVar[tuple[bytes, object] | None] = ContextVar("decoded_body", default=None)
 log = logging.getLogger("jixiao.api")
 
 
@@ -48,11 +61,11 @@ class Cached:
     etag: str
 
 
-CacheKey = tuple[str, str, str, str]
+CacheKey = tuple[str, str]
 
 
 class AnswerCache:
-    """An LRU of pinned answers keyed by (query, variables, operationName, reader scope),
+    """An LRU of pinned answers keyed by (the GraphQL parameters as executed, reader scope),
     bounded both in entries and in bytes so that many distinct large answers cannot exhaust
     memory. The scope keeps one caller's visible answer from being served to another."""
 
@@ -68,21 +81,14 @@ class AnswerCache:
         return len(entry.body) + sum(len(part) for part in key)
 
     @staticmethod
-    def key(scope: Scope) -> CacheKey | None:
-        params = parse_qs(scope.get("query_string", b"").decode("latin-1"),
-                          keep_blank_values=True)
-        query = params.get("query", [""])[0]
-        if not query:
+    def key(params: dict[str, Any], scope: Scope) -> CacheKey | None:
+        """From the parameters exactly as they are executed (GraphQLApp.parse_query_params),
+        a missing one (None) kept apart from an empty one."""
+        if not params.get("query"):
             return None
-        raw = params.get("variables", [""])[0]
-        try:
-            variables = json.dumps(json.loads(raw), sort_keys=True) if raw else ""
-        except ValueError:
-            return None
-        actor = scope_actor(scope)
-        reader = "*" if actor.role in READ_ALL else f"{actor.role}|{actor.unit_code or ''}|" \
-            f"{actor.agency_code or ''}"
-        return query, variables, params.get("operationName", [""])[0], reader
+        executed = json.dumps({name: params.get(name) for name in GRAPHQL_PARAMS},
+                              sort_keys=True, ensure_ascii=False)
+        return executed, reader_of(scope_actor(scope))
 
     def get(self, key: CacheKey) -> Cached | None:
         found = self.items.get(key)
@@ -103,6 +109,15 @@ class AnswerCache:
         return entry
 
 
+def reader_of(actor: Actor) -> str:
+    """What an actor may see: every role that reads all sees the same answers."""
+    return "*" if actor.role in READ_ALL else \
+        f"{actor.role}|{actor.unit_code or ''}|{actor.agency_code or ''}"
+
+
+PUBLIC_READER = reader_of(PUBLIC_ACTOR)
+
+
 def etag_matches(header: str | None, etag: str) -> bool:
     if not header:
         return False
@@ -110,8 +125,12 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def cached_response(entry: Cached, if_none_match: str | None) -> Response:
-    headers = {"ETag": entry.etag, "Cache-Control": IMMUTABLE}
+def cached_response(entry: Cached, if_none_match: str | None, reader: str) -> Response:
+    """`public` only for the anonymous answer. A shared cache (a proxy, a CDN) may key on
+    the URL alone, so an answer that depends on the token is `private`, and every answer
+    varies by Authorization."""
+    headers = {"ETag": entry.etag, "Vary": "Authorization",
+               "Cache-Control": IMMUTABLE if reader == PUBLIC_READER else PRIVATE_IMMUTABLE}
     if etag_matches(if_none_match, entry.etag):
         return Response(status_code=304, headers=headers)
     return Response(entry.body, media_type="application/json", headers=headers)
@@ -129,6 +148,21 @@ class GraphQLApp(GraphQL[Context, None]):
         """UTF-8 rather than \\u escapes: Chinese text is half the bytes and faster to write."""
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
+    def decode_json(self, data: str | bytes) -> object:
+        """Strict for every JSON strawberry reads (WebSocket messages too): a malformed one is
+        its 400 or 4400 close, never a 500."""
+        decoded = DECODED_BODY.get()
+        if decoded is not None and decoded[0] is data:
+            return decoded[1]
+        try:
+            return read_json("body", data)
+        except BadRequest as exc:
+            raise json.JSONDecodeError(exc.reason, "", 0) from None
+
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        """One value per GraphQL parameter; the cache key is computed by this same method."""
+        return graphql_params(params)
+
     async def get_context(self, request: Request | WebSocket,
                           response: Response | WebSocket) -> Context:
         context = Context(services=self.services, actor=resolve_actor(request),
@@ -142,15 +176,18 @@ class GraphQLApp(GraphQL[Context, None]):
             return
         headers = dict(scope["headers"])
         if_none_match = headers.get(b"if-none-match", b"").decode("latin-1") or None
-        key = self.cache.key(scope) if scope["method"] in ("GET", "HEAD") else None
-        if key is not None:
-            found = self.cache.get(key)
-            if found is not None:
-                await cached_response(found, if_none_match)(scope, receive, send)
-                return
         request = Request(scope=scope, receive=receive)
+        key: CacheKey | None = None
         try:
+            if scope["method"] in ("GET", "HEAD"):  # the very params strawberry will execute
+                key = self.cache.key(self.parse_query_params(request.query_params), scope)
+            found = self.cache.get(key) if key is not None else None
+            if found is not None and key is not None:
+                await cached_response(found, if_none_match, key[1])(scope, receive, send)
+                return
             response = await self.checked_body(request) or await self.run(request)
+        except BadRequest as exc:
+            response = exc.response()
         except HTTPException as exc:
             response = PlainTextResponse(exc.reason, status_code=exc.status_code)
         except Exception:  # a bug outside execution: say so without details, and log it
@@ -161,13 +198,13 @@ class GraphQLApp(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def checked_body(self, request: Request) -> Response | None:
-        """A 400 for a JSON body that is not an operation object (strawberry would raise)."""
+        """A typed 400 for a JSON body that is malformed (not UTF-8, not JSON, too deep), and
+        a 400 for one that is not an operation object (strawberry would raise)."""
         if request.method != "POST" or "json" not in request.headers.get("content-type", ""):
             return None
-        try:
-            data = json.loads(await request.body())
-        except ValueError:
-            return None  # strawberry answers 400 "Unable to parse request body as JSON"
+        body = await request.body()
+        data = read_json("body", body)
+        DECODED_BODY.set((body, data))
         if isinstance(data, dict | list):
             return None
         return PlainTextResponse("the request body must be a JSON object", status_code=400)
@@ -178,7 +215,8 @@ class GraphQLApp(GraphQL[Context, None]):
         context: Context | None = scope.get(SCOPE_KEY)
         if (key is not None and context is not None and context.pinned
                 and response.status_code == 200 and error_free(bytes(response.body))):
-            return cached_response(self.cache.put(key, bytes(response.body)), if_none_match)
+            return cached_response(self.cache.put(key, bytes(response.body)), if_none_match,
+                                   key[1])
         if "cache-control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
         return response
@@ -192,12 +230,27 @@ def error_free(body: bytes) -> bool:
     return isinstance(answer, dict) and "errors" not in answer and answer.get("data") is not None
 
 
-class BodyLimit:
-    """Answer 413 before a large request body reaches the GraphQL parser."""
+def body_timeout_setting(text: str | None = None) -> float:
+    """JIXIAO_BODY_TIMEOUT in seconds (default BODY_TIMEOUT); a bad value stops the start."""
+    text = text if text is not None else os.environ.get(BODY_TIMEOUT_SETTING, "")
+    if not text.strip():
+        return BODY_TIMEOUT
+    seconds = float(text)
+    if not seconds > 0:
+        raise ValueError(f"{BODY_TIMEOUT_SETTING} must be a positive number of seconds")
+    return seconds
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY) -> None:
+
+class BodyLimit:
+    """Answer 413 before a large request body reaches the GraphQL parser, and 408 (closing
+    the connection) when the whole body has not arrived within `timeout` seconds: a client
+    that trickles its body holds no more than a waiting coroutine, and not for long."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY,
+                 timeout: float = BODY_TIMEOUT) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -211,18 +264,23 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self.refuse(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(self.timeout):  # the whole body, not each read
+                while size <= self.max_bytes:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            await self.too_slow(scope, receive, send)
+            return
+        if size > self.max_bytes:
+            await self.refuse(scope, receive, send)
+            return
         body = b"".join(chunks)
         sent = False
 
@@ -240,13 +298,23 @@ class BodyLimit:
                                      status_code=413)
         await response(scope, receive, send)
 
+    async def too_slow(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse({"errors": [{
+            "message": f"the request body did not arrive within {self.timeout:g} s",
+            "extensions": {"code": "REQUEST_TIMEOUT", "field": "body",
+                           "rule": f"sent within {self.timeout:g} s"}}]},
+            status_code=408, headers={"Connection": "close", "Cache-Control": "no-store"})
+        await response(scope, receive, send)
+
 
 def build_app(services: Services, tokens: TokenStore, *, dev: bool = False,
-              rate_limit: RateLimit | str | None = "env") -> Starlette:
+              rate_limit: RateLimit | str | None = "env",
+              body_timeout: float | None = None) -> Starlette:
     """/graphql, the downloads (/exports/…) and the disclosure portal (/), all reading the
     same views, behind bearer-token authentication and a per-caller rate limit (default from
-    JIXIAO_RATE_LIMIT). The app closes the services and the token store when it stops; what
-    goes into them is assembled above this layer (jixiao.app.create_app)."""
+    JIXIAO_RATE_LIMIT) and a body read timeout (default from JIXIAO_BODY_TIMEOUT). The app
+    closes the services and the token store when it stops; what goes into them is assembled
+    above this layer (jixiao.app.create_app)."""
     graphql = GraphQLApp(services, dev=dev)
 
     @contextlib.asynccontextmanager
@@ -270,7 +338,8 @@ def build_app(services: Services, tokens: TokenStore, *, dev: bool = False,
                     lifespan=lifespan, debug=dev)
     app.state.services = services
     app.state.graphql = graphql
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY,
+                       timeout=body_timeout if body_timeout is not None else body_timeout_setting())
     app.state.tokens = tokens
     limit = RateLimit.from_env() if isinstance(rate_limit, str) else rate_limit
     app.add_middleware(Authenticate, tokens=tokens, limit=limit)

@@ -1,6 +1,11 @@
 """Credentials and abuse limits in front of every route: bearer token → Actor, and a
 per-caller token bucket answered with HTTP 429.
 
+A caller is a live token, else the client's address: anonymous requests, malformed
+headers and tokens not known to be live all spend the address's bucket, and a token not
+remembered as live spends it before it may cost a store look-up, so made-up tokens cannot
+buy a fresh bucket each (nor a database trip each).
+
 The actor is put in the ASGI scope; `schema.context.resolve_actor` reads it from there.
 No header means the anonymous `public` role; a header with an unknown or revoked token is
 a 401 (not silently public, so a client with a broken credential notices).
@@ -9,6 +14,7 @@ a 401 (not silently public, so a client with a broken credential notices).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import os
 import threading
@@ -20,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ledger import permissions
 from ledger.errors import Unavailable
 from ledger.runtime import Actor
-from ledger.tokens import TokenStore, digest
+from ledger.tokens import TokenInfo, TokenStore, digest
 
 ACTOR_KEY = "jixiao.actor"
 PUBLIC_ACTOR = Actor(id="public", role=permissions.PUBLIC)
@@ -75,8 +81,18 @@ def bearer(scope: Scope) -> str | None:
 
 
 def client_key(scope: Scope) -> str:
+    """The client's address; for IPv6 its /64, which one host is commonly given whole."""
     client = scope.get("client")
-    return f"ip:{client[0] if client else 'unknown'}"
+    host = str(client[0]) if client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"ip:{host}"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return f"ip:{address.ipv4_mapped}"
+        return f"ip:{ipaddress.ip_network(f'{address}/64', strict=False)}"
+    return f"ip:{address}"
 
 
 class Authenticate:
@@ -92,31 +108,47 @@ class Authenticate:
             await self.app(scope, receive, send)
             return
         secret = bearer(scope)
-        key = client_key(scope) if not secret else "t:" + digest(secret)[:24]
+        info = self.tokens.recall(secret) if secret else None  # live, from memory
+        if info is None:  # anonymous, malformed, or not known to be live: the address pays
+            if not await self.admitted(client_key(scope), scope, receive, send):
+                return
+            if secret is not None:
+                info = await self.looked_up(secret, scope, receive, send)
+                if info is None:
+                    return
+        if info is not None and secret and not await self.admitted(
+                "t:" + digest(secret)[:24], scope, receive, send):
+            return  # a live token: its own bucket
+        scope[ACTOR_KEY] = info.actor if info is not None else PUBLIC_ACTOR
+        await self.app(scope, receive, send)
+
+    async def admitted(self, key: str, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Take one request from `key`'s bucket, or answer 429 and say no."""
         wait = self.limit.take(key) if self.limit is not None else 0.0
         if wait:
             await refuse(scope, receive, send, 429, "RATE_LIMITED",
                          f"too many requests; retry in {wait:.2f}s",
                          {"Retry-After": str(max(1, round(wait)))})
-            return
-        actor = PUBLIC_ACTOR
-        if secret is not None:
-            try:
-                info = (await asyncio.get_running_loop().run_in_executor(
-                    None, self.tokens.lookup, secret)) if secret else None
-            except Unavailable:
-                await refuse(scope, receive, send, 503, "STORAGE_UNAVAILABLE",
-                             "the ledger's storage is unavailable; retry later",
-                             {"Retry-After": "1"})
-                return
-            if info is None:
-                await refuse(scope, receive, send, 401, "UNAUTHENTICATED",
-                             "unknown, revoked or malformed bearer token",
-                             {"WWW-Authenticate": 'Bearer realm="jixiao"'})
-                return
-            actor = info.actor
-        scope[ACTOR_KEY] = actor
-        await self.app(scope, receive, send)
+        return not wait
+
+    async def looked_up(self, secret: str, scope: Scope, receive: Receive,
+                        send: Send) -> TokenInfo | None:
+        """The live token for `secret`, or None once 401 or 503 is answered. A secret
+        remembered as unknown or revoked costs no store trip."""
+        try:
+            info = None if not secret or self.tokens.refused(secret) else \
+                await asyncio.get_running_loop().run_in_executor(None, self.tokens.lookup,
+                                                                 secret)
+        except Unavailable:
+            await refuse(scope, receive, send, 503, "STORAGE_UNAVAILABLE",
+                         "the ledger's storage is unavailable; retry later",
+                         {"Retry-After": "1"})
+            return None
+        if info is None:
+            await refuse(scope, receive, send, 401, "UNAUTHENTICATED",
+                         "unknown, revoked or malformed bearer token",
+                         {"WWW-Authenticate": 'Bearer realm="jixiao"'})
+        return info
 
 
 async def refuse(scope: Scope, receive: Receive, send: Send, status: int, code: str,

@@ -223,7 +223,9 @@ def test_pinned_answers_are_immutable_cached_and_etagged(sample_api: Api) -> Non
     variables = {"table": "KEY_PROJECTS", "position": position}
     first = api.get(TABLE, variables)
     assert first.status_code == 200
-    assert first.headers["cache-control"] == "public, max-age=31536000, immutable"
+    # the bureau's answer: private (a shared cache must not hand it on), by Authorization
+    assert first.headers["cache-control"] == "private, max-age=31536000, immutable"
+    assert first.headers["vary"] == "Authorization"
     etag = first.headers["etag"]
     assert etag.startswith('"') and not etag.startswith("W/")
     graphql = api.client.app.state.graphql  # type: ignore[attr-defined]
