@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError
@@ -16,9 +15,14 @@ from ledger.domain.disclosure import Disclosure
 from ledger.domain.registry import RULEBOOK_ID, Agency, Expert, RuleBook, Unit
 from ledger.domain.subject import Subject
 from ledger.errors import InvalidInput, RuleViolation
-from ledger.grades import Grade
+from ledger.evaluation_checks import (
+    check_dimensions,
+    check_evaluator,
+    check_published_grade,
+    kind_commissioned_by,
+)
 from ledger.monitoring import deviation_warnings, execution_rate
-from ledger.permissions import check_agency
+from ledger.permissions import check_commissioner
 from ledger.rules import RuleSet
 from ledger.runtime import SYSTEM, Actor, CommandResult, LedgerBase, new_id, parse_command
 from ledger.scoring import score_self_evaluation
@@ -239,11 +243,12 @@ class Ledger(LedgerBase):
 
         def decide(meta: Meta) -> Decision:
             subject = self.subject(cmd.subject_code)
-            self.agency(cmd.agency_code).check_can_evaluate()
-            self.check_unit(cmd.commissioned_by, "commissionedBy")
-            self.check_scope(actor, cmd.commissioned_by)
+            agency = self.agency(cmd.agency_code)
+            agency.check_can_evaluate()
+            kind = kind_commissioned_by(self, cmd.commissioned_by, subject)
+            check_commissioner(actor.role, actor.unit_code, cmd.commissioned_by, kind)
             commission_id = new_id("com")
-            subject.commission(commission_id, cmd.agency_code, cmd.commissioned_by, meta)
+            subject.commission(commission_id, cmd.agency_code, cmd.commissioned_by, kind, meta)
             return [subject], {"commissionId": commission_id}
         return self.run("commission_evaluation", cmd, actor, decide)
 
@@ -252,13 +257,7 @@ class Ledger(LedgerBase):
 
         def decide(meta: Meta) -> Decision:
             subject = self.subject(cmd.subject_code)
-            check_agency(actor.role, actor.agency_code, cmd.agency_code)
-            if cmd.kind == "third_party":
-                if not cmd.agency_code or not cmd.commission_id:
-                    raise InvalidInput("a third-party evaluation names its agency and commission",
-                                       field="agencyCode", rule="required for third_party")
-                self.agency(cmd.agency_code).check_can_evaluate()
-                subject.commission_for(cmd.commission_id, cmd.agency_code)
+            kind = check_evaluator(self, actor, cmd, subject)
             rules = self._rules_for(subject, cmd.evaluated_on)
             score = (check_dimensions(subject.kind, cmd.dimensions, rules) if cmd.dimensions
                      else None)
@@ -270,7 +269,7 @@ class Ledger(LedgerBase):
                                     "already recorded", field="evaluationId",
                                     rule="evaluation ids are unique per subject")
             subject.record_evaluation(
-                evaluation_id=evaluation_id, evaluation_kind=cmd.kind,
+                evaluation_id=evaluation_id, evaluation_kind=kind,
                 commission_id=cmd.commission_id, agency_code=cmd.agency_code,
                 dimensions=[d.model_dump() for d in cmd.dimensions], score=score,
                 published_grade=None if cmd.published_grade is None
@@ -391,40 +390,3 @@ def check_window(start: date, end: date, fiscal_year: int) -> None:
         raise InvalidInput(f"the monitoring window must lie within fiscal year {fiscal_year}",
                            field="windowStart", rule="window within the subject's fiscal year")
 
-
-def check_published_grade(score: Decimal, published: Grade, rules: RuleSet) -> None:
-    expected = rules.grade_scale.grade_for(score)
-    if expected != published:
-        raise RuleViolation("GRADE_CONTRADICTS_SCALE",
-                            f"score {score} is {expected.label}, but the published grade is "
-                            f"{published.label}", field="publishedGrade",
-                            rule="a grade follows the scale in force")
-
-
-def check_dimensions(subject_kind: str, dims: Sequence[c.DimensionScore],
-                     rules: RuleSet) -> Decimal:
-    allowed = {
-        "project": rules.evaluation.project, "policy": rules.evaluation.project,
-        "department_overall": rules.evaluation.department_overall,
-        "fiscal_operations": rules.evaluation.fiscal_operations,
-    }[subject_kind]
-    names = [d.name for d in dims]
-    unknown = [n for n in names if n not in allowed]
-    if unknown or len(set(names)) != len(names):
-        raise InvalidInput(f"dimensions for a {subject_kind} evaluation are {'/'.join(allowed)}; "
-                           f"got {'/'.join(names)}", field="dimensions.name",
-                           rule="first-level dimensions of the rule in force")
-    if sum(d.weight for d in dims) != 100:
-        raise InvalidInput("dimension weights must sum to 100", field="dimensions.weight",
-                           rule="100-point scale")
-    for d in dims:
-        if d.score > d.weight:
-            raise InvalidInput(f"{d.name}: score {d.score} exceeds its weight {d.weight}",
-                               field="dimensions.score", rule="score within weight")
-    if subject_kind in ("project", "policy"):
-        share = sum(d.weight for d in dims if d.name in ("产出", "效益"))
-        if share < rules.evaluation.min_output_outcome_weight:
-            raise InvalidInput(f"产出+效益 carry {share}, below "
-                               f"{rules.evaluation.min_output_outcome_weight}",
-                               field="dimensions.weight", rule="产出+效益 ≥ 60% of the weight")
-    return sum((d.score for d in dims), Decimal(0)).quantize(Decimal("0.01"))

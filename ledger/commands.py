@@ -178,9 +178,14 @@ class DimensionScore(BaseModel):
 
 
 class RecordEvaluation(Command):
+    """Record a 财政评价 or 部门评价: the evaluator's own, or an agency's under a commission."""
+
     subject_code: Code
     evaluation_id: Code | None = None  # the evaluator's own report number; made up if absent
-    kind: Literal["finance", "department", "third_party"]
+    kind: Literal["finance", "department"] | None = Field(
+        default=None, description="whose evaluation: finance (财政评价, the finance bureau's) "
+        "or department (部门评价, the subject's 主管部门's); under a commission it is the "
+        "commission's, and may be left out")
     commission_id: str | None = None
     agency_code: Code | None = None
     dimensions: list[DimensionScore] = Field(default_factory=list, max_length=20)

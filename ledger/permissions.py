@@ -1,4 +1,5 @@
-"""Who may do what: the role × command matrix, in one table, and the unit scope rule.
+"""Who may do what: the role × command matrix, in one table, the unit scope rule, and who
+records and commissions each kind of evaluation.
 
 Roles are those of docs/domain.md#roles. `system` is the operator's own tooling (the CLI,
 the sample loader), never reachable through the API.
@@ -6,9 +7,11 @@ the sample loader), never reachable through the API.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
+from typing import NamedTuple
 
 from ledger.errors import Forbidden
+from ledger.evaluation_kinds import DEPARTMENT, DEPARTMENT_UNIT, FINANCE
 
 FINANCE_BUREAU = "finance_bureau"
 BUDGET_UNIT = "budget_unit"
@@ -90,8 +93,102 @@ def check_reach(role: str, own_unit: str | None, own_agency: str | None, unit_co
     check_unit_scope(role, own_unit, unit_code, parent_of)
 
 
-def check_agency(role: str, own_agency: str | None, agency_code: str | None) -> None:
-    if role == AGENCY and (agency_code is None or agency_code != own_agency):
-        raise Forbidden("NOT_YOUR_COMMISSION", "an agency records only the evaluations it was "
-                        "commissioned for", field="agencyCode",
-                        rule="agency: its own commissions only")
+# -- evaluations: who records and who commissions each kind ---------------------------------
+
+# Who records an evaluation of each kind as its own work (no commission cited). A budget unit
+# does so only as the 主管部门 over the subject's unit, never of a subject it implements.
+RECORDS_OWN: dict[str, frozenset[str]] = {
+    FINANCE: frozenset({FINANCE_BUREAU, SYSTEM}),
+    DEPARTMENT: frozenset({BUDGET_UNIT, SYSTEM}),
+}
+# Who records an evaluation an agency did under a commission: the agency holding it, or the
+# commissioner entering the agency's report (the bureau its own, a department its own).
+RECORDS_COMMISSIONED: dict[str, frozenset[str]] = {
+    FINANCE: frozenset({AGENCY, FINANCE_BUREAU, SYSTEM}),
+    DEPARTMENT: frozenset({AGENCY, BUDGET_UNIT, SYSTEM}),
+}
+# Who records a commission of each kind: the finance bureau its own, a department its own.
+COMMISSIONS: dict[str, frozenset[str]] = {
+    FINANCE: frozenset({FINANCE_BUREAU, SYSTEM}),
+    DEPARTMENT: frozenset({BUDGET_UNIT, SYSTEM}),
+}
+
+
+class Evaluator(NamedTuple):
+    """Who records an evaluation, as the credential says (never the request)."""
+
+    role: str
+    unit: str | None = None
+    unit_kind: str | None = None  # the kind the unit was registered with
+    agency: str | None = None
+
+
+class EvaluationClaim(NamedTuple):
+    """What an evaluation claims to be: whose (kind), of which subject, whose work."""
+
+    kind: str
+    subject_units: Sequence[str]  # the subject's unit, then each unit above it
+    agency: str | None = None  # the agency that did the work, under a commission
+    commissioned_by: str | None = None  # that commission's commissioner
+
+
+def _refuse(code: str, message: str, field: str, rule: str) -> Forbidden:
+    return Forbidden(code, message, field=field, rule=rule)
+
+
+def check_evaluation_authority(who: Evaluator, claim: EvaluationClaim) -> None:
+    """Refuse an evaluation recorded by someone whose it is not (docs/domain.md §5).
+
+    The bureau records 财政评价, a 主管部门 部门评价 of its subordinate units' subjects, an agency
+    only under a commission it holds (its admission and independence are checked with the
+    commission); no unit evaluates a subject it implements except by self-evaluation.
+    """
+    kind = claim.kind
+    if claim.agency is not None:
+        allowed = RECORDS_COMMISSIONED[kind]
+        if who.role not in allowed:
+            raise _refuse("NOT_YOUR_COMMISSION", f"role {who.role!r} may not record a {kind} "
+                          "evaluation done under a commission", "commissionId",
+                          f"{kind} under a commission: {', '.join(sorted(allowed))}")
+        if who.role == AGENCY and claim.agency != who.agency:
+            raise _refuse("NOT_YOUR_COMMISSION", f"agency {who.agency!r} does not hold this "
+                          f"commission (it is {claim.agency}'s)", "agencyCode",
+                          "an agency records only under a commission it holds")
+        if who.role == BUDGET_UNIT and claim.commissioned_by != who.unit:
+            raise _refuse("NOT_YOUR_COMMISSION", f"unit {who.unit!r} did not commission this "
+                          f"evaluation ({claim.commissioned_by} did)", "commissionId",
+                          "a department enters only the reports of its own commissions")
+        return
+    if who.role == AGENCY:
+        raise _refuse("COMMISSION_REQUIRED", "an agency records an evaluation only under a "
+                      "commission it holds", "commissionId",
+                      "an agency records only under a commission it holds")
+    if who.role not in RECORDS_OWN[kind]:
+        whose = "the finance bureau's" if kind == FINANCE else "the subject's 主管部门's"
+        raise _refuse("NOT_YOUR_EVALUATION", f"a {kind} evaluation is {whose}; role "
+                      f"{who.role!r} may not record one", "kind",
+                      f"{kind}: {', '.join(sorted(RECORDS_OWN[kind]))}")
+    if who.unit is not None and who.unit == claim.subject_units[0]:
+        raise _refuse("SELF_EVALUATION_ONLY", f"unit {who.unit} implements this subject: its "
+                      "evaluation of it is the self-evaluation (submitSelfEvaluation)",
+                      "subjectCode", "a unit evaluates its own subjects only by self-evaluation; "
+                      "a department may commission an agency for its 部门评价")
+    if who.role == BUDGET_UNIT and (who.unit_kind != DEPARTMENT_UNIT
+                                    or who.unit not in claim.subject_units[1:]):
+        raise _refuse("NOT_SUBJECTS_DEPARTMENT", f"unit {who.unit!r} is not the 主管部门 over "
+                      f"unit {claim.subject_units[0]}", "kind",
+                      "部门评价 is the 主管部门's, of its own or its subordinate units' subjects")
+
+
+def check_commissioner(role: str, own_unit: str | None, commissioned_by: str,
+                       kind: str) -> None:
+    """A commission is recorded by its commissioner: the bureau for itself, a unit for itself.
+    (A bureau credential that names no unit speaks for the finance bureau.)"""
+    speaks_for = (role == SYSTEM or own_unit == commissioned_by
+                  or (role == FINANCE_BUREAU and own_unit is None))
+    if role not in COMMISSIONS[kind] or not speaks_for:
+        raise _refuse("NOT_THE_COMMISSIONER", f"role {role!r}"
+                      + (f" of unit {own_unit}" if own_unit else "")
+                      + f" may not commission in the name of {commissioned_by} ({kind})",
+                      "commissionedBy", "a commission is recorded by its commissioner: "
+                      f"{kind}: {', '.join(sorted(COMMISSIONS[kind]))}")

@@ -393,6 +393,24 @@ class LedgerBase(Application[UUID]):
                 return None
         return self._parents[code]
 
+    def units_over(self, unit_code: str) -> list[str]:
+        """The unit, then each unit above it (its 主管部门 and up), nearest first."""
+        chain: list[str] = []
+        code: str | None = unit_code
+        while code is not None and code not in chain:
+            chain.append(code)
+            code = self.parent_of(code)
+        return chain
+
+    def unit_kind(self, code: str | None) -> str | None:
+        """The kind a unit was registered with (kinds never change); None if there is none."""
+        if code is None:
+            return None
+        try:
+            return self.unit(code).kind
+        except NotFound:
+            return None
+
     def check_scope(self, actor: Actor, unit_code: str) -> None:
         check_unit_scope(actor.role, actor.unit_code, unit_code, self.parent_of)
 

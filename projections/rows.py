@@ -44,7 +44,7 @@ class SubjectRow(NamedTuple):
     monitoring: str  # JSON: round, window end, budget and warnings of each snapshot
     self_score: str | None
     evaluations: int
-    assessment: str | None  # 评价情况: the latest evaluation's narrative
+    assessment: str | None  # 评价情况: the narrative of the evaluation the grade rests on
     evaluation_score: str | None
     evaluated_on: str | None
     spot_checks: int
@@ -111,7 +111,7 @@ def subject_row(subject: Subject, unit_name: str, seq_key: int,
 
     `subject_id` is str(subject.id), when the caller has it at hand.
     """
-    evaluation = subject.latest_evaluation()
+    evaluation = subject.basis_evaluation()  # the one the authoritative score rests on
     grade = subject.grade
     self_evaluation = subject.self_evaluation
     priority = cancelled = reduced = recovered = 0

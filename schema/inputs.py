@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from strawberry.scalars import JSON
 
 from ledger import commands as c
+from ledger.evaluation_kinds import LEGACY_THIRD_PARTY
 from schema import types as out
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -42,12 +43,21 @@ ENUM_NAMES: dict[tuple[str, str], str] = {
     ("ApplyResult", "cites_kind"): "CitationKind",
     ("ReviewRectification", "decision"): "RectificationReviewDecision",
 }
+# Enum values the ledger no longer takes, kept (deprecated) so that old clients still work:
+# the value is read as if the field had been left out.
+LEGACY_VALUES: dict[tuple[str, str], dict[str, str]] = {
+    ("RecordEvaluation", "kind"): {
+        LEGACY_THIRD_PARTY: "An evaluation is the finance bureau's (FINANCE) or a department's "
+                       "(DEPARTMENT); an agency's work under a commission is its commissioner's. "
+                       "Leave kind out under a commission: THIRD_PARTY is read that way."},
+}
 # Enums shared with the query side, matched by their value set.
 SHARED_ENUMS: dict[frozenset[str], type[Enum]] = {
     frozenset(e.value for e in out.Audience): out.Audience,
 }
 _enums: dict[str, type[Enum]] = {}
 _inputs: dict[str, type] = {}
+_read_as_unset: set[Enum] = set()  # the members of LEGACY_VALUES
 
 
 def camel_title(name: str) -> str:
@@ -62,11 +72,16 @@ def literal_enum(owner: str, field: str, choices: tuple[Any, ...]) -> type[Enum]
     if shared is not None:
         return shared
     name = ENUM_NAMES.get((owner, field), f"{owner}{camel_title(field)}")
+    legacy = LEGACY_VALUES.get((owner, field), {})
     if name not in _enums:
-        made: type[Enum] = Enum(name, {v.upper(): v for v in choices})  # type: ignore[misc]
+        members: dict[str, Any] = {v.upper(): v for v in choices}
+        members.update({v.upper(): strawberry.enum_value(v, deprecation_reason=reason)
+                        for v, reason in legacy.items()})
+        made: type[Enum] = Enum(name, members)  # type: ignore[misc]
         _enums[name] = strawberry.enum(made, name=name)
+        _read_as_unset.update(made(v) for v in legacy)
     found = _enums[name]
-    assert {e.value for e in found} == set(choices), f"enum {name} reused with other values"
+    assert {e.value for e in found} == {*choices, *legacy}, f"enum {name} reused with other values"
     return found
 
 
@@ -141,8 +156,13 @@ def to_data(value: Any) -> Any:
     spec: tuple[str, ...] | None = getattr(type(value), "__input_fields__", None)
     if spec is not None:
         return {name: to_data(getattr(value, name)) for name in spec
-                if getattr(value, name) is not strawberry.UNSET}
+                if not unset(getattr(value, name))}
     return value
+
+
+def unset(value: Any) -> bool:
+    """Left out by the client, or given as a legacy value that reads as left out."""
+    return value is strawberry.UNSET or (isinstance(value, Enum) and value in _read_as_unset)
 
 
 # The ledger's commands in the order of the issue; the method is the snake_case name.
@@ -151,8 +171,9 @@ COMMANDS: tuple[str, ...] = (
     "review_goals", "adjust_goals", "record_monitoring", "submit_self_evaluation",
     "commission_evaluation", "record_evaluation", "record_spot_check", "assign_grade",
     "apply_result", "request_rectification", "report_rectification", "review_rectification",
-    "record_disclosure", "admit_agency", "assess_agency", "suspend_agency", "reinstate_agency",
-    "remove_agency", "admit_expert", "remove_expert", "adopt_rules", "correct_event",
+    "record_disclosure", "admit_agency", "assess_agency",
+    "suspend_agency", "reinstate_agency", "remove_agency", "admit_expert", "remove_expert",
+    "adopt_rules", "correct_event",
 )
 
 

@@ -28,8 +28,10 @@ DESCRIPTIONS: dict[str, str] = {
     "adjust_goals": "Adjust approved goals, with a reason (调整).",
     "record_monitoring": "Record a monitoring snapshot (绩效运行监控).",
     "submit_self_evaluation": "Submit the unit's self-evaluation (绩效自评).",
-    "commission_evaluation": "Commission a third-party evaluation (委托第三方评价).",
-    "record_evaluation": "Record a finance, department or third-party evaluation.",
+    "commission_evaluation": "Commission an agency to do the finance bureau's or a department's "
+                             "evaluation (委托第三方机构评价).",
+    "record_evaluation": "Record a 财政评价 (finance) or 部门评价 (department): the evaluator's "
+                         "own, or an agency's under a commission.",
     "record_spot_check": "Record a spot-check re-review (抽查复核).",
     "assign_grade": "Assign the grade that the authoritative score earns (评价等级).",
     "apply_result": "Apply a result: priority, reduce, cancel, recover… (结果运用).",

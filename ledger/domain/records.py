@@ -135,11 +135,12 @@ class SelfEvaluation:
 
 @dataclass(frozen=True, slots=True)
 class Commission:
-    """Who commissioned which agency to evaluate the subject."""
+    """Who commissioned which agency to do whose evaluation of the subject."""
 
     id: str
     agency_code: str
-    commissioned_by: str
+    commissioned_by: str  # the commissioning unit's code
+    kind: str  # the evaluation the agency does: finance (财政评价) or department (部门评价)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +156,8 @@ class DimensionScore:
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
-    """A finance, department or third-party evaluation.
+    """A 财政评价 (kind finance) or 部门评价 (kind department), with the agency and the
+    commission when an agency did the work.
 
     One known only by its published grade (an imported annex row) has no dimensions and no
     score: `score` is None and `published_grade` says what was published.

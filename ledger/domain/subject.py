@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -20,6 +20,14 @@ from ledger.domain.base import (
     parse_score,
     parse_text,
     stable_id,
+)
+from ledger.domain.evaluation_rules import (
+    SELF,
+    Basis,
+    authoritative_basis,
+    cited_commission,
+    ranked_evaluation,
+    stored_kind,
 )
 from ledger.domain.records import (
     Commission,
@@ -42,11 +50,12 @@ from ledger.domain.records import (
     restate,
 )
 from ledger.errors import RuleViolation
+from ledger.evaluation_kinds import legacy_commission_kind
 from ledger.grades import Grade, GradeScale
 from ledger.money import parse_money
 from ledger.monitoring import execution_rate
+from ledger.permissions import BUDGET_UNIT
 
-T = TypeVar("T")
 SUPPORTING_CONCLUSIONS = ("予以支持", "调整后支持")
 AMOUNT_RESULTS = ("reduce", "recover")
 
@@ -199,34 +208,24 @@ class Subject(LedgerAggregate):
             score=score, parts=tuple(NamedPoints(name=k, points=v) for k, v in parts.items()))
 
     def commission(self, commission_id: str, agency_code: str, commissioned_by: str,
-                   meta: Meta) -> None:
-        if commissioned_by == self.unit_code:
-            raise rule("CONFLICT_OF_INTEREST",
-                       f"unit {commissioned_by} cannot commission a third party to evaluate "
-                       "its own subject", "commissionedBy",
-                       "an evaluator may not be commissioned by the unit it evaluates")
+                   evaluation_kind: str, meta: Meta) -> None:
+        """Whose evaluation it will be (evaluation_kind) the application decides from the
+        commissioning unit; a department may commission an evaluation of its own subjects."""
         self._commissioned(commission_id=commission_id, agency_code=agency_code,
-                           commissioned_by=commissioned_by, meta=meta)
+                           commissioned_by=commissioned_by, meta=meta,
+                           evaluation_kind=evaluation_kind)
 
     @event("EvaluationCommissioned")
     def _commissioned(self, commission_id: str, agency_code: str, commissioned_by: str,
-                      meta: Meta) -> None:
+                      meta: Meta, evaluation_kind: str | None = None) -> None:
+        # Commissions stored by earlier builds do not say whose evaluation they commission.
+        kind = evaluation_kind or legacy_commission_kind(meta.actor_role == BUDGET_UNIT)
         self.commissions[commission_id] = Commission(
-            id=commission_id, agency_code=agency_code, commissioned_by=commissioned_by)
+            id=commission_id, agency_code=agency_code, commissioned_by=commissioned_by,
+            kind=kind)
 
     def commission_for(self, commission_id: str, agency_code: str) -> Commission:
-        found = self.commissions.get(commission_id)
-        if found is None:
-            raise rule("COMMISSION_NOT_FOUND", f"no commission {commission_id!r} on this subject",
-                       "commissionId", "a third-party evaluation cites its commission")
-        if found.agency_code != agency_code:
-            raise rule("NOT_COMMISSIONED", f"agency {agency_code} was not commissioned by "
-                       f"{commission_id}", "agencyCode",
-                       "an agency records only the evaluations it was commissioned for")
-        if found.commissioned_by == self.unit_code:
-            raise rule("CONFLICT_OF_INTEREST", "the commissioning unit owns this subject",
-                       "commissionId", "no self-commissioned third-party evaluation")
-        return found
+        return cited_commission(self.commissions, commission_id, agency_code)
 
     @event("EvaluationRecorded")
     def record_evaluation(self, evaluation_id: str, evaluation_kind: str,
@@ -236,14 +235,15 @@ class Subject(LedgerAggregate):
                           evaluated_on: date, rule_version: int, meta: Meta) -> None:
         self.items_by_version[self.next_version()] = ("evaluation", evaluation_id)
         self.evaluations[evaluation_id] = Evaluation(
-            id=evaluation_id, kind=evaluation_kind, commission_id=commission_id,
+            id=evaluation_id, kind=stored_kind(evaluation_kind, commission_id, self.commissions),
+            commission_id=commission_id,
             agency_code=agency_code, dimensions=tuple(map(DimensionScore.of, dimensions)),
             score=score, published_grade=None if published_grade is None
             else Grade(published_grade), findings=tuple(findings), narrative=narrative,
             evaluated_on=evaluated_on)
 
     def check_reviewable(self, reviews: str) -> None:
-        if reviews == "self":
+        if reviews == SELF:
             if self.self_evaluation is None:
                 raise rule("SELF_EVALUATION_MISSING", "no self-evaluation to re-review",
                            "reviews", "抽查复核 re-reviews an existing evaluation")
@@ -258,37 +258,33 @@ class Subject(LedgerAggregate):
         self.spot_checks[spot_check_id] = SpotCheck(
             id=spot_check_id, reviews=reviews, score=score, findings=tuple(findings))
 
-    def latest_evaluation(self) -> Evaluation | None:
-        return latest(self.evaluations)
+    def authoritative_basis(self) -> Basis | None:
+        """What a grade must rest on now: 财政评价 > 部门评价 > 单位自评, re-reviews replacing
+        the score they review (ledger.domain.evaluation_rules)."""
+        return authoritative_basis(self.evaluations, self.spot_checks, self.self_evaluation)
 
-    def authoritative_score(self) -> tuple[str, str, Decimal | None] | None:
-        """Latest re-review, else latest commissioned evaluation, else the self-evaluation.
-
-        An evaluation known only by its published grade has no score (None).
-        """
-        if (check := latest(self.spot_checks)) is not None:
-            return "spot_check", check.id, check.score
-        if (evaluation := latest(self.evaluations)) is not None:
-            return "evaluation", evaluation.id, evaluation.score
-        if self.self_evaluation is not None:
-            return "self_evaluation", "self", self.self_evaluation.score
-        return None
+    def basis_evaluation(self) -> Evaluation | None:
+        """The evaluation the authoritative score rests on: its 评价情况 is the annex's."""
+        return ranked_evaluation(self.evaluations)
 
     # -- grade and results application -------------------------------------------------
 
     def assign_grade(self, grade: Grade, basis_kind: str, basis_id: str, scale: GradeScale,
                      scale_version: int, meta: Meta) -> None:
-        current = self.authoritative_score()
+        current = self.authoritative_basis()
         if current is None:
             raise rule("NO_SCORE", "nothing has been scored yet", "basis",
                        "a grade rests on a score")
-        if (basis_kind, basis_id) != current[:2]:
+        if (basis_kind, basis_id) != (current.kind, current.id):
             raise rule("BASIS_NOT_AUTHORITATIVE",
-                       f"the authoritative score is {current[0]} {current[1]!r} ({current[2]})",
-                       "basis", "grade the latest re-review, else evaluation, else self-evaluation")
-        score = current[2]
+                       f"the authoritative score is {current.kind} {current.id!r} "
+                       f"({current.score})", "basis",
+                       "财政评价, else 部门评价, else the self-evaluation; a re-review replaces "
+                       "the score it reviews")
+        score = current.score
         if score is None:
-            expected = self.evaluations[current[1]].published_grade
+            assert current.evaluation is not None, "only an evaluation may lack a score"
+            expected = current.evaluation.published_grade
             assert expected is not None, "an evaluation without a score has a published grade"
             if grade != expected:
                 raise rule("GRADE_CONTRADICTS_PUBLISHED",
@@ -441,7 +437,3 @@ def _restated_snapshot(snapshot: MonitoringSnapshot,
     return replace(restated, execution_rate=execution_rate(restated.budget_amount,
                                                            restated.executed_amount))
 
-
-def latest(items: dict[str, T]) -> T | None:
-    """The last recorded of items kept in the order they were recorded."""
-    return next(reversed(items.values()), None) if items else None

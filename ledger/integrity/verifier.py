@@ -1,7 +1,8 @@
 """The offline verifier: checks an audit bundle with no database, no server, no trust.
 
-Imports only the standard library, cryptography, rfc8785, the integrity primitives and the
-annex-table values, so an auditor can read all of what it relies on. It
+Imports only the standard library, cryptography, rfc8785, the integrity primitives, the
+annex-table values, and the evaluation kinds' precedence with the role names
+(ledger.evaluation_kinds, ledger.permissions), so an auditor can read all of what it relies on. It
 
 1. verifies every checkpoint's signature with the verifier key (pin it with `key`);
 2. hashes each line of events.jsonl as bytes (lines are already canonical, so this is what
@@ -33,6 +34,12 @@ from typing import Any
 import rfc8785
 
 from ledger.annex import AnnexKind, AnnexRow, AnnexTable
+from ledger.evaluation_kinds import (
+    DEPARTMENT,
+    LEGACY_THIRD_PARTY,
+    legacy_commission_kind,
+    ranked,
+)
 from ledger.grades import Grade
 from ledger.integrity import event_types as names
 from ledger.integrity.checkpoint import Checkpoint, NoteError, NoteVerifier, open_note
@@ -44,6 +51,7 @@ from ledger.integrity.merkle import (
     node_hash,
     verify_consistency,
 )
+from ledger.permissions import BUDGET_UNIT
 
 EVENTS_FILE = "events.jsonl"
 LEAVES_FILE = "leaf-hashes.txt"
@@ -131,8 +139,16 @@ class _Subject:
     funds: Decimal
     is_key: bool
     narratives: dict[str, str]  # evaluation id -> 评价情况, in recording order
+    kinds: dict[str, str]  # evaluation id -> whose it is (finance, department)
+    commissions: dict[str, str]  # commission id -> whose evaluation it commissions
     by_version: dict[int, str]  # event version -> evaluation id (for corrections)
     grade: str | None = None
+
+    def assessment(self) -> str:
+        """The 评价情况 of the evaluation the authoritative score rests on (precedence)."""
+        chosen = ranked((self.kinds[key], key) for key in self.narratives)
+        assert chosen is not None, "a subject in an annex has an evaluation"
+        return self.narratives[chosen]
 
 
 class AnnexReplay:
@@ -152,10 +168,20 @@ class AnnexReplay:
             self.subjects[key] = _Subject(
                 name=p["name"], kind=p["kind"], fiscal_year=int(p["fiscal_year"]),
                 unit_code=p["unit_code"], funds=Decimal(p["funds"]), is_key=bool(p["is_key"]),
-                narratives={}, by_version={})
+                narratives={}, kinds={}, commissions={}, by_version={})
+        elif kind == names.EVALUATION_COMMISSIONED:
+            # as the aggregate reads it (ledger.domain.subject): a commission stored before
+            # commissions said whose evaluation they commission is read by who recorded it
+            self.subjects[key].commissions[p["commission_id"]] = (
+                p.get("evaluation_kind")
+                or legacy_commission_kind((record["actor"] or {}).get("role") == BUDGET_UNIT))
         elif kind == names.EVALUATION_RECORDED:
             subject = self.subjects[key]
+            evaluation_kind = p["evaluation_kind"]
+            if evaluation_kind == LEGACY_THIRD_PARTY:
+                evaluation_kind = subject.commissions.get(p["commission_id"] or "", DEPARTMENT)
             subject.narratives[p["evaluation_id"]] = p["narrative"]
+            subject.kinds[p["evaluation_id"]] = evaluation_kind
             subject.by_version[int(record["version"])] = p["evaluation_id"]
         elif kind == names.GRADE_ASSIGNED:
             self.subjects[key].grade = p["grade"]
@@ -192,7 +218,7 @@ class AnnexReplay:
                     AnnexRow(seq=i, subject_id=key, subject_name=s.name,
                              unit_name=self.units.get(s.unit_code, s.unit_code),
                              funds=s.funds.quantize(Decimal("0.01")),
-                             assessment=list(s.narratives.values())[-1],
+                             assessment=s.assessment(),
                              grade=Grade(s.grade) if s.grade else None)
                     for i, (key, s) in enumerate(chosen, start=1))))
         return found

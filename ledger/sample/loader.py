@@ -185,7 +185,8 @@ def load_subject(run: Any, row: SeedRow, unit_code: str) -> None:
     dims = [{"name": n, "weight": w, "score": s}
             for n, w, s in zip(DIMENSIONS[kind], WEIGHTS, SCORES[Grade.from_label(row.grade)],
                                strict=True)]
-    evaluation = run("record_evaluation", code, subject_code=code, kind="third_party",
+    # The bureau's evaluation (财政评价), done by the agency it commissioned.
+    evaluation = run("record_evaluation", code, subject_code=code, kind="finance",
                      commission_id=commission.ids["commissionId"], agency_code=AGENCY[0],
                      dimensions=dims, narrative=row.assessment, evaluated_on=evaluated_on,
                      findings=[], effective_on=evaluated_on)

@@ -168,9 +168,9 @@ CASES: dict[str, Case] = {
     "commissionEvaluation": Case(
         approved, lambda c: {"subjectCode": "S1", "agencyCode": "AG1", "commissionedBy": "FB"},
         lambda c: {"subjectCode": "S1", "agencyCode": "AG1", "commissionedBy": "MZJ"},
-        ("RuleViolation", "CONFLICT_OF_INTEREST")),
+        ("Forbidden", "NOT_THE_COMMISSIONER")),  # the bureau, in a department's name
     "recordEvaluation": Case(
-        commissioned, lambda c: {"subjectCode": "S1", "kind": "THIRD_PARTY",
+        commissioned, lambda c: {"subjectCode": "S1", "kind": "FINANCE",
                                  "commissionId": c["commission"], "agencyCode": "AG1",
                                  "dimensions": PROJECT_DIMENSIONS, "narrative": "评价为优",
                                  "evaluatedOn": "2023-03-15", "findings": ["档案不全"]},

@@ -61,7 +61,7 @@ def evaluated_subject(app: Ledger, code: str = "S1") -> str:
     approved_subject(app, code)
     com = do(app, "commission_evaluation", subject_code=code, agency_code="AG1",
              commissioned_by="FB")
-    ev = do(app, "record_evaluation", subject_code=code, kind="third_party",
+    ev = do(app, "record_evaluation", subject_code=code, kind="finance",
             commission_id=com.ids["commissionId"], agency_code="AG1", dimensions=PROJECT_DIMS,
             narrative="评价为优", evaluated_on="2023-03-15")
     return ev.ids["evaluationId"]

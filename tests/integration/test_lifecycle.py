@@ -40,7 +40,7 @@ def test_whole_lifecycle_records_one_event_per_step(ledger: Ledger) -> None:
                    {"name": "满意度", "actual": "95"}])
     com = do(ledger, "commission_evaluation", subject_code="S1", agency_code="AG1",
              commissioned_by="FB")
-    ev = do(ledger, "record_evaluation", subject_code="S1", kind="third_party",
+    ev = do(ledger, "record_evaluation", subject_code="S1", kind="finance",
             commission_id=com.ids["commissionId"], agency_code="AG1", dimensions=PROJECT_DIMS,
             narrative="评价为优", findings=["绩效目标未细化"], evaluated_on="2023-03-15")
     spot = do(ledger, "record_spot_check", subject_code="S1",

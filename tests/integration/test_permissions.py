@@ -53,7 +53,7 @@ PAYLOADS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
                                                {"name": "满意度", "actual": "95"}]},
     "commission_evaluation": lambda ids: {"subject_code": "S1", "agency_code": "AG1",
                                           "commissioned_by": "FB"},
-    "record_evaluation": lambda ids: {"subject_code": "S1", "kind": "third_party",
+    "record_evaluation": lambda ids: {"subject_code": "S1", "kind": "finance",
                                       "commission_id": ids["commission"], "agency_code": "AG1",
                                       "dimensions": PROJECT_DIMS, "narrative": "x",
                                       "evaluated_on": "2023-01-01"},
@@ -153,7 +153,7 @@ def test_an_agency_records_only_its_own_commissions(ledger: Ledger) -> None:
     other = Actor(id="a2", role="agency", agency_code="AG2")
     with pytest.raises(HiddenSubject) as info:  # not commissioned: as if it did not exist
         ledger.record_evaluation({"command_id": cid(), "subject_code": "S1",
-                                  "kind": "third_party", "agency_code": "AG1",
+                                  "kind": "finance", "agency_code": "AG1",
                                   "commission_id": com.ids["commissionId"],
                                   "dimensions": PROJECT_DIMS, "narrative": "x",
                                   "evaluated_on": "2023-01-01"}, other)

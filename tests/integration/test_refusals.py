@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ledger.application import Ledger
-from ledger.errors import DomainError, InvalidInput, NotFound, RuleViolation
+from ledger.errors import DomainError, Forbidden, InvalidInput, NotFound, RuleViolation
 from tests.integration.helpers import (
     INDICATORS,
     PROJECT_DIMS,
@@ -82,19 +82,20 @@ def test_boundary_89_5_is_good(ledger: Ledger) -> None:
 def test_agency_refusals(ledger: Ledger) -> None:
     setup_units(ledger)
     approved_subject(ledger)
-    refused(ledger, RuleViolation, "CONFLICT_OF_INTEREST", "commissionedBy",
+    # A commission is its commissioner's to record: not the bureau's in a department's name.
+    refused(ledger, Forbidden, "NOT_THE_COMMISSIONER", "commissionedBy",
             lambda: do(ledger, "commission_evaluation", subject_code="S1", agency_code="AG1",
                        commissioned_by="MZJ"))
     com = do(ledger, "commission_evaluation", subject_code="S1", agency_code="AG1",
              commissioned_by="FB")
     do(ledger, "admit_agency", code="AG2", name="另一家事务所")
     refused(ledger, RuleViolation, "NOT_COMMISSIONED", "agencyCode",
-            lambda: do(ledger, "record_evaluation", subject_code="S1", kind="third_party",
+            lambda: do(ledger, "record_evaluation", subject_code="S1", kind="finance",
                        commission_id=com.ids["commissionId"], agency_code="AG2",
                        dimensions=PROJECT_DIMS, narrative="x", evaluated_on="2023-03-01"))
     do(ledger, "suspend_agency", code="AG1", reason="考核不合格")
     refused(ledger, RuleViolation, "AGENCY_NOT_ADMITTED", "agencyCode",
-            lambda: do(ledger, "record_evaluation", subject_code="S1", kind="third_party",
+            lambda: do(ledger, "record_evaluation", subject_code="S1", kind="finance",
                        commission_id=com.ids["commissionId"], agency_code="AG1",
                        dimensions=PROJECT_DIMS, narrative="x", evaluated_on="2023-03-01"))
 

@@ -28,6 +28,7 @@ META = Meta(actor_id="t", actor_role="system", command_id="cmd-00000001")
 VERIFIER_TABLE: dict[str, Any] = {
     spelled.UNIT_REGISTERED: Unit.Registered,
     spelled.SUBJECT_REGISTERED: Subject.Registered,
+    spelled.EVALUATION_COMMISSIONED: Subject.EvaluationCommissioned,
     spelled.EVALUATION_RECORDED: Subject.EvaluationRecorded,
     spelled.GRADE_ASSIGNED: Subject.GradeAssigned,
     spelled.CORRECTION_TYPE: LedgerAggregate.EventCorrected,

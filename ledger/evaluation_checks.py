@@ -1,0 +1,110 @@
+"""The checks an evaluation and its commission pass before anything is recorded: whose
+evaluation it is, that whoever records it may (ledger.permissions), and that its scores keep to
+the rules in force. Called by the Ledger's commission_evaluation and record_evaluation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from ledger import commands as c
+from ledger.domain.subject import Subject
+from ledger.errors import InvalidInput, RuleViolation
+from ledger.evaluation_kinds import DEPARTMENT, commissioned_kind
+from ledger.grades import Grade
+from ledger.permissions import EvaluationClaim, Evaluator, check_evaluation_authority
+from ledger.rules import RuleSet
+from ledger.runtime import Actor, LedgerBase
+
+
+def kind_commissioned_by(ledger: LedgerBase, commissioned_by: str, subject: Subject) -> str:
+    """Whose evaluation a unit commissions: the finance bureau's 财政评价, or the 部门评价 of
+    the department over the subject's unit (which may be the subject's own unit)."""
+    unit = ledger.unit(commissioned_by, "commissionedBy")
+    kind = commissioned_kind(unit.kind)
+    if kind is None:
+        raise RuleViolation("NOT_A_COMMISSIONER", f"unit {unit.code} is a {unit.kind} "
+                            "unit; evaluations are commissioned by the finance bureau or a "
+                            "department", field="commissionedBy",
+                            rule="the commissioner is the finance bureau or a 主管部门")
+    if kind == DEPARTMENT and unit.code not in ledger.units_over(subject.unit_code):
+        raise RuleViolation("NOT_SUBJECTS_DEPARTMENT", f"unit {unit.code} is not the "
+                            f"主管部门 over unit {subject.unit_code}",
+                            field="commissionedBy",
+                            rule="a 部门评价 is commissioned by the department over the "
+                            "subject's unit")
+    return kind
+
+
+def check_evaluator(ledger: LedgerBase, actor: Actor, cmd: c.RecordEvaluation,
+                    subject: Subject) -> str:
+    """The evaluation's kind, once it is certain the actor may record it (the agency, if any,
+    admitted, holding the commission and independent); refuses otherwise."""
+    commission = None
+    if cmd.commission_id is not None or cmd.agency_code is not None:
+        if not cmd.commission_id or not cmd.agency_code:
+            missing = "commissionId" if not cmd.commission_id else "agencyCode"
+            raise InvalidInput("an evaluation done by an agency names the agency and its "
+                               "commission", field=missing,
+                               rule="agencyCode and commissionId together")
+        commission = subject.commission_for(cmd.commission_id, cmd.agency_code)
+    kind = cmd.kind or (commission.kind if commission else None)
+    if kind is None:
+        raise InvalidInput("say whose evaluation it is (finance or department), or cite the "
+                           "commission it was done under", field="kind",
+                           rule="kind, unless a commission says it")
+    if commission is not None and kind != commission.kind:
+        raise RuleViolation("KIND_NOT_COMMISSIONED", f"commission {commission.id} is for a "
+                            f"{commission.kind} evaluation (commissioned by "
+                            f"{commission.commissioned_by}), not {kind}", field="kind",
+                            rule="an evaluation done under a commission is its "
+                            "commissioner's")
+    units = ledger.units_over(subject.unit_code)
+    check_evaluation_authority(
+        Evaluator(role=actor.role, unit=actor.unit_code, agency=actor.agency_code,
+                  unit_kind=ledger.unit_kind(actor.unit_code)),
+        EvaluationClaim(kind=kind, subject_units=units,
+                        agency=commission.agency_code if commission else None,
+                        commissioned_by=commission.commissioned_by if commission else None))
+    if commission is not None:
+        agency = ledger.agency(commission.agency_code)
+        agency.check_can_evaluate()
+    return kind
+
+
+def check_published_grade(score: Decimal, published: Grade, rules: RuleSet) -> None:
+    expected = rules.grade_scale.grade_for(score)
+    if expected != published:
+        raise RuleViolation("GRADE_CONTRADICTS_SCALE",
+                            f"score {score} is {expected.label}, but the published grade is "
+                            f"{published.label}", field="publishedGrade",
+                            rule="a grade follows the scale in force")
+
+
+def check_dimensions(subject_kind: str, dims: Sequence[c.DimensionScore],
+                     rules: RuleSet) -> Decimal:
+    allowed = {
+        "project": rules.evaluation.project, "policy": rules.evaluation.project,
+        "department_overall": rules.evaluation.department_overall,
+        "fiscal_operations": rules.evaluation.fiscal_operations,
+    }[subject_kind]
+    names = [d.name for d in dims]
+    unknown = [n for n in names if n not in allowed]
+    if unknown or len(set(names)) != len(names):
+        raise InvalidInput(f"dimensions for a {subject_kind} evaluation are {'/'.join(allowed)}; "
+                           f"got {'/'.join(names)}", field="dimensions.name",
+                           rule="first-level dimensions of the rule in force")
+    if sum(d.weight for d in dims) != 100:
+        raise InvalidInput("dimension weights must sum to 100", field="dimensions.weight",
+                           rule="100-point scale")
+    for d in dims:
+        if d.score > d.weight:
+            raise InvalidInput(f"{d.name}: score {d.score} exceeds its weight {d.weight}",
+                               field="dimensions.score", rule="score within weight")
+    if subject_kind in ("project", "policy"):
+        share = sum(d.weight for d in dims if d.name in ("产出", "效益"))
+        if share < rules.evaluation.min_output_outcome_weight:
+            raise InvalidInput(f"产出+效益 carry {share}, below "
+                               f"{rules.evaluation.min_output_outcome_weight}",
+                               field="dimensions.weight", rule="产出+效益 ≥ 60% of the weight")
+    return sum((d.score for d in dims), Decimal(0)).quantize(Decimal("0.01"))
