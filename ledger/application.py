@@ -22,7 +22,7 @@ from ledger.evaluation_checks import (
     kind_commissioned_by,
 )
 from ledger.monitoring import deviation_warnings, execution_rate
-from ledger.permissions import check_commissioner
+from ledger.permissions import check_commissioner, check_own_agency
 from ledger.rules import RuleSet
 from ledger.runtime import SYSTEM, Actor, CommandResult, LedgerBase, new_id, parse_command
 from ledger.scoring import score_self_evaluation
@@ -76,6 +76,17 @@ class Ledger(LedgerBase):
             return [Agency(code=cmd.code, name=cmd.name, qualification=cmd.qualification,
                            meta=meta)], {}
         return self.run("admit_agency", cmd, actor, decide)
+
+    def declare_agency_relationship(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
+        cmd = _as(c.DeclareAgencyRelationship, data)
+
+        def decide(meta: Meta) -> Decision:
+            check_own_agency(actor.role, actor.agency_code, cmd.code)
+            agency = self.agency(cmd.code)
+            self.check_unit(cmd.unit_code)
+            agency.declare_relationship(cmd.unit_code, cmd.relationship, meta)
+            return [agency], {}
+        return self.run("declare_agency_relationship", cmd, actor, decide)
 
     def assess_agency(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
         cmd = _as(c.AssessAgency, data)
@@ -247,6 +258,7 @@ class Ledger(LedgerBase):
             agency.check_can_evaluate()
             kind = kind_commissioned_by(self, cmd.commissioned_by, subject)
             check_commissioner(actor.role, actor.unit_code, cmd.commissioned_by, kind)
+            agency.check_independent([cmd.commissioned_by, *self.units_over(subject.unit_code)])
             commission_id = new_id("com")
             subject.commission(commission_id, cmd.agency_code, cmd.commissioned_by, kind, meta)
             return [subject], {"commissionId": commission_id}

@@ -261,6 +261,14 @@ class AdmitAgency(Command):
     qualification: str = ""
 
 
+class DeclareAgencyRelationship(Command):
+    """Declare an agency's tie to a unit (回避): it then evaluates nothing for or of that unit."""
+
+    code: Code
+    unit_code: Code
+    relationship: Text
+
+
 class AssessAgency(Command):
     code: Code
     year: Year

@@ -69,6 +69,7 @@ def check_evaluator(ledger: LedgerBase, actor: Actor, cmd: c.RecordEvaluation,
     if commission is not None:
         agency = ledger.agency(commission.agency_code)
         agency.check_can_evaluate()
+        agency.check_independent([commission.commissioned_by, *units])
     return kind
 
 

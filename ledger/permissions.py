@@ -45,6 +45,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "review_rectification": _BUREAU,
     "record_disclosure": _BUREAU,
     "admit_agency": _BUREAU,
+    "declare_agency_relationship": frozenset({FINANCE_BUREAU, AGENCY, SYSTEM}),
     "assess_agency": _BUREAU,
     "suspend_agency": _BUREAU,
     "reinstate_agency": _BUREAU,
@@ -91,6 +92,13 @@ def check_reach(role: str, own_unit: str | None, own_agency: str | None, unit_co
                             rule="agency: its own commissions only")
         return
     check_unit_scope(role, own_unit, unit_code, parent_of)
+
+
+def check_own_agency(role: str, own_agency: str | None, agency_code: str) -> None:
+    """An agency speaks for itself only (e.g. declaring its own relationships)."""
+    if role == AGENCY and agency_code != own_agency:
+        raise Forbidden("NOT_YOUR_AGENCY", f"agency {own_agency!r} may not act for agency "
+                        f"{agency_code!r}", field="code", rule="agency: itself only")
 
 
 # -- evaluations: who records and who commissions each kind ---------------------------------

@@ -171,7 +171,7 @@ COMMANDS: tuple[str, ...] = (
     "review_goals", "adjust_goals", "record_monitoring", "submit_self_evaluation",
     "commission_evaluation", "record_evaluation", "record_spot_check", "assign_grade",
     "apply_result", "request_rectification", "report_rectification", "review_rectification",
-    "record_disclosure", "admit_agency", "assess_agency",
+    "record_disclosure", "admit_agency", "declare_agency_relationship", "assess_agency",
     "suspend_agency", "reinstate_agency", "remove_agency", "admit_expert", "remove_expert",
     "adopt_rules", "correct_event",
 )

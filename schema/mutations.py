@@ -40,6 +40,8 @@ DESCRIPTIONS: dict[str, str] = {
     "review_rectification": "Accept or return a rectification report.",
     "record_disclosure": "Record what was disclosed, to whom, with its content hash (公开).",
     "admit_agency": "Admit a third-party agency to the agency library.",
+    "declare_agency_relationship": "Declare an agency's relationship with a unit (回避): it "
+                                   "then evaluates nothing for or of that unit.",
     "assess_agency": "Record an agency's annual quality assessment (执业质量考核).",
     "suspend_agency": "Suspend an agency.",
     "reinstate_agency": "Reinstate a suspended agency.",

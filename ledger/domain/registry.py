@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -46,6 +47,7 @@ class Agency(LedgerAggregate):
         self.qualification = qualification
         self.status = "admitted"
         self.assessments: list[AgencyAssessment] = []
+        self.relationships: dict[str, str] = {}  # unit code -> the relationship declared
         self.corrections: list[Correction] = []
 
     @property
@@ -58,6 +60,27 @@ class Agency(LedgerAggregate):
                 "AGENCY_NOT_ADMITTED",
                 f"agency {self.code} ({self.name}) is {self.status}, not admitted to the library",
                 field="agencyCode", rule="a third-party evaluator must be admitted")
+
+    def declare_relationship(self, unit_code: str, relationship: str, meta: Meta) -> None:
+        """A tie to a unit (财监〔2021〕4号: 回避) that rules the agency out of evaluating for
+        that unit, and of that unit's subjects and those of the units under it."""
+        self._relationship_declared(unit_code=unit_code, relationship=relationship, meta=meta)
+
+    @event("RelationshipDeclared")
+    def _relationship_declared(self, unit_code: str, relationship: str, meta: Meta) -> None:
+        self.relationships[unit_code] = relationship
+
+    def check_independent(self, units: Iterable[str]) -> None:
+        """Refuse work for a commissioner or on a subject the agency declared a tie to: `units`
+        are the commissioner and the subject's unit with the units above it."""
+        for code in units:
+            if code in self.relationships:
+                raise RuleViolation(
+                    "AGENCY_NOT_INDEPENDENT",
+                    f"agency {self.code} ({self.name}) declared a relationship with unit {code}: "
+                    f"{self.relationships[code]}", field="agencyCode",
+                    rule="财监〔2021〕4号: an agency is independent of its commissioner and of "
+                    "the evaluated subject")
 
     @event("QualityAssessed")
     def assess(self, year: int, score: Decimal, rating: str, remarks: str, meta: Meta) -> None:

@@ -219,6 +219,10 @@ CASES: dict[str, Case] = {
                           "qualification": "会计师事务所"},
         lambda c: {"code": "AG 1", "name": "代码含空格"},
         ("ValidationError", "INVALID_INPUT")),
+    "declareAgencyRelationship": Case(
+        units, lambda c: {"code": "AG1", "unitCode": "MZJ", "relationship": "为该局提供年度审计"},
+        lambda c: {"code": "AG1", "unitCode": "NOPE", "relationship": "x"},
+        ("NotFound", "UNIT_NOT_FOUND")),
     "assessAgency": Case(
         units, lambda c: {"code": "AG1", "year": 2022, "score": "95", "rating": "优秀"},
         lambda c: {"code": "NOPE", "year": 2022, "score": "95", "rating": "优秀"},

@@ -75,6 +75,8 @@ PAYLOADS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
                                       "subject_codes": ["S1"], "content_hash": "a" * 64,
                                       "content_position": 1},
     "admit_agency": lambda ids: {"code": f"AG-{cid()[-6:]}", "name": "事务所"},
+    "declare_agency_relationship": lambda ids: {"code": "AG1", "unit_code": "JYJ",
+                                                "relationship": "年度审计"},
     "assess_agency": lambda ids: {"code": "AG1", "year": 2022, "score": "90", "rating": "优秀"},
     "suspend_agency": lambda ids: {"code": "AG9", "reason": "r"},
     "reinstate_agency": lambda ids: {"code": "AG9", "reason": "r"},
@@ -94,6 +96,7 @@ def test_every_command_has_a_row_and_a_payload() -> None:
 
 def test_the_whole_matrix(ledger: Ledger) -> None:
     setup_units(ledger)
+    do(ledger, "register_unit", code="JYJ", name="相山区教育局")
     evaluation_id = evaluated_subject(ledger)
     for code in ("AG8", "AG9"):
         do(ledger, "admit_agency", code=code, name=code)
