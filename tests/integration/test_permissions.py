@@ -15,6 +15,7 @@ from tests.integration.helpers import (
     BUREAU,
     INDICATORS,
     PROJECT_DIMS,
+    approved_subject,
     cid,
     do,
     evaluated_subject,
@@ -162,3 +163,87 @@ def test_an_agency_records_only_its_own_commissions(ledger: Ledger) -> None:
                                   "evaluated_on": "2023-01-01"}, other)
     assert info.value.code == "SUBJECT_NOT_FOUND"
     assert info.value.reason.code == "NOT_YOUR_COMMISSION"
+
+
+# -- who records which evaluation (ledger.permissions RECORDS_OWN, RECORDS_COMMISSIONED) --------
+
+EVALUATORS = {
+    "bureau": BUREAU,
+    "system": ACTORS["system"],
+    "MZJ": ACTORS["budget_unit"],  # the department over MZJ-1
+    "MZJ-1": Actor(id="u2", role="budget_unit", unit_code="MZJ-1"),  # S2's own unit
+    "JYJ": Actor(id="u3", role="budget_unit", unit_code="JYJ"),  # another department
+    "AG1": ACTORS["agency"],  # holds every commission below
+    "AG2": Actor(id="a2", role="agency", agency_code="AG2"),  # admitted, holds none
+    "auditor": ACTORS["auditor"],
+    "congress": ACTORS["congress"],
+    "public": ACTORS["public"],
+}
+# (who, subject, how): own work of a kind, or the agency's work under whose commission.
+# S1 is MZJ's own subject, S2 its subordinate unit MZJ-1's.
+MAY_RECORD = {
+    *{(who, s, how) for who in ("bureau", "system") for s in ("S1", "S2")
+      for how in ("finance", "under FB")},
+    *{("system", s, how) for s in ("S1", "S2") for how in ("department", "under MZJ")},
+    *{("AG1", s, how) for s in ("S1", "S2") for how in ("under FB", "under MZJ")},
+    ("MZJ", "S2", "department"),  # the 主管部门, of its subordinate's subject
+    *{("MZJ", s, "under MZJ") for s in ("S1", "S2")},  # entering its own agency's report
+}
+
+
+def test_who_records_which_evaluation(ledger: Ledger) -> None:
+    setup_units(ledger)
+    do(ledger, "register_unit", code="MZJ-1", name="相山区社会福利院", kind="subordinate",
+       parent_code="MZJ")
+    do(ledger, "register_unit", code="JYJ", name="相山区教育局")
+    do(ledger, "admit_agency", code="AG2", name="另一家事务所")
+    approved_subject(ledger, "S1")
+    do(ledger, "register_subject", code="S2", name="养老服务补助", kind="project",
+       fiscal_year=2022, unit_code="MZJ-1", funds="10.00")
+    commissioners = {"FB": BUREAU, "MZJ": ACTORS["budget_unit"]}
+    commissions = {(s, by): ledger.commission_evaluation(
+        {"command_id": cid(), "subject_code": s, "agency_code": "AG1", "commissioned_by": by},
+        commissioners[by]).ids["commissionId"] for s in ("S1", "S2") for by in commissioners}
+    for who, actor in EVALUATORS.items():
+        for s in ("S1", "S2"):
+            for how in ("finance", "department", "under FB", "under MZJ"):
+                data: dict[str, Any] = {"command_id": cid(), "subject_code": s,
+                                        "dimensions": PROJECT_DIMS, "narrative": "x",
+                                        "evaluated_on": "2023-03-15"}
+                if how.startswith("under"):
+                    data.update(commission_id=commissions[s, how[-3:].strip()],
+                                agency_code="AG1")
+                else:
+                    data["kind"] = how
+                before = max_position(ledger)
+                try:
+                    ledger.record_evaluation(data, actor)
+                except DomainError as refusal:
+                    assert (who, s, how) not in MAY_RECORD, f"{who} {s} {how}: {refusal}"
+                    assert refusal.rule and (refusal.field or refusal.code == "FORBIDDEN")
+                    assert max_position(ledger) == before
+                    continue
+                assert (who, s, how) in MAY_RECORD, f"{who} must not record {s} {how}"
+
+
+def test_who_commissions_which_evaluation(ledger: Ledger) -> None:
+    """The bureau its 财政评价; a department its 部门评价 of its own and its units' subjects."""
+    setup_units(ledger)
+    do(ledger, "register_unit", code="MZJ-1", name="相山区社会福利院", kind="subordinate",
+       parent_code="MZJ")
+    do(ledger, "register_unit", code="JYJ", name="相山区教育局")
+    approved_subject(ledger, "S1")
+    allowed = {("finance_bureau", "FB"), ("system", "FB"), ("system", "MZJ"),
+               ("budget_unit", "MZJ")}
+    for role, actor in ACTORS.items():
+        for by in ("FB", "MZJ", "MZJ-1", "JYJ"):
+            before = max_position(ledger)
+            try:
+                ledger.commission_evaluation({"command_id": cid(), "subject_code": "S1",
+                                              "agency_code": "AG1", "commissioned_by": by},
+                                             actor)
+            except DomainError:
+                assert (role, by) not in allowed, f"{role} should commission as {by}"
+                assert max_position(ledger) == before
+                continue
+            assert (role, by) in allowed, f"{role} must not commission as {by}"
