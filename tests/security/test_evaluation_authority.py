@@ -7,23 +7,21 @@ grading on the commissioned evaluation was refused, and the unit's own text went
 each kind has its recorders (ledger.permissions), and the grade rests on the 财政评价 before the
 部门评价 before the self-evaluation, whatever was recorded last.
 
-Each refusal is typed, names its field and rule, and appends nothing.
+Each refusal is typed, names its field and rule, and appends nothing; each test ends with the
+published 2022 annex intact (tests/security/conftest.py). The tests' own subjects are of 2023.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from ledger.application import Ledger
-from ledger.store import Database
-from schema.app import create_app
 from tests.e2e.conftest import bearer, cid, issue_token
 from tests.integration.helpers import INDICATORS, PROJECT_DIMS, do, max_position
+from tests.security.conftest import Served, assert_public_annex_intact
 
 LOWER_DIMS = [{"name": "决策", "weight": "20", "score": "15"},
               {"name": "过程", "weight": "20", "score": "15"},
@@ -34,28 +32,29 @@ DEPARTMENT_TEXT = "部门评价：总体较好，个别指标未完成。"
 SELF_CLAIM = "本单位自评：项目绩效优秀，无任何问题。"
 
 POSITION = "{ ledger { position } }"
-ANNEX = """{ ledger { evaluationTable(fiscalYear: 2022, table: KEY_PROJECTS) {
+ANNEX = """query($year: Int!) { ledger { evaluationTable(fiscalYear: $year, table: KEY_PROJECTS) {
   rows { subjectName assessment grade } } } }"""
+# The sample's 附件1 row 5 (XS-2022-KP-05), implemented by 相山区民政局 (XS-U03).
+SAMPLE_SUBJECT, SAMPLE_UNIT = "XS-2022-KP-05", "XS-U03"
+SAMPLE_NAME = "相山区民政局2022年农村最低生活保障金"
 DETAIL = """query($code: String!) { ledger { subject(code: $code) {
   grade evaluations { id kind agencyCode narrative } grading { grade basisKind basisId } } } }"""
 
 
 @dataclass
 class World:
-    """One store with the bureau (FB), a department (MZJ) with a subordinate unit (MZJ-1),
-    another department (JYJ), agencies AG1–AG3, and each caller's real token."""
+    """The served sample, plus the bureau (FB), a department (MZJ) with a subordinate unit
+    (MZJ-1), another department (JYJ), agencies AG1–AG3, and each caller's real token."""
 
-    client: TestClient
+    served: Served
     tokens: dict[str, str]
 
     @property
     def ledger(self) -> Ledger:
-        ledger: Ledger = self.client.app.state.services.ledger  # type: ignore[attr-defined]
-        return ledger
+        return self.served.ledger
 
     def post(self, who: str, query: str, variables: dict[str, Any] | None = None) -> Any:
-        response = self.client.post("/graphql", json={"query": query, "variables": variables},
-                                    headers=bearer(self.tokens[who]))
+        response = self.served.graphql(query, variables, headers=bearer(self.tokens[who]))
         assert response.status_code == 200, response.text
         body = response.json()
         assert "errors" not in body, body
@@ -97,8 +96,8 @@ class World:
         return self.done(who, "commissionEvaluation", {
             "subjectCode": subject, "agencyCode": agency, "commissionedBy": by})["commissionId"]
 
-    def annex_row(self, name: str) -> dict[str, Any]:
-        rows = self.post("bureau", ANNEX)["ledger"]["evaluationTable"]["rows"]
+    def annex_row(self, name: str, year: int = 2023) -> dict[str, Any]:
+        rows = self.post("bureau", ANNEX, {"year": year})["ledger"]["evaluationTable"]["rows"]
         [row] = [r for r in rows if r["subjectName"] == name]
         return dict(row)
 
@@ -117,41 +116,49 @@ def evaluation(subject: str, kind: str | None, narrative: str,
 
 
 def approved(app: Ledger, code: str, name: str, unit: str) -> None:
-    do(app, "register_subject", code=code, name=name, kind="project", fiscal_year=2022,
+    do(app, "register_subject", code=code, name=name, kind="project", fiscal_year=2023,
        unit_code=unit, funds="640.85", is_key=True)
     do(app, "declare_goals", subject_code=code, indicators=INDICATORS)
     do(app, "review_goals", subject_code=code, decision="approve")
 
 
 @pytest.fixture
-def world(database: Database) -> Iterator[World]:
+def world(served: Served) -> World:
     tokens = {
-        "bureau": issue_token(database),
-        "MZJ": issue_token(database, "budget_unit", unit="MZJ"),
-        "MZJ-1": issue_token(database, "budget_unit", unit="MZJ-1"),
-        "JYJ": issue_token(database, "budget_unit", unit="JYJ"),
-        **{code: issue_token(database, "agency", agency=code)
+        "bureau": issue_token(served.db),
+        "MZJ": issue_token(served.db, "budget_unit", unit="MZJ"),
+        "MZJ-1": issue_token(served.db, "budget_unit", unit="MZJ-1"),
+        "JYJ": issue_token(served.db, "budget_unit", unit="JYJ"),
+        SAMPLE_UNIT: issue_token(served.db, "budget_unit", unit=SAMPLE_UNIT),
+        **{code: issue_token(served.db, "agency", agency=code)
            for code in ("AG1", "AG2", "AG3", "AGX")},  # AGX: never admitted
     }
-    with TestClient(create_app(database, rate_limit=None)) as client:
-        w = World(client, tokens)
-        app = w.ledger
-        do(app, "register_unit", code="FB", name="相山区财政局", kind="finance_bureau")
-        do(app, "register_unit", code="MZJ", name="相山区民政局")
-        do(app, "register_unit", code="MZJ-1", name="相山区社会福利院", kind="subordinate",
-           parent_code="MZJ")
-        do(app, "register_unit", code="JYJ", name="相山区教育局")
-        for code in ("AG1", "AG2", "AG3"):
-            do(app, "admit_agency", code=code, name=f"会计师事务所{code}")
-        approved(app, "S1", "相山区民政局2022年农村最低生活保障金", "MZJ")
-        approved(app, "S2", "相山区社会福利院2022年养老服务补助", "MZJ-1")
-        yield w
+    app = served.ledger
+    do(app, "register_unit", code="FB", name="某区财政局", kind="finance_bureau")
+    do(app, "register_unit", code="MZJ", name="某区民政局")
+    do(app, "register_unit", code="MZJ-1", name="某区社会福利院", kind="subordinate",
+       parent_code="MZJ")
+    do(app, "register_unit", code="JYJ", name="某区教育局")
+    for code in ("AG1", "AG2", "AG3"):
+        do(app, "admit_agency", code=code, name=f"会计师事务所{code}")
+    approved(app, "S1", "某区民政局2023年农村最低生活保障金", "MZJ")
+    approved(app, "S2", "某区社会福利院2023年养老服务补助", "MZJ-1")
+    return World(served, tokens)
 
 
 # -- (a) a budget unit never records the finance bureau's evaluation ----------------------------
 
+
 def test_a_budget_unit_cannot_record_a_finance_evaluation_of_its_own_subject(
         world: World) -> None:
+    # The finding as it happened: the unit's own text for the standing committee's 附件1.
+    published = world.annex_row(SAMPLE_NAME, 2022)
+    for kind in ("FINANCE", "DEPARTMENT"):
+        world.refused(SAMPLE_UNIT, "recordEvaluation", evaluation(
+            SAMPLE_SUBJECT, kind, SELF_CLAIM, evaluationId=f"self-{kind}"))
+    assert world.annex_row(SAMPLE_NAME, 2022) == published
+    assert published["assessment"] != SELF_CLAIM and published["grade"] == "EXCELLENT"
+
     for unit, subject in (("MZJ-1", "S2"), ("MZJ", "S1"), ("MZJ", "S2")):
         world.refused(unit, "recordEvaluation", evaluation(subject, "FINANCE", SELF_CLAIM),
                       "NOT_YOUR_EVALUATION", "kind")
@@ -167,9 +174,11 @@ def test_a_budget_unit_cannot_record_a_finance_evaluation_of_its_own_subject(
     world.refused("MZJ-1", "recordEvaluation", evaluation(
         "S2", None, SELF_CLAIM, commissionId=com, agencyCode="AG1"), "NOT_YOUR_COMMISSION")
     assert world.subject("S2")["evaluations"] == []
+    assert_public_annex_intact(world.served.url)
 
 
 # -- (b) an agency records only under a commission it holds, while admitted -------------------
+
 
 def test_an_agency_records_only_under_its_commission_while_admitted(world: World) -> None:
     for kind in ("FINANCE", "DEPARTMENT"):
@@ -198,9 +207,11 @@ def test_an_agency_records_only_under_its_commission_while_admitted(world: World
             "S1", kind, "x", commissionId=com, agencyCode="AG2"),
             "AGENCY_NOT_ADMITTED", "agencyCode")
     assert world.subject("S1")["evaluations"] == []
+    assert_public_annex_intact(world.served.url)
 
 
 # -- (c) the 财政评价 stays the grade basis and the annex text -------------------------------------
+
 
 def test_the_finance_evaluation_stays_the_basis_after_later_ones(world: World) -> None:
     com = world.commission("bureau", "S2", "AG1", "FB")
@@ -234,12 +245,14 @@ def test_the_finance_evaluation_stays_the_basis_after_later_ones(world: World) -
         "subjectCode": "S2", "grade": "EXCELLENT", "basisKind": "SELF_EVALUATION",
         "basisId": "self"}, "BASIS_NOT_AUTHORITATIVE", "basis")
     # The standing committee's 附件1 prints the 财政评价's text beside its grade.
-    assert world.annex_row("相山区社会福利院2022年养老服务补助") == {
-        "subjectName": "相山区社会福利院2022年养老服务补助", "assessment": FINANCE_TEXT,
+    assert world.annex_row("某区社会福利院2023年养老服务补助") == {
+        "subjectName": "某区社会福利院2023年养老服务补助", "assessment": FINANCE_TEXT,
         "grade": "EXCELLENT"}
+    assert_public_annex_intact(world.served.url)
 
 
 # -- (d) a department may commission its own evaluation; a tied agency may not do it ------------
+
 
 def test_a_department_commissions_an_agency_for_its_own_subject(world: World) -> None:
     com = world.commission("MZJ", "S1", "AG1", "MZJ")
@@ -254,11 +267,12 @@ def test_a_department_commissions_an_agency_for_its_own_subject(world: World) ->
         "NOT_THE_COMMISSIONER", "commissionedBy")
     world.refused("JYJ", "commissionEvaluation", {
         "subjectCode": "S1", "agencyCode": "AG1", "commissionedBy": "JYJ"})
+    assert_public_annex_intact(world.served.url)
 
 
 def test_an_agency_with_a_declared_relationship_is_refused(world: World) -> None:
     world.done("AG2", "declareAgencyRelationship", {
-        "code": "AG2", "unitCode": "MZJ", "relationship": "为相山区民政局提供年度财务审计"})
+        "code": "AG2", "unitCode": "MZJ", "relationship": "为某区民政局提供年度财务审计"})
     world.refused("AG2", "declareAgencyRelationship", {
         "code": "AG3", "unitCode": "MZJ", "relationship": "x"}, "NOT_YOUR_AGENCY", "code")
     # Tied to the commissioner, and to the subject's unit (S1), or the unit above it (S2).
@@ -277,9 +291,11 @@ def test_an_agency_with_a_declared_relationship_is_refused(world: World) -> None
         "S2", "FINANCE", "x", commissionId=com, agencyCode="AG3"),
         "AGENCY_NOT_INDEPENDENT", "agencyCode")
     assert world.subject("S1")["evaluations"] == world.subject("S2")["evaluations"] == []
+    assert_public_annex_intact(world.served.url)
 
 
 # -- the deprecated THIRD_PARTY kind --------------------------------------------------------------
+
 
 def test_third_party_reads_as_the_commissions_kind(world: World) -> None:
     com = world.commission("MZJ", "S1", "AG1", "MZJ")
@@ -289,3 +305,4 @@ def test_third_party_reads_as_the_commissions_kind(world: World) -> None:
     # Without a commission it says whose evaluation nothing is.
     world.refused("bureau", "recordEvaluation", evaluation("S2", "THIRD_PARTY", "x"),
                   "INVALID_INPUT", "kind")
+    assert_public_annex_intact(world.served.url)
