@@ -20,15 +20,16 @@ from ledger.runtime import Actor, LedgerBase
 def kind_commissioned_by(ledger: LedgerBase, commissioned_by: str, subject: Subject) -> str:
     """Whose evaluation a unit commissions: the finance bureau's 财政评价, or the 部门评价 of
     the department over the subject's unit (which may be the subject's own unit)."""
-    unit = ledger.unit(commissioned_by, "commissionedBy")
-    kind = commissioned_kind(unit.kind)
+    ledger.check_unit(commissioned_by, "commissionedBy")
+    unit_kind = ledger.unit_kind(commissioned_by) or ""
+    kind = commissioned_kind(unit_kind)
     if kind is None:
-        raise RuleViolation("NOT_A_COMMISSIONER", f"unit {unit.code} is a {unit.kind} "
+        raise RuleViolation("NOT_A_COMMISSIONER", f"unit {commissioned_by} is a {unit_kind} "
                             "unit; evaluations are commissioned by the finance bureau or a "
                             "department", field="commissionedBy",
                             rule="the commissioner is the finance bureau or a 主管部门")
-    if kind == DEPARTMENT and unit.code not in ledger.units_over(subject.unit_code):
-        raise RuleViolation("NOT_SUBJECTS_DEPARTMENT", f"unit {unit.code} is not the "
+    if kind == DEPARTMENT and commissioned_by not in ledger.units_over(subject.unit_code):
+        raise RuleViolation("NOT_SUBJECTS_DEPARTMENT", f"unit {commissioned_by} is not the "
                             f"主管部门 over unit {subject.unit_code}",
                             field="commissionedBy",
                             rule="a 部门评价 is commissioned by the department over the "

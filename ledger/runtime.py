@@ -126,6 +126,7 @@ class LedgerBase(Application[UUID]):
         self._known_units: set[str] = set()
         self._parents: dict[str, str | None] = {}
         self._unscoped_records: bool | None = None  # see unscoped_records()
+        self._unit_kinds: dict[str, str] = {}
         # Called with the last position of every save, so this process's views know at once.
         self.saved_listeners: list[Callable[[int], None]] = []
         super().__init__(env=self.database.eventsourcing_env(create_table=create_table))
@@ -403,13 +404,19 @@ class LedgerBase(Application[UUID]):
         return chain
 
     def unit_kind(self, code: str | None) -> str | None:
-        """The kind a unit was registered with (kinds never change); None if there is none."""
+        """The kind a unit was registered with; None when there is no such unit. Kinds never
+        change, so a stored unit's is remembered (not one a batch may yet roll back)."""
         if code is None:
             return None
+        if code in self._unit_kinds:
+            return self._unit_kinds[code]
         try:
-            return self.unit(code).kind
+            kind = self.unit(code).kind
         except NotFound:
             return None
+        if getattr(self._local, "batch", None) is None:
+            self._unit_kinds[code] = kind
+        return kind
 
     def check_scope(self, actor: Actor, unit_code: str) -> None:
         check_unit_scope(actor.role, actor.unit_code, unit_code, self.parent_of)

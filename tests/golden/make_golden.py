@@ -6,6 +6,10 @@ view's hash at the last position, and each subject's detail as GraphQL answered 
 `tests/integration/test_golden_log.py` replays the stored events into a fresh store of either
 kind and asserts the same hashes: a refactor of the read side must not change what a log that
 was written before it replays to.
+
+This is the recipe of `log_v1`, kept as it was run: it records `third_party` evaluations, a
+kind later builds no longer take (they read the stored ones as the commissioner's). A new
+golden log needs a recipe of its own.
 """
 
 from __future__ import annotations
