@@ -22,7 +22,7 @@ from ledger.evaluation_checks import (
     kind_commissioned_by,
 )
 from ledger.monitoring import deviation_warnings, execution_rate
-from ledger.permissions import check_commissioner, check_own_agency
+from ledger.permissions import check_commissioner, check_own_agency, units_over
 from ledger.rules import RuleSet
 from ledger.runtime import SYSTEM, Actor, CommandResult, LedgerBase, new_id, parse_command
 from ledger.scoring import score_self_evaluation
@@ -258,7 +258,8 @@ class Ledger(LedgerBase):
             agency.check_can_evaluate()
             kind = kind_commissioned_by(self, cmd.commissioned_by, subject)
             check_commissioner(actor.role, actor.unit_code, cmd.commissioned_by, kind)
-            agency.check_independent([cmd.commissioned_by, *self.units_over(subject.unit_code)])
+            agency.check_independent([cmd.commissioned_by,
+                                      *units_over(subject.unit_code, self.parent_of)])
             commission_id = new_id("com")
             subject.commission(commission_id, cmd.agency_code, cmd.commissioned_by, kind, meta)
             return [subject], {"commissionId": commission_id}

@@ -12,7 +12,12 @@ from ledger.domain.subject import Subject
 from ledger.errors import InvalidInput, RuleViolation
 from ledger.evaluation_kinds import DEPARTMENT, commissioned_kind
 from ledger.grades import Grade
-from ledger.permissions import EvaluationClaim, Evaluator, check_evaluation_authority
+from ledger.permissions import (
+    EvaluationClaim,
+    Evaluator,
+    check_evaluation_authority,
+    units_over,
+)
 from ledger.rules import RuleSet
 from ledger.runtime import Actor, LedgerBase
 
@@ -28,7 +33,8 @@ def kind_commissioned_by(ledger: LedgerBase, commissioned_by: str, subject: Subj
                             "unit; evaluations are commissioned by the finance bureau or a "
                             "department", field="commissionedBy",
                             rule="the commissioner is the finance bureau or a 主管部门")
-    if kind == DEPARTMENT and commissioned_by not in ledger.units_over(subject.unit_code):
+    over_subject = units_over(subject.unit_code, ledger.parent_of)
+    if kind == DEPARTMENT and commissioned_by not in over_subject:
         raise RuleViolation("NOT_SUBJECTS_DEPARTMENT", f"unit {commissioned_by} is not the "
                             f"主管部门 over unit {subject.unit_code}",
                             field="commissionedBy",
@@ -60,7 +66,7 @@ def check_evaluator(ledger: LedgerBase, actor: Actor, cmd: c.RecordEvaluation,
                             f"{commission.commissioned_by}), not {kind}", field="kind",
                             rule="an evaluation done under a commission is its "
                             "commissioner's")
-    units = ledger.units_over(subject.unit_code)
+    units = units_over(subject.unit_code, ledger.parent_of)
     check_evaluation_authority(
         Evaluator(role=actor.role, unit=actor.unit_code, agency=actor.agency_code,
                   unit_kind=ledger.unit_kind(actor.unit_code)),

@@ -64,20 +64,23 @@ def check_role(role: str, command: str) -> None:
                         field=None, rule=f"{command}: {', '.join(sorted(allowed))}")
 
 
+def units_over(unit_code: str, parent_of: Callable[[str], str | None]) -> list[str]:
+    """The unit, then each unit above it (its 主管部门 and up), nearest first."""
+    chain: list[str] = []
+    code: str | None = unit_code
+    while code is not None and code not in chain:
+        chain.append(code)
+        code = parent_of(code)
+    return chain
+
+
 def check_unit_scope(role: str, own_unit: str | None, unit_code: str,
                      parent_of: Callable[[str], str | None]) -> None:
     """A budget unit acts for itself and the units under it (主管部门 → 所属单位)."""
-    if role != BUDGET_UNIT:
-        return
-    code: str | None = unit_code
-    seen: set[str] = set()
-    while code is not None and code not in seen:
-        if code == own_unit:
-            return
-        seen.add(code)
-        code = parent_of(code)
-    raise Forbidden("OUT_OF_SCOPE", f"unit {own_unit!r} may not act for unit {unit_code!r}",
-                    field="subjectCode", rule="a budget unit acts for itself and its sub-units")
+    if role == BUDGET_UNIT and own_unit not in units_over(unit_code, parent_of):
+        raise Forbidden("OUT_OF_SCOPE", f"unit {own_unit!r} may not act for unit "
+                        f"{unit_code!r}", field="subjectCode",
+                        rule="a budget unit acts for itself and its sub-units")
 
 
 def check_reach(role: str, own_unit: str | None, own_agency: str | None, unit_code: str,

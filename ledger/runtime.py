@@ -394,15 +394,6 @@ class LedgerBase(Application[UUID]):
                 return None
         return self._parents[code]
 
-    def units_over(self, unit_code: str) -> list[str]:
-        """The unit, then each unit above it (its 主管部门 and up), nearest first."""
-        chain: list[str] = []
-        code: str | None = unit_code
-        while code is not None and code not in chain:
-            chain.append(code)
-            code = self.parent_of(code)
-        return chain
-
     def unit_kind(self, code: str | None) -> str | None:
         """The kind a unit was registered with; None when there is no such unit. Kinds never
         change, so a stored unit's is remembered (not one a batch may yet roll back)."""

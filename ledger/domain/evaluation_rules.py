@@ -1,6 +1,6 @@
-"""A subject's commissions and evaluations: which commission an evaluation cites, and which
-score a grade rests on (docs/domain.md §5–§7). Kept apart from the Subject aggregate, which
-calls these with its records."""
+"""A subject's commissions and evaluations: which commission an evaluation cites, which score a
+grade rests on, and whether a grade may rest on it (docs/domain.md §5–§7). Kept apart from the
+Subject aggregate, which calls these with its records."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import NamedTuple
 from ledger.domain.records import Commission, Evaluation, SelfEvaluation, SpotCheck
 from ledger.errors import RuleViolation
 from ledger.evaluation_kinds import DEPARTMENT, LEGACY_THIRD_PARTY, ranked
+from ledger.grades import Grade, GradeScale
 
 SELF = "self"  # what a spot check of the self-evaluation reviews, and the self-evaluation's id
 
@@ -76,3 +77,31 @@ def authoritative_basis(evaluations: Mapping[str, Evaluation],
         return Basis("evaluation", evaluation.id, evaluation.score, evaluation)
     assert self_evaluation is not None
     return Basis("self_evaluation", SELF, self_evaluation.score, None)
+
+
+def graded_score(current: Basis | None, grade: Grade, basis_kind: str, basis_id: str,
+                 scale: GradeScale, scale_version: int) -> Decimal | None:
+    """The score a grade rests on, once the grade names the authoritative basis and follows its
+    score on the scale (or the grade it was published with)."""
+    if current is None:
+        raise RuleViolation("NO_SCORE", "nothing has been scored yet", field="basis",
+                            rule="a grade rests on a score")
+    if (basis_kind, basis_id) != (current.kind, current.id):
+        raise RuleViolation("BASIS_NOT_AUTHORITATIVE", f"the authoritative score is "
+                            f"{current.kind} {current.id!r} ({current.score})", field="basis",
+                            rule="财政评价, else 部门评价, else the self-evaluation; a re-review "
+                            "replaces the score it reviews")
+    score = current.score
+    if score is None:
+        assert current.evaluation is not None, "only an evaluation may lack a score"
+        expected = current.evaluation.published_grade
+        assert expected is not None, "an evaluation without a score has a published grade"
+        if grade != expected:
+            raise RuleViolation("GRADE_CONTRADICTS_PUBLISHED", f"the evaluation was published "
+                                f"as {expected.label}, not {grade.label}", field="grade",
+                                rule="a grade follows the evaluation it rests on")
+    elif grade != (expected := scale.grade_for(score)):
+        raise RuleViolation("GRADE_CONTRADICTS_SCALE", f"score {score} is {expected.label} "
+                            f"({expected.value}) on scale v{scale_version}, not {grade.label}",
+                            field="grade", rule=f"{scale.describe()} as the scale in force says")
+    return score

@@ -26,6 +26,7 @@ from ledger.domain.evaluation_rules import (
     Basis,
     authoritative_basis,
     cited_commission,
+    graded_score,
     ranked_evaluation,
     stored_kind,
 )
@@ -271,30 +272,8 @@ class Subject(LedgerAggregate):
 
     def assign_grade(self, grade: Grade, basis_kind: str, basis_id: str, scale: GradeScale,
                      scale_version: int, meta: Meta) -> None:
-        current = self.authoritative_basis()
-        if current is None:
-            raise rule("NO_SCORE", "nothing has been scored yet", "basis",
-                       "a grade rests on a score")
-        if (basis_kind, basis_id) != (current.kind, current.id):
-            raise rule("BASIS_NOT_AUTHORITATIVE",
-                       f"the authoritative score is {current.kind} {current.id!r} "
-                       f"({current.score})", "basis",
-                       "财政评价, else 部门评价, else the self-evaluation; a re-review replaces "
-                       "the score it reviews")
-        score = current.score
-        if score is None:
-            assert current.evaluation is not None, "only an evaluation may lack a score"
-            expected = current.evaluation.published_grade
-            assert expected is not None, "an evaluation without a score has a published grade"
-            if grade != expected:
-                raise rule("GRADE_CONTRADICTS_PUBLISHED",
-                           f"the evaluation was published as {expected.label}, not {grade.label}",
-                           "grade", "a grade follows the evaluation it rests on")
-        elif grade != (expected := scale.grade_for(score)):
-            raise rule("GRADE_CONTRADICTS_SCALE",
-                       f"score {score} is {expected.label} ({expected.value}) on scale "
-                       f"v{scale_version}, not {grade.label}", "grade",
-                       f"{scale.describe()} as the scale in force says")
+        score = graded_score(self.authoritative_basis(), grade, basis_kind, basis_id, scale,
+                             scale_version)
         self._graded(grade=grade.value, score=score, basis_kind=basis_kind,
                      basis_id=basis_id, scale_version=scale_version, meta=meta)
 
