@@ -168,7 +168,7 @@ def test_a_budget_unit_cannot_record_a_finance_evaluation_of_its_own_subject(
     world.refused("MZJ", "recordEvaluation", evaluation("S1", "DEPARTMENT", SELF_CLAIM),
                   "SELF_EVALUATION_ONLY", "subjectCode")
     world.refused("JYJ", "recordEvaluation", evaluation("S2", "DEPARTMENT", SELF_CLAIM),
-                  "NOT_SUBJECTS_DEPARTMENT", "kind")
+                  "SUBJECT_NOT_FOUND", "subjectCode")  # outside its reach: as if unknown
     # Nor pass the kind off as a commission that is not its own.
     com = world.commission("bureau", "S2", "AG1", "FB")
     world.refused("MZJ-1", "recordEvaluation", evaluation(
@@ -181,30 +181,35 @@ def test_a_budget_unit_cannot_record_a_finance_evaluation_of_its_own_subject(
 
 
 def test_an_agency_records_only_under_its_commission_while_admitted(world: World) -> None:
+    # Holding no commission on the subject, an agency meets it as an unknown one.
+    elsewhere = world.commission("bureau", "S2", "AG1", "FB")
     for kind in ("FINANCE", "DEPARTMENT"):
-        for agency in ("AG1", "AGX"):  # admitted but uncommissioned; never admitted
+        for agency in ("AG1", "AGX"):  # admitted but not commissioned for S1; never admitted
             world.refused(agency, "recordEvaluation",
                           evaluation("S1", kind, "x", agencyCode=agency),
-                          field="commissionId")
-            world.refused(agency, "recordEvaluation", evaluation("S1", kind, "x"),
-                          "COMMISSION_REQUIRED", "commissionId")
-    # A commission for another subject is no commission for this one.
-    elsewhere = world.commission("bureau", "S2", "AG1", "FB")
+                          "SUBJECT_NOT_FOUND", "subjectCode")
+    # Commissioned by the bureau for S1, it records under that commission and nothing else.
+    com = world.commission("bureau", "S1", "AG1", "FB")
+    for kind in ("FINANCE", "DEPARTMENT"):
+        world.refused("AG1", "recordEvaluation", evaluation("S1", kind, "x", agencyCode="AG1"),
+                      "INVALID_INPUT", "commissionId")
+        world.refused("AG1", "recordEvaluation", evaluation("S1", kind, "x"),
+                      "COMMISSION_REQUIRED", "commissionId")
     world.refused("AG1", "recordEvaluation", evaluation(
         "S1", "FINANCE", "x", commissionId=elsewhere, agencyCode="AG1"), "COMMISSION_NOT_FOUND")
-    # Another agency's commission is not its own.
-    com = world.commission("bureau", "S1", "AG2", "FB")
-    world.refused("AG1", "recordEvaluation", evaluation(
-        "S1", "FINANCE", "x", commissionId=com, agencyCode="AG2"), "NOT_YOUR_COMMISSION")
     # The bureau's commission is for its 财政评价, not a department's evaluation.
-    world.refused("AG2", "recordEvaluation", evaluation(
-        "S1", "DEPARTMENT", "x", commissionId=com, agencyCode="AG2"),
+    world.refused("AG1", "recordEvaluation", evaluation(
+        "S1", "DEPARTMENT", "x", commissionId=com, agencyCode="AG1"),
         "KIND_NOT_COMMISSIONED", "kind")
+    # Another agency's commission is not its own.
+    theirs = world.commission("bureau", "S1", "AG2", "FB")
+    world.refused("AG1", "recordEvaluation", evaluation(
+        "S1", "FINANCE", "x", commissionId=theirs, agencyCode="AG2"), "NOT_YOUR_COMMISSION")
     # A suspended agency records nothing, even under its commission.
     do(world.ledger, "suspend_agency", code="AG2", reason="执业质量考核不合格")
     for kind in ("FINANCE", None):
         world.refused("AG2", "recordEvaluation", evaluation(
-            "S1", kind, "x", commissionId=com, agencyCode="AG2"),
+            "S1", kind, "x", commissionId=theirs, agencyCode="AG2"),
             "AGENCY_NOT_ADMITTED", "agencyCode")
     assert world.subject("S1")["evaluations"] == []
     assert_public_annex_intact(world.served.url)
