@@ -233,7 +233,7 @@ def test_the_grade_rests_on_the_authoritative_basis(app: Ledger) -> None:
     self_evaluated_subject(app, "S2")
     com = do(app, "commission_evaluation", subject_code="S2", agency_code="AG1",
              commissioned_by="FB")
-    ev = do(app, "record_evaluation", subject_code="S2", kind="third_party",
+    ev = do(app, "record_evaluation", subject_code="S2", kind="finance",
             commission_id=com.ids["commissionId"], agency_code="AG1", dimensions=PROJECT_DIMS,
             narrative="评价为优", evaluated_on="2023-03-15")
     evaluation_id = ev.ids["evaluationId"]
