@@ -1,4 +1,5 @@
-"""Whose evaluation it is, and which evaluation a grade rests on (docs/domain.md §5, §7).
+"""Whose evaluation it is, and which evaluation a grade rests on (docs/domain.md#lifecycle,
+steps 5 and 7).
 
 The kind of an evaluation says whose it is: a 财政评价 is the finance bureau's, a 部门评价 is
 the 主管部门's (the department over the subject's unit), and the 单位自评 is the unit's own

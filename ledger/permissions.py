@@ -148,7 +148,8 @@ def _refuse(code: str, message: str, field: str, rule: str) -> Forbidden:
 
 
 def check_evaluation_authority(who: Evaluator, claim: EvaluationClaim) -> None:
-    """Refuse an evaluation recorded by someone whose it is not (docs/domain.md §5).
+    """Refuse an evaluation recorded by someone whose it is not (docs/domain.md#lifecycle,
+    step 5).
 
     The bureau records 财政评价, a 主管部门 部门评价 of its subordinate units' subjects, an agency
     only under a commission it holds (its admission and independence are checked with the

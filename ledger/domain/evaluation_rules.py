@@ -1,6 +1,6 @@
 """A subject's commissions and evaluations: which commission an evaluation cites, which score a
-grade rests on, and whether a grade may rest on it (docs/domain.md §5–§7). Kept apart from the
-Subject aggregate, which calls these with its records."""
+grade rests on, and whether a grade may rest on it (docs/domain.md#lifecycle, steps 5–7).
+Kept apart from the Subject aggregate, which calls these with its records."""
 
 from __future__ import annotations
 
