@@ -129,6 +129,8 @@ class LedgerBase(Application[UUID]):
         self._unit_kinds: dict[str, str] = {}
         # Called with the last position of every save, so this process's views know at once.
         self.saved_listeners: list[Callable[[int], None]] = []
+        if self.database.backend == "sqlite":
+            self.database.create_sqlite_file()  # private (0600) before eventsourcing opens it
         super().__init__(env=self.database.eventsourcing_env(create_table=create_table))
 
     def construct_mapper(self) -> Mapper[UUID]:

@@ -93,12 +93,26 @@ class Database:
             )
         return env
 
+    def create_sqlite_file(self) -> None:
+        """Create the SQLite file owner-only (0600) before SQLite would create it 0644.
+
+        SQLite gives the -wal and -shm files it makes the database file's mode, so they are
+        private too. An existing file keeps the mode it has: that is the operator's choice.
+        """
+        path = Path(self.sqlite_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return
+        os.close(fd)
+
     def connect(self) -> Any:
         """A plain DB-API connection (autocommit off) for read models and integrity tables."""
         if self.backend == "memory":
             raise DatabaseURLError("an in-memory ledger has no SQL connection")
         if self.backend == "sqlite":
-            Path(self.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+            self.create_sqlite_file()
             conn = sqlite3.connect(self.sqlite_path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
