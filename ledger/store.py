@@ -78,13 +78,16 @@ class Database:
 
     def eventsourcing_env(self, *, create_table: bool = False) -> dict[str, str]:
         env = {"CREATE_TABLE": "y" if create_table else "n"}
+        recorders = "ledger.integrity.recorders:Authenticating"  # they MAC what is appended
         if self.backend == "memory":
             env.update(PERSISTENCE_MODULE="eventsourcing.popo")
         elif self.backend == "sqlite":
             env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=self.sqlite_path,
-                       SQLITE_LOCK_TIMEOUT="30")
+                       SQLITE_LOCK_TIMEOUT="30",
+                       APPLICATION_RECORDER_TOPIC=recorders + "SQLiteRecorder")
         else:
             env.update(
+                APPLICATION_RECORDER_TOPIC=recorders + "PostgresRecorder",
                 PERSISTENCE_MODULE="eventsourcing.postgres", POSTGRES_DBNAME=self.dbname,
                 POSTGRES_HOST=self.host, POSTGRES_PORT=str(self.port), POSTGRES_USER=self.user,
                 POSTGRES_PASSWORD=self.password, POSTGRES_SCHEMA=self.schema,
