@@ -99,12 +99,13 @@ class Sealer:
         try:
             sealed = 0
             state = load_state(self.db, conn)
-            below = event_macs.trusted_below(self.db, conn, state.size)
+            if self.events_key is not None and state.size == 0:
+                self._adopt_keyless(conn)
             while limit is None or sealed < limit:
                 size = self.batch if limit is None else min(self.batch, limit - sealed)
                 notes = self.ledger.recorder.select_notifications(
                     start=state.position + 1, limit=size)
-                refused = self._refused(conn, notes, below)
+                refused = self._refused(conn, notes)
                 if refused is not None:
                     notes = [n for n in notes if int(n.id) < refused.position]
                 if notes:
@@ -124,12 +125,27 @@ class Sealer:
         finally:
             conn.close()
 
-    def _refused(self, conn: Any, notes: Sequence[Any], below: int) -> Unauthenticated | None:
+    def _adopt_keyless(self, conn: Any) -> None:
+        """Before the first seal: MAC the events from before the ledger had a key (those that
+        precede every authenticated one), all in one transaction, so that a seal interrupted
+        half-way resumes over authenticated events only."""
+        assert self.events_key is not None
+        below = event_macs.trusted_below(self.db, conn, 0)
+        rows = [(int(n.id), event_macs.note_mac(self.events_key, n))
+                for n in _notifications(self.ledger) if int(n.id) < below]
+        if not rows:
+            return
+        with transaction(self.db, conn):
+            conn.cursor().executemany(self.db.sql(f"INSERT INTO {event_macs.MAC_TABLE} "
+                                                  "(position, mac) VALUES (?, ?) ON CONFLICT "
+                                                  "(position) DO NOTHING"), rows)
+
+    def _refused(self, conn: Any, notes: Sequence[Any]) -> Unauthenticated | None:
         """The first of `notes` that is not authenticated (None without an events key)."""
         if self.events_key is None or not notes:
             return None
         macs = event_macs.stored_macs(self.db, conn, int(notes[0].id), int(notes[-1].id))
-        for _, problem in event_macs.check(self.events_key, notes, macs, below):
+        for _, problem in event_macs.check(self.events_key, notes, macs, 0):
             if problem is not None:
                 return problem
         return None
