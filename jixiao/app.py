@@ -7,13 +7,16 @@ the small interfaces it declares (projections.rollup.RegionSource, schema.contex
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from starlette.applications import Starlette
 
 from jixiao.regions import RegionRegistry
 from jixiao.replicas import ReplicaRouter
+from jixiao.watch import IntegrityWatch
 from ledger.application import Ledger
 from ledger.store import Database
 from ledger.tokens import TokenStore
@@ -26,9 +29,13 @@ from schema.context import READ_THREADS, WRITE_THREADS, Services
 def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THREADS,
                write_threads: int = WRITE_THREADS,
                rate_limit: RateLimit | str | None = "env",
-               replicas: Sequence[Database] = (), body_timeout: float | None = None) -> Starlette:
+               replicas: Sequence[Database] = (), body_timeout: float | None = None,
+               checkpoint_every: float | None = None,
+               check_views_every: float | None = None) -> Starlette:
     """The app `jixiao serve` runs: commands to `db`, queries from `replicas` (hot standbys)
-    once they have replayed the position asked for, other regions as routed from `db`."""
+    once they have replayed the position asked for, other regions as routed from `db`.
+    With intervals (seconds), its integrity watch signs checkpoints and checks the views
+    against a replay of the sealed log while it runs (jixiao.watch)."""
     ledger = Ledger(db)
     read = ReadModel(db, ledger)
     router = (ReplicaRouter(db, list(replicas), ledger=ledger, read_model=read)
@@ -37,5 +44,21 @@ def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THRE
     services = Services(ledger, read, regions=functools.partial(RegionRegistry, db),
                         read_threads=read_threads, write_threads=write_threads,
                         replicas=router)
-    return build_app(services, TokenStore(db), dev=dev, rate_limit=rate_limit,
-                     body_timeout=body_timeout)
+    app = build_app(services, TokenStore(db), dev=dev, rate_limit=rate_limit,
+                    body_timeout=body_timeout)
+    watch = IntegrityWatch(db, ledger, read, checkpoint_every=checkpoint_every,
+                           check_views_every=check_views_every)
+    serving = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with serving(app):  # views caught up first, services closed last
+            watch.start()
+            try:
+                yield
+            finally:
+                await asyncio.to_thread(watch.stop)
+
+    app.router.lifespan_context = lifespan
+    app.state.watch = watch
+    return app

@@ -7,10 +7,16 @@ table and the standbys as well as the GraphQL app.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
 from ledger.store import Database
+
+CHECKPOINT_EVERY_SETTING = "JIXIAO_CHECKPOINT_EVERY"
+CHECK_VIEWS_EVERY_SETTING = "JIXIAO_CHECK_VIEWS_EVERY"
+CHECKPOINT_EVERY = 60.0  # seconds an event may stay unsealed, at most (plus one seal)
+CHECK_VIEWS_EVERY = 300.0  # seconds a changed view row may be served before it is noticed
 
 
 def register(sub: Any) -> None:
@@ -33,7 +39,31 @@ def register(sub: Any) -> None:
                    help="threads for storage reads (default 2; more mostly adds contention)")
     p.add_argument("--write-threads", type=int, default=2, metavar="N",
                    help="threads for commands (default 2)")
+    p.add_argument("--checkpoint-every", type=float, metavar="SECONDS",
+                   help="seal and sign a checkpoint this often, if a signing key is configured "
+                        f"(default {CHECKPOINT_EVERY:g}, or {CHECKPOINT_EVERY_SETTING}; 0: never)")
+    p.add_argument("--check-views-every", type=float, metavar="SECONDS",
+                   help="compare the views with a replay of the sealed log this often "
+                        f"(default {CHECK_VIEWS_EVERY:g}, or {CHECK_VIEWS_EVERY_SETTING}; 0: "
+                        "never); a difference shows at /health and stops checkpoint citations")
     p.set_defaults(handler=cmd_serve)
+
+
+def interval(given: float | None, setting: str, default: float) -> float:
+    """An interval from the option, else the environment, else the default; a negative,
+    infinite or malformed one is refused by name before anything starts."""
+    raw = str(given) if given is not None else os.environ.get(setting, "").strip()
+    name = "--" + setting.removeprefix("JIXIAO_").lower().replace("_", "-") \
+        if given is not None else setting
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r}: give a number of seconds (0 turns it off)") from None
+    if not 0 <= value < float("inf"):
+        raise SystemExit(f"{name}={raw!r}: give a non-negative, finite number of seconds")
+    return value
 
 
 def prepare(db: Database, *, sample: bool) -> int:
@@ -59,6 +89,9 @@ def cmd_serve(args: argparse.Namespace, db: Database) -> int:
     from jixiao.app import create_app
     from schema.app import MAX_BODY
 
+    checkpoint_every = interval(args.checkpoint_every, CHECKPOINT_EVERY_SETTING, CHECKPOINT_EVERY)
+    check_views_every = interval(args.check_views_every, CHECK_VIEWS_EVERY_SETTING,
+                                 CHECK_VIEWS_EVERY)
     if args.write_url:
         db = Database.from_url(args.write_url)
 
@@ -73,7 +106,8 @@ def cmd_serve(args: argparse.Namespace, db: Database) -> int:
           f"http://{args.host}:{args.port}/graphql", file=sys.stderr)
     app = create_app(db, dev=args.dev, read_threads=args.read_threads,
                      write_threads=args.write_threads,
-                     replicas=[Database.from_url(url) for url in args.read_url])
+                     replicas=[Database.from_url(url) for url in args.read_url],
+                     checkpoint_every=checkpoint_every, check_views_every=check_views_every)
     uvicorn.run(app, host=args.host, port=args.port, workers=1, ws_max_size=MAX_BODY,
                 log_level="info" if args.dev else "warning")
     return 0

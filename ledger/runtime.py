@@ -39,6 +39,8 @@ from ledger.errors import (
     RuleViolation,
     Unavailable,
 )
+from ledger.integrity.event_macs import EventKey
+from ledger.integrity.recorders import AuthenticatingPostgresRecorder, AuthenticatingSQLiteRecorder
 from ledger.permissions import check_reach, check_role, check_unit_scope
 from ledger.rules import DEFAULT_RULES, RuleSet
 from ledger.store import APPLICATION_NAME, Database
@@ -129,7 +131,12 @@ class LedgerBase(Application[UUID]):
         self._unit_kinds: dict[str, str] = {}
         # Called with the last position of every save, so this process's views know at once.
         self.saved_listeners: list[Callable[[int], None]] = []
+        if self.database.backend == "sqlite":
+            self.database.create_sqlite_file()  # private (0600) before eventsourcing opens it
         super().__init__(env=self.database.eventsourcing_env(create_table=create_table))
+        self.event_key = EventKey(self.database)
+        if isinstance(self.recorder, AuthenticatingSQLiteRecorder | AuthenticatingPostgresRecorder):
+            self.recorder.event_key = self.event_key
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.construct_transcoder(),

@@ -78,13 +78,16 @@ class Database:
 
     def eventsourcing_env(self, *, create_table: bool = False) -> dict[str, str]:
         env = {"CREATE_TABLE": "y" if create_table else "n"}
+        recorders = "ledger.integrity.recorders:Authenticating"  # they MAC what is appended
         if self.backend == "memory":
             env.update(PERSISTENCE_MODULE="eventsourcing.popo")
         elif self.backend == "sqlite":
             env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=self.sqlite_path,
-                       SQLITE_LOCK_TIMEOUT="30")
+                       SQLITE_LOCK_TIMEOUT="30",
+                       APPLICATION_RECORDER_TOPIC=recorders + "SQLiteRecorder")
         else:
             env.update(
+                APPLICATION_RECORDER_TOPIC=recorders + "PostgresRecorder",
                 PERSISTENCE_MODULE="eventsourcing.postgres", POSTGRES_DBNAME=self.dbname,
                 POSTGRES_HOST=self.host, POSTGRES_PORT=str(self.port), POSTGRES_USER=self.user,
                 POSTGRES_PASSWORD=self.password, POSTGRES_SCHEMA=self.schema,
@@ -93,12 +96,26 @@ class Database:
             )
         return env
 
+    def create_sqlite_file(self) -> None:
+        """Create the SQLite file owner-only (0600) before SQLite would create it 0644.
+
+        SQLite gives the -wal and -shm files it makes the database file's mode, so they are
+        private too. An existing file keeps the mode it has: that is the operator's choice.
+        """
+        path = Path(self.sqlite_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return
+        os.close(fd)
+
     def connect(self) -> Any:
         """A plain DB-API connection (autocommit off) for read models and integrity tables."""
         if self.backend == "memory":
             raise DatabaseURLError("an in-memory ledger has no SQL connection")
         if self.backend == "sqlite":
-            Path(self.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+            self.create_sqlite_file()
             conn = sqlite3.connect(self.sqlite_path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")

@@ -42,6 +42,7 @@ from projections.values import (
     SubjectDetail,
     SubjectSummary,
 )
+from projections.view_check import IntegrityStatus
 
 MAX_PAGE = 200
 POLL_SECONDS = 1.0  # the longest "now" may trust silence (see ReadModel.listen)
@@ -69,6 +70,9 @@ class ReadModel:
         self._saved_upto = 0
         self._fresh_lock = threading.Lock()
         self._recorded_at: dict[int, datetime] = {}
+        # What a server's watch last found (jixiao.watch): while the views differ from a
+        # replay of the sealed log, nothing read from them cites a checkpoint.
+        self.integrity = IntegrityStatus()
         ledger.saved_listeners.append(self._saved)
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import hmac
 import os
 import re
 from dataclasses import dataclass
@@ -179,6 +180,11 @@ class NoteSigner:
     def sign(self, message: bytes) -> bytes:
         """Raw 64-byte Ed25519 signature."""
         return self._key.sign(message)
+
+    def derive(self, label: bytes) -> bytes:
+        """A 32-byte secret for another purpose, named by `label` (HMAC-SHA256 of the seed):
+        one key file to keep, and the seed itself never leaves this object."""
+        return hmac.new(self._seed, label, hashlib.sha256).digest()
 
     def __repr__(self) -> str:
         return f"NoteSigner(name={self.name!r}, key_id={self.key_id:08x})"

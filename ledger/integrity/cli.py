@@ -8,6 +8,7 @@
     jixiao audit export [--until SIZE] --out DIR
     jixiao audit verify DIR [--key KEY] [--known NOTE]... [--at SIZE] [--plain] [--strict]
     jixiao verify                         re-check the live store against the sealed log
+                                          (registered by projections.cli, which adds the views)
 
 Exit status 1 means something did not verify; the message names what and where.
 """
@@ -33,6 +34,9 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_keys)
 
     p = sub.add_parser("checkpoint", help="seal pending events and sign a checkpoint")
+    p.add_argument("--adopt", type=int, action="append", default=[], metavar="POSITION",
+                   help="vouch for an event appended without a MAC (by a process that lacked "
+                        "the key) before sealing; repeatable")
     p.set_defaults(handler=cmd_checkpoint)
 
     p = sub.add_parser("proof", help="inclusion and consistency proofs (JSON, base64 hashes)")
@@ -63,8 +67,7 @@ def register(sub: Any) -> None:
                    help="a checkpoint seen before (file), which the bundle must reproduce")
     q.set_defaults(handler=cmd_audit_verify)
 
-    p = sub.add_parser("verify", help="re-check the event store against the sealed log")
-    p.set_defaults(handler=cmd_verify)
+    # `jixiao verify` is registered by projections.cli: it checks the views too (verify_log).
 
 
 def _fail(message: str) -> int:
@@ -94,7 +97,8 @@ def cmd_keys(args: argparse.Namespace, db: Database) -> int:
 
 def cmd_checkpoint(args: argparse.Namespace, db: Database) -> int:
     from ledger.application import Ledger
-    from ledger.integrity.service import checkpoint_now, load_key
+    from ledger.integrity.sealer import UnauthenticatedEvent
+    from ledger.integrity.service import adopt_events, checkpoint_now, load_key
     from ledger.migrate import migrate
 
     try:
@@ -104,7 +108,11 @@ def cmd_checkpoint(args: argparse.Namespace, db: Database) -> int:
     migrate(db)
     ledger = Ledger(db)
     try:
+        for position in adopt_events(db, ledger, signer, args.adopt):
+            print(f"adopted position {position}: authenticated by the operator")
         info = checkpoint_now(db, ledger, signer)
+    except UnauthenticatedEvent as exc:
+        return _fail(f"not sealed: {exc}")
     finally:
         ledger.close()
     print(f"checkpoint {info.origin} size {info.size} position {info.last_position} "
@@ -205,15 +213,20 @@ def cmd_audit_verify(args: argparse.Namespace, db: Database) -> int:
     return 0
 
 
-def cmd_verify(args: argparse.Namespace, db: Database) -> int:
+def verify_log(db: Database) -> int:
+    """The log half of `jixiao verify`: the event store against the sealed log, and every
+    newer event against its MAC. 0 if all holds, else 1 with each problem named."""
     from ledger.application import Ledger
+    from ledger.integrity.keys import events_key
     from ledger.integrity.sealer import verify_store
     from ledger.integrity.service import key_file, load_key
 
-    verifier = load_key(db).verifier() if key_file(db).exists() else None
+    signer = load_key(db) if key_file(db).exists() else None
+    verifier = None if signer is None else signer.verifier()
     ledger = Ledger(db)
     try:
-        report = verify_store(db, ledger, verifier)
+        report = verify_store(db, ledger, verifier,
+                              events_key=None if signer is None else events_key(signer))
     except Exception as exc:  # e.g. the integrity tables were dropped: that fails too
         return _fail(f"cannot read the sealed log ({type(exc).__name__}: {exc}); its tables "
                      "are created by `jixiao migrate`")
@@ -228,7 +241,8 @@ def cmd_verify(args: argparse.Namespace, db: Database) -> int:
         return 1
     signed = "signatures checked" if report.signatures_checked else (
         "signatures NOT checked: no key file")
+    newer = "authenticated" if report.authenticated else "NOT authenticated: no key file"
     print(f"ok: {report.sealed} sealed records up to position {report.sealed_position} match "
           f"the event store; {report.checkpoints} checkpoints reproduced ({signed}); "
-          f"{report.unsealed} newer events not sealed yet")
+          f"{report.unsealed} newer events not sealed yet ({newer})")
     return 0

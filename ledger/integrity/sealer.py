@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.application import Ledger
+from ledger.integrity import event_macs
 from ledger.integrity.canonical import canonical_bytes
 from ledger.integrity.checkpoint import NoteError, NoteVerifier, open_note
+from ledger.integrity.event_macs import Unauthenticated
 from ledger.integrity.merkle import CompactRange, leaf_hash
 from ledger.log import to_record
 from ledger.store import Database, bulk_insert, fetchall, fetchone, transaction
@@ -64,13 +66,31 @@ def load_state(db: Database, conn: Any) -> SealState:
     return SealState(position=int(row[0]), frontier=frontier)
 
 
-class Sealer:
-    """Appends a leaf per new event, batch by batch; safe against a second sealer."""
+class UnauthenticatedEvent(RuntimeError):
+    """The sealer stopped before an event the application cannot vouch for."""
 
-    def __init__(self, db: Database, ledger: Ledger, batch: int = BATCH) -> None:
+    def __init__(self, found: Unauthenticated) -> None:
+        super().__init__(f"{found}; it is not sealed, nor is anything after it. Remove it, "
+                         f"or if it is genuine vouch for it: jixiao checkpoint --adopt "
+                         f"{found.position}")
+        self.position = found.position
+        self.reason = found.reason
+
+
+class Sealer:
+    """Appends a leaf per new event, batch by batch; safe against a second sealer.
+
+    Given the events key (ledger.integrity.keys.events_key), it seals only authenticated
+    events (ledger.integrity.event_macs) and stops before the first other one, raising
+    UnauthenticatedEvent once the events before it are sealed.
+    """
+
+    def __init__(self, db: Database, ledger: Ledger, batch: int = BATCH,
+                 events_key: bytes | None = None) -> None:
         self.db = db
         self.ledger = ledger
         self.batch = batch
+        self.events_key = events_key
 
     def seal(self, *, limit: int | None = None,
              progress: Callable[[int], None] | None = None) -> SealState:
@@ -79,23 +99,56 @@ class Sealer:
         try:
             sealed = 0
             state = load_state(self.db, conn)
+            if self.events_key is not None and state.size == 0:
+                self._adopt_keyless(conn)
             while limit is None or sealed < limit:
                 size = self.batch if limit is None else min(self.batch, limit - sealed)
                 notes = self.ledger.recorder.select_notifications(
                     start=state.position + 1, limit=size)
+                refused = self._refused(conn, notes)
+                if refused is not None:
+                    notes = [n for n in notes if int(n.id) < refused.position]
+                if notes:
+                    try:
+                        state = self._apply(conn, state, notes)
+                    except ConcurrentSealer:
+                        state = load_state(self.db, conn)  # someone else sealed it: carry on
+                        continue
+                if refused is not None:
+                    raise UnauthenticatedEvent(refused)
                 if not notes:
                     break
-                try:
-                    state = self._apply(conn, state, notes)
-                except ConcurrentSealer:
-                    state = load_state(self.db, conn)  # someone else sealed it: carry on
-                    continue
                 sealed += len(notes)
                 if progress is not None:
                     progress(len(notes))
             return state
         finally:
             conn.close()
+
+    def _adopt_keyless(self, conn: Any) -> None:
+        """Before the first seal: MAC the events from before the ledger had a key (those that
+        precede every authenticated one), all in one transaction, so that a seal interrupted
+        half-way resumes over authenticated events only."""
+        assert self.events_key is not None
+        below = event_macs.trusted_below(self.db, conn, 0)
+        rows = [(int(n.id), event_macs.note_mac(self.events_key, n))
+                for n in _notifications(self.ledger) if int(n.id) < below]
+        if not rows:
+            return
+        with transaction(self.db, conn):
+            conn.cursor().executemany(self.db.sql(f"INSERT INTO {event_macs.MAC_TABLE} "
+                                                  "(position, mac) VALUES (?, ?) ON CONFLICT "
+                                                  "(position) DO NOTHING"), rows)
+
+    def _refused(self, conn: Any, notes: Sequence[Any]) -> Unauthenticated | None:
+        """The first of `notes` that is not authenticated (None without an events key)."""
+        if self.events_key is None or not notes:
+            return None
+        macs = event_macs.stored_macs(self.db, conn, int(notes[0].id), int(notes[-1].id))
+        for _, problem in event_macs.check(self.events_key, notes, macs, 0):
+            if problem is not None:
+                return problem
+        return None
 
     def _apply(self, conn: Any, state: SealState, notes: Sequence[Any]) -> SealState:
         frontier = CompactRange.from_json(state.frontier.to_json())  # keep `state` intact
@@ -131,6 +184,7 @@ class StoreReport:
     signatures_checked: bool
     problems: tuple[str, ...]
     first_position: int | None
+    authenticated: bool = False  # unsealed events were checked against their MACs
 
     @property
     def ok(self) -> bool:
@@ -160,12 +214,13 @@ def _notifications(ledger: Ledger, chunk: int = 5000) -> Iterator[Any]:
 
 
 def verify_store(db: Database, ledger: Ledger, verifier: NoteVerifier | None = None,
-                 *, max_problems: int = 20) -> StoreReport:
+                 *, max_problems: int = 20, events_key: bytes | None = None) -> StoreReport:
     """Recompute the sealed log from the event store as it is now.
 
     Every sealed record's canonical bytes must hash to its stored leaf, at the same position,
     with no event inserted or removed in between; the stored leaves must reproduce every
     checkpoint's root (and, given the public key, every checkpoint's signature must hold).
+    Given the events key, every event not sealed yet must be authenticated (event_macs).
     """
     conn = db.connect()
     try:
@@ -218,16 +273,38 @@ def verify_store(db: Database, ledger: Ledger, verifier: NoteVerifier | None = N
                     f"(size {frontier.size})")
         if 0 in wanted:
             _check_checkpoint(CompactRange(), wanted, verifier, problem)
-        unsealed = 0
+        unsealed: list[Any] = []
         while note is not None:
-            unsealed += 1
+            unsealed.append(note)
             note = next(notes, None)
+        if events_key is not None:
+            _check_unsealed(db, conn, events_key, state, unsealed, problem)
         return StoreReport(sealed=frontier.size, sealed_position=state.position,
-                           unsealed=unsealed, checkpoints=len(checkpoints),
+                           unsealed=len(unsealed), checkpoints=len(checkpoints),
                            signatures_checked=verifier is not None, problems=tuple(problems),
-                           first_position=first[0] if first else None)
+                           first_position=first[0] if first else None,
+                           authenticated=events_key is not None)
     finally:
         conn.close()
+
+
+def _check_unsealed(db: Database, conn: Any, key: bytes, state: SealState,
+                    unsealed: Sequence[Any], problem: Callable[[int | None, str], None]) -> None:
+    """Name each event after the sealed log that the application did not append, and each
+    authenticated one that has gone (deleted before a checkpoint sealed it)."""
+    below = event_macs.trusted_below(db, conn, state.size)
+    for start in range(0, len(unsealed), 5000):
+        chunk = unsealed[start:start + 5000]
+        macs = event_macs.stored_macs(db, conn, int(chunk[0].id), int(chunk[-1].id))
+        for _, found in event_macs.check(key, chunk, macs, below):
+            if found is not None:
+                problem(found.position, f"{found}; `jixiao checkpoint` will not seal it")
+    present = {int(n.id) for n in unsealed}
+    for (position,) in fetchall(db, conn, f"SELECT position FROM {event_macs.MAC_TABLE} "
+                                "WHERE position > ? ORDER BY position", (state.position,)):
+        if int(position) not in present:
+            problem(int(position), f"position {position}: an authenticated event is missing "
+                    "from the event store (deleted before a checkpoint sealed it)")
 
 
 def _check_checkpoint(frontier: CompactRange, wanted: dict[int, tuple[bytes, str]],

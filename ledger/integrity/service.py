@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hmac
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ledger.application import Ledger
 from ledger.errors import NotFound, RuleViolation
-from ledger.integrity.checkpoint import Checkpoint, NoteSigner, load_signer, sign_note
+from ledger.integrity.checkpoint import Checkpoint, NoteSigner, sign_note
+from ledger.integrity.event_macs import BAD_MAC, MAC_TABLE, note_mac, stored_macs
+from ledger.integrity.keys import KEY_FILE_NAME as KEY_FILE_NAME  # re-exported: callers
+from ledger.integrity.keys import KEY_SETTING as KEY_SETTING  # have imported them from here
+from ledger.integrity.keys import events_key
+from ledger.integrity.keys import key_file as key_file
+from ledger.integrity.keys import load_key as load_key
 from ledger.integrity.merkle import (
     ProofError,
     SubtreeCache,
@@ -26,13 +33,11 @@ from ledger.integrity.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from ledger.integrity.sealer import Sealer, load_state
-from ledger.store import Database, fetchall, fetchone, transaction
+from ledger.integrity.sealer import Sealer, UnauthenticatedEvent, load_state
+from ledger.store import Database, bulk_insert, fetchall, fetchone, transaction
 
 ORIGIN_SETTING = "JIXIAO_ORIGIN"
-KEY_SETTING = "JIXIAO_KEY_FILE"
 DEFAULT_ORIGIN = "jixiao.local/ledger"
-KEY_FILE_NAME = "jixiao-signing.key"
 CHECKPOINT_COLUMNS = "tree_size, last_position, root_hash, origin, made_at, note"
 
 
@@ -43,24 +48,6 @@ def b64(raw: bytes) -> str:
 def origin_setting() -> str:
     """The log's origin line: JIXIAO_ORIGIN, else jixiao.local/ledger."""
     return os.environ.get(ORIGIN_SETTING) or DEFAULT_ORIGIN
-
-
-def key_file(db: Database | None = None) -> Path:
-    """JIXIAO_KEY_FILE, else jixiao-signing.key next to a SQLite database, else in the cwd."""
-    configured = os.environ.get(KEY_SETTING)
-    if configured:
-        return Path(configured)
-    if db is not None and db.backend == "sqlite":
-        return Path(db.sqlite_path).parent / KEY_FILE_NAME
-    return Path.cwd() / KEY_FILE_NAME
-
-
-def load_key(db: Database | None = None) -> NoteSigner:
-    path = key_file(db)
-    if not path.exists():
-        raise FileNotFoundError(f"no signing key at {path}: run `jixiao keys init` (or set "
-                                f"{KEY_SETTING})")
-    return load_signer(path)
 
 
 @dataclass(frozen=True)
@@ -136,9 +123,21 @@ def checkpoint_now(db: Database, ledger: Ledger, signer: NoteSigner, *,
     If nothing was appended since the latest checkpoint, that checkpoint is returned rather
     than a second one of the same size. Call it before recording a disclosure and pass
     `.for_disclosure()` as the disclosure's checkpoint.
+
+    Only events the application authenticated are sealed (ledger.integrity.event_macs): at
+    the first other one, the events before it are sealed and signed, then
+    UnauthenticatedEvent names it.
     """
-    Sealer(db, ledger).seal()
-    origin = origin or origin_setting()
+    try:
+        Sealer(db, ledger, events_key=events_key(signer)).seal()
+    except UnauthenticatedEvent:
+        _sign(db, signer, origin or origin_setting())
+        raise
+    return _sign(db, signer, origin or origin_setting())
+
+
+def _sign(db: Database, signer: NoteSigner, origin: str) -> CheckpointInfo:
+    """A signed checkpoint of the log as sealed now (the existing one if nothing is new)."""
     conn = db.connect()
     try:
         state = load_state(db, conn)
@@ -167,6 +166,33 @@ def checkpoint_now(db: Database, ledger: Ledger, signer: NoteSigner, *,
                               last_position=state.position, made_at=made_at, note=note)
     finally:
         conn.close()
+
+
+def adopt_events(db: Database, ledger: Ledger, signer: NoteSigner,
+                 positions: Iterable[int]) -> list[int]:
+    """Vouch for events appended without a MAC (by a process that lacked the key): the
+    operator's explicit word, after looking at them, that they are genuine. Returns the
+    positions newly authenticated; an event whose MAC no longer matches is refused (it was
+    changed: restore it instead)."""
+    key, adopted = events_key(signer), []
+    conn = db.connect()
+    try:
+        for position in sorted(set(positions)):
+            found = ledger.recorder.select_notifications(start=position, limit=1)
+            if not found or int(found[0].id) != position:
+                raise NotFound("event", str(position), field="adopt")
+            mac = note_mac(key, found[0])
+            stored = stored_macs(db, conn, position, position).get(position)
+            if stored is None:
+                adopted.append((position, mac))
+            elif not hmac.compare_digest(stored, mac):
+                raise RuleViolation("EVENT_CHANGED", f"position {position}: {BAD_MAC}",
+                                    field="adopt", rule="only unchanged events are adopted")
+        with transaction(db, conn):
+            bulk_insert(db, conn, MAC_TABLE, ("position", "mac"), adopted)
+    finally:
+        conn.close()
+    return [position for position, _ in adopted]
 
 
 # -------------------------------------------------------------------------- proofs

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ledger.annex import AnnexKind, Provenance
+from ledger.errors import RuleViolation
 from projections.exports.csv_export import sidecar_path, write_csv
 from projections.exports.fdp_export import write_fdp
 from projections.exports.pdf_export import write_pdf
@@ -45,6 +46,11 @@ class ExportRefused(ValueError):
     def __init__(self, message: str, parameter: str = "request") -> None:
         super().__init__(message)
         self.parameter = parameter
+
+
+VIEWS_DIFFER_NOTE = ("检查点：无——读模型与已签名日志的重放不一致 (no checkpoint: the views differ "
+                     "from a replay of the sealed log; see the server's /health and run "
+                     "`jixiao verify`)")
 
 
 @dataclass(frozen=True)
@@ -95,9 +101,13 @@ def cite_checkpoint(read: ReadModel, base: Provenance) -> CheckpointStatus:
     """Add the latest signed checkpoint if it covers the position, else say there is none.
 
     Checkpoints only grow, so the latest one covers a position exactly when any does.
+    None is cited while the views are known to differ from a replay of the sealed log: the
+    table came from them, and the checkpoint does not vouch for it.
     """
     from ledger.integrity.service import latest_checkpoint
 
+    if read.integrity.views.differ:
+        return CheckpointStatus(base, VIEWS_DIFFER_NOTE)
     found = latest_checkpoint(read.db)
     if found is None or found.last_position < base.position:
         return CheckpointStatus(base, f"检查点：无——尚无覆盖账本位置 {base.position} 的签名检查点 "
@@ -118,6 +128,9 @@ def make_checkpoint(read: ReadModel,
     """
     from ledger.integrity.service import checkpoint_now, load_key
 
+    if read.integrity.views.differ:
+        raise RuleViolation("VIEWS_DIFFER_FROM_LOG", VIEWS_DIFFER_NOTE, field="checkpoint",
+                            rule="a disclosure is made from views that match the sealed log")
     try:
         signer = load_key(read.db)
     except FileNotFoundError:

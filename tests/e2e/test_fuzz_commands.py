@@ -113,7 +113,7 @@ def sampled(ledger: Ledger) -> Iterator[Ledger]:
 
 def test_random_commands_only_ever_meet_typed_refusals(sampled: Ledger,
                                                        database: Database) -> None:
-    signer = NoteSigner.generate("jixiao.test/fuzz")
+    sampled.event_key.use(signer := NoteSigner.generate("jixiao.test/fuzz"))  # MACs appends
     checkpoint_now(database, sampled, signer)
     runner = Runner(database, sampled)
     try:

@@ -63,8 +63,11 @@ def edit_line(bundle: Path, number: int, old: bytes, new: bytes) -> int:
 
 
 @pytest.fixture
-def signer() -> NoteSigner:
-    return NoteSigner.generate(ORIGIN)
+def signer(ledger: Ledger) -> NoteSigner:
+    """The log's key; the ledger authenticates what it appends with it (event MACs)."""
+    key = NoteSigner.generate(ORIGIN)
+    ledger.event_key.use(key)
+    return key
 
 
 @pytest.fixture

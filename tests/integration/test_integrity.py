@@ -41,8 +41,11 @@ ORIGIN = "jixiao.test/ledger"
 
 
 @pytest.fixture
-def signer() -> NoteSigner:
-    return NoteSigner.generate(ORIGIN)
+def signer(ledger: Ledger) -> NoteSigner:
+    """The log's key; the ledger authenticates what it appends with it (event MACs)."""
+    key = NoteSigner.generate(ORIGIN)
+    ledger.event_key.use(key)
+    return key
 
 
 def unb64(text: str) -> bytes:
