@@ -3,7 +3,9 @@
 Parsing only: nothing here touches the ledger. Every problem in the file is
 collected (not just the first) and reported with its spreadsheet row and
 column, because the person fixing the file needs the whole list at once.
-Names and assessments are kept verbatim: the source's own slips are facts too.
+Names and assessments are kept verbatim: the source's own slips are facts too. (A CSV
+cell's leading apostrophe that guards a formula character is the CSV's, not the name's:
+ledger.csv_cells.restore takes it off, as Excel does.)
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ledger.csv_cells import restore
 from ledger.grades import Grade
 from ledger.importing.cells import (
     CENT,
@@ -144,9 +147,11 @@ def decode_csv_bytes(data: bytes) -> str:
 
 
 def _read_csv(path: Path) -> list[tuple[int, list[Any]]]:
+    """The records, each cell `restore`d: a CSV we wrote reads back as the ledger's text."""
     text = decode_csv_bytes(path.read_bytes())
     reader = csv.reader(io.StringIO(text, newline=""))
-    return [(index, list(record)) for index, record in enumerate(reader, start=1)]
+    return [(index, [restore(cell) for cell in record])
+            for index, record in enumerate(reader, start=1)]
 
 
 def _is_total_label(value: Any) -> bool:

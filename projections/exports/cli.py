@@ -23,7 +23,10 @@ money column per subject, so it is not offered as fdp). Every file states its
 provenance: the ledger position it was made at, and the latest signed checkpoint
 covering that position, or that there is none: in the footer (pdf, xlsx), the
 descriptor (fdp, a directory) or the sidecar OUT.provenance.json (csv). The same
-state always gives the same bytes."""
+state always gives the same bytes. In every CSV (csv, the fdp's data, disclosure
+packages) a text cell starting with = + - @, tab or CR gets a leading apostrophe, so
+that no spreadsheet runs it as a formula; amounts are numbers, and the ledger and the
+xlsx keep the text as it was (import-table takes the apostrophe off again)."""
 
 DISCLOSE_DESCRIPTION = """\
 Build a disclosure package in DIR (new or empty) and record the disclosure.

@@ -2,6 +2,11 @@
 
 The CSV is pure data (header, rows, 合计); provenance goes into a JSON sidecar
 next to it, with the SHA-256 of the CSV bytes so the pair can be checked.
+
+Every CSV the project writes (this one, the fiscal data package's) goes through
+`csv_document`: amounts and counts are written as numbers, and text that a spreadsheet
+would run as a formula (= + - @ tab CR first) gets an apostrophe in front
+(ledger.csv_cells); the ledger and the xlsx keep the text as it was.
 """
 
 from __future__ import annotations
@@ -10,22 +15,37 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from projections.exports.report import Report, format_cell, provenance_dict
+from ledger.csv_cells import neutralise
+from projections.exports.report import Cell, Report, format_cell, provenance_dict
 
 BOM = "\ufeff"
+TEXT_CELL_RULE = ("以 = + - @、制表符或回车开头的文字单元格前加撇号 (')，"
+                  "电子表格不会将其作为公式执行；原文见账本与 xlsx "
+                  "(text cells starting with = + - @, tab or CR carry a leading apostrophe, "
+                  "so no spreadsheet runs them as formulas; the ledger and the xlsx keep the "
+                  "original text)")
+
+
+def csv_field(cell: Cell) -> str:
+    """One cell as CSV text: a number as a number, text never as a formula."""
+    return neutralise(cell) if isinstance(cell, str) else format_cell(cell)
+
+
+def csv_document(rows: Iterable[Sequence[Cell]], *, bom: bool) -> bytes:
+    """The one way the project writes CSV: CRLF, minimal quoting, every cell `csv_field`."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    for row in rows:
+        writer.writerow([csv_field(cell) for cell in row])
+    return ((BOM if bom else "") + buffer.getvalue()).encode("utf-8")
 
 
 def csv_bytes(report: Report, *, bom: bool = True) -> bytes:
     """The CSV text as bytes; the same report always gives the same bytes."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(report.headers)
-    for row in report.all_rows:
-        writer.writerow([format_cell(cell) for cell in row])
-    text = buffer.getvalue()
-    return ((BOM if bom else "") + text).encode("utf-8")
+    return csv_document((report.headers, *report.all_rows), bom=bom)
 
 
 def sidecar_path(out: Path) -> Path:
@@ -40,6 +60,7 @@ def sidecar_bytes(report: Report, file_name: str, data: bytes, fmt: str) -> byte
         "format": fmt,
         "sha256": hashlib.sha256(data).hexdigest(),
         "title": report.title,
+        "text_cells": TEXT_CELL_RULE,
         **provenance_dict(report.provenance),
     }
     return (json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()

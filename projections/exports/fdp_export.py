@@ -12,16 +12,15 @@ that sums the measure.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.annex import ANNEX_HEADERS
 from ledger.grades import Grade
-from projections.exports.report import Cell, Report, format_cell, provenance_dict, provenance_lines
+from projections.exports.csv_export import TEXT_CELL_RULE, csv_document
+from projections.exports.report import Cell, Report, provenance_dict, provenance_lines
 
 
 @dataclass(frozen=True)
@@ -131,25 +130,23 @@ def _columns(report: Report) -> list[_Column]:
     return columns
 
 
-def _value(column: _Column, row: tuple[Cell, ...], report: Report) -> str:
+def _value(column: _Column, row: tuple[Cell, ...], report: Report) -> Cell:
     if column.field == "fiscal_year":
-        return str(report.fiscal_year)
+        return report.fiscal_year
     if column.field == "grade_code":
         label = row[report.headers.index(_GRADE)]
         return Grade.from_label(label).value if isinstance(label, str) and label else ""
     assert column.index is not None
-    return format_cell(row[column.index])
+    return row[column.index]
 
 
 def fdp_csv_bytes(report: Report) -> bytes:
-    """The package's data: UTF-8 without BOM, one line per body row, no 合计."""
+    """The package's data: UTF-8 without BOM, one line per body row, no 合计; text cells
+    are neutralised as in every CSV we write (csv_export.csv_document)."""
     columns = _columns(report)
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([c.field for c in columns])
-    for row in report.rows:
-        writer.writerow([_value(c, row, report) for c in columns])
-    return buffer.getvalue().encode("utf-8")
+    header: tuple[Cell, ...] = tuple(c.field for c in columns)
+    body = (tuple(_value(c, row, report) for c in columns) for row in report.rows)
+    return csv_document((header, *body), bom=False)
 
 
 def _model(columns: list[_Column], resource: str) -> dict[str, object]:
@@ -215,6 +212,7 @@ def datapackage(report: Report, csv_path: str, data: bytes) -> dict[str, object]
                 "profile": "tabular-data-resource",
                 "name": resource,
                 "title": report.title,
+                "description": TEXT_CELL_RULE,
                 "path": csv_path,
                 "format": "csv",
                 "mediatype": "text/csv",
