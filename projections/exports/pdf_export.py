@@ -3,6 +3,11 @@
 The CJK font is embedded (subset) so that the document renders and its text
 can be extracted and searched anywhere; a missing font is a clear error naming
 the Debian package, never a silent fallback to boxes.
+
+Layout cost is capped per cell: a cell shows at most MAX_CELL_CHARS characters in at most
+MAX_CELL_LINES lines, and one that holds more ends with CUT_MARK; the provenance block then
+says how many cells were cut and that the xlsx and csv of the same position have every
+character. (A row of 20k-character fields took minutes to lay out and dozens of pages.)
 """
 
 from __future__ import annotations
@@ -96,6 +101,9 @@ _BODY_SIZE = 9.0
 _LINE_HEIGHT = 5.0
 _PADDING = 1.5
 _CELL_EXTRA = 2 * _PADDING + 2 * 1.0 + 0.5  # padding, fpdf2's cell margin, slack
+MAX_CELL_CHARS = 1000  # several times the longest 评价情况 of a published annex
+MAX_CELL_LINES = 24  # fits under the title and header on the first page
+CUT_MARK = "…（全文见 xlsx）"
 
 
 class _AnnexPdf(FPDF):
@@ -123,7 +131,8 @@ def _column_widths(pdf: FPDF, report: Report, available: float) -> list[float]:
             natural.append(0.0)
             continue
         pdf.set_font(_FAMILY, "B", _BODY_SIZE)  # headers and 合计 are bold: measure bold
-        texts = [header] + [format_cell(row[column]) for row in report.all_rows]
+        texts = [header] + [format_cell(row[column])[:MAX_CELL_CHARS]
+                            for row in report.all_rows]
         widest = max(pdf.get_string_width(t) for t in texts) + _CELL_EXTRA + 0.5
         cap = 24.0 if column in report.numeric_columns else available * 0.2
         natural.append(min(max(widest, 10.0), cap))
@@ -172,7 +181,7 @@ def break_lines(pdf: FPDF, text: str, width: float) -> str:
     for paragraph in text.split("\n"):
         lines: list[str] = []
         current = ""
-        for token in _TOKEN.findall(paragraph):
+        for token in _pieces(pdf, paragraph, width):
             if pdf.get_string_width(current + token) <= width or not current:
                 current += token
                 continue
@@ -189,6 +198,39 @@ def break_lines(pdf: FPDF, text: str, width: float) -> str:
         lines.append(current)
         out.extend(lines)
     return "\n".join(out)
+
+
+def _pieces(pdf: FPDF, paragraph: str, width: float) -> list[str]:
+    """The paragraph's tokens; an ASCII run wider than the column is split into characters,
+    so that every line break is ours and the line count is true."""
+    pieces: list[str] = []
+    for token in _TOKEN.findall(paragraph):
+        if len(token) > 1 and pdf.get_string_width(token) > width:
+            pieces.extend(token)
+        else:
+            pieces.append(token)
+    return pieces
+
+
+def cell_lines(pdf: FPDF, text: str, width: float) -> tuple[str, bool]:
+    """A cell's text broken into lines, cut to MAX_CELL_CHARS characters and MAX_CELL_LINES
+    lines; True when it was cut, and then its last line is CUT_MARK."""
+    cut = len(text) > MAX_CELL_CHARS
+    lines = break_lines(pdf, text[:MAX_CELL_CHARS], width).split("\n")
+    if len(lines) > MAX_CELL_LINES:
+        cut = True
+    if not cut:
+        return "\n".join(lines), False
+    mark = break_lines(pdf, CUT_MARK, width).split("\n")
+    return "\n".join(lines[: max(1, MAX_CELL_LINES - len(mark))] + mark), True
+
+
+def cut_note(cells: int) -> str:
+    """The provenance line of a PDF whose cells were cut for the layout."""
+    return (f"注：{cells} 个单元格超出版面上限（每格至多 {MAX_CELL_CHARS} 字、"
+            f"{MAX_CELL_LINES} 行），已截断并标以“{CUT_MARK}”；全文见同一账本位置的 xlsx 与 "
+            f"csv 导出 ({cells} cell(s) cut to fit the layout; the xlsx and csv of the same "
+            "ledger position hold the full text)")
 
 
 def _header_text(pdf: FPDF, header: str, width: float) -> str:
@@ -270,8 +312,13 @@ def build_pdf(report: Report) -> FPDF:
             heading.cell(_header_text(pdf, header, inner[column]), align=Align.C)
         pdf.set_font(_FAMILY, "", _BODY_SIZE)
         max_lines = int((pdf.h - pdf.t_margin - pdf.b_margin - 25) / _LINE_HEIGHT)
+        cut = 0
         for body in report.rows:
-            texts = [break_lines(pdf, format_cell(v), inner[c]) for c, v in enumerate(body)]
+            texts = []
+            for column, value in enumerate(body):
+                text, was_cut = cell_lines(pdf, format_cell(value), inner[column])
+                texts.append(text)
+                cut += was_cut
             for chunk in _split_tall_row(texts, max_lines):
                 row = table.row()
                 for text in chunk:
@@ -283,7 +330,7 @@ def build_pdf(report: Report) -> FPDF:
                 label = isinstance(report.total_row[first], str)
                 room = sum(inner[first : first + span])
                 row.cell(
-                    break_lines(pdf, text, room),
+                    cell_lines(pdf, text, room)[0],
                     align=Align.C if label else aligns[first],
                     colspan=span,
                 )
@@ -293,7 +340,7 @@ def build_pdf(report: Report) -> FPDF:
     pdf.set_font(_FAMILY, size=8)
     pdf.set_text_color(90)
     pdf.multi_cell(0, 4.5, "数据来源 (provenance)", new_x="LMARGIN", new_y="NEXT")
-    for line in lines:
+    for line in lines + ([cut_note(cut)] if cut else []):
         pdf.multi_cell(0, 4.5, line, new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0)
     return pdf
