@@ -26,6 +26,7 @@ from projections.rollup import RegionSource, RollupQuery
 from projections.views import ReadModel
 from schema.auth import PUBLIC_ACTOR, scope_actor
 from schema.errors import PublicError
+from schema.export_pool import ExportPool
 from schema.feed import Head
 
 T = TypeVar("T")
@@ -80,6 +81,7 @@ class Services:
         self.reads = ThreadPoolExecutor(max_workers=read_threads, thread_name_prefix="jixiao-read")
         self.writes = ThreadPoolExecutor(max_workers=write_threads,
                                          thread_name_prefix="jixiao-write")
+        self.exports = ExportPool()  # downloads render here, never on the read pool
         self.head = Head(lambda: self.run(self.newest))
         self.replicas = replicas  # hot standbys for reads (jixiao.replicas), if any
         self._open_regions = regions  # the routing table, opened on first use
@@ -151,6 +153,7 @@ class Services:
         self.head.close()
         for pool in (self.reads, self.writes):
             pool.shutdown(wait=True, cancel_futures=True)
+        self.exports.close()
         if self._rollup is not None:
             self._rollup.close()
         if self._regions is not None:

@@ -4,13 +4,19 @@ The bytes are exactly what `jixiao export` writes for the same state (same write
 same provenance); the fiscal data package, a directory on disk, comes as a zip of
 it. Provenance also travels in headers (X-Jixiao-Position, X-Jixiao-Checkpoint…),
 since a download has no sidecar. Mount with
-`routes(lambda request: services.read_model, run=services.run)`.
+`routes(lambda request: services.read_model, run=services.run, pool=services.exports)`.
+
+The short reads (which moment, what this caller may read, which rows) run on the read pool;
+the rendering runs in the export pool (schema.export_pool), which keeps finished files and
+turns away what it cannot start soon with 503 and Retry-After.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
+import json
 import logging
 import tempfile
 import zipfile
@@ -28,8 +34,10 @@ from starlette.routing import Route
 
 from ledger.runtime import Actor
 from projections.exports.coverage_report import (
+    CheckpointStatus,
     ExportRefused,
     FormatName,
+    TableName,
     check_request,
     checkpoint_status,
     resolve_moment,
@@ -37,8 +45,11 @@ from projections.exports.coverage_report import (
     write_export,
 )
 from projections.exports.pdf_export import CjkFontNotFoundError
+from projections.exports.report import Report
+from projections.values import Moment
 from projections.views import ReadModel
-from projections.visibility import export_report, visibility
+from projections.visibility import Visibility, export_report, visibility
+from schema.export_pool import Export, ExportKey, ExportPool, ExportsBusy, RenderOn
 
 T = TypeVar("T")
 log = logging.getLogger("jixiao.api")
@@ -64,16 +75,15 @@ class Run(Protocol):
 
 
 @dataclass(frozen=True)
-class Export:
-    """A rendered download and what it states about itself."""
+class ExportPlan:
+    """A checked request resolved to the moment it shows, and the key of its bytes."""
 
-    body: bytes
-    media_type: str
-    ascii_name: str
-    utf8_name: str
-    position: int
-    recorded_at: datetime | None
-    checkpoint: str  # "origin size root", or "none"
+    key: ExportKey
+    table: TableName
+    format: FormatName
+    moment: Moment
+    status: CheckpointStatus
+    visibility: Visibility | None  # None: an operator's export, every row
 
 
 def content_disposition(ascii_name: str, utf8_name: str) -> str:
@@ -94,30 +104,59 @@ def zip_directory(root: Path, top: str) -> bytes:
     return buffer.getvalue()
 
 
-def render(read: ReadModel, year: int, table: str, fmt: str, *, position: int | None = None,
-           as_of: datetime | None = None, actor: Actor | None = None) -> Export:
-    """Validate, resolve the moment and write the export; ExportRefused names what is wrong.
-    An actor's export holds only the rows it may read (None: an operator's, everything)."""
+def plan(read: ReadModel, year: int, table: str, fmt: str, *, position: int | None = None,
+         as_of: datetime | None = None, actor: Actor | None = None) -> ExportPlan:
+    """Validate, resolve the moment (a live request becomes a position) and what the actor
+    may read (None: an operator's export, everything); short reads, for the read pool.
+    ExportRefused names what is wrong."""
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise ExportRefused(f"year {year} is outside {MIN_YEAR}..{MAX_YEAR}", "year")
     name, kind = check_request(table, fmt)
     moment = resolve_moment(read, position=position, as_of=as_of)
+    seen = None if actor is None else visibility(read, actor, moment)
     status = checkpoint_status(read, moment)
-    report = (table_report(read, year, name, moment, status.provenance) if actor is None else
-              export_report(read, visibility(read, actor, moment), moment, year, name,
-                            status.provenance))
-    with tempfile.TemporaryDirectory(prefix="jixiao-export-") as tmp:
-        out = Path(tmp) / f"{report.name}.{kind}"
-        write_export(report, kind, out, status.note)
-        body = zip_directory(out, report.name) if kind == "fdp" else out.read_bytes()
     p = status.provenance
     checkpoint = ("none" if p.checkpoint_root is None
                   else f"{p.checkpoint_origin} {p.checkpoint_size} {p.checkpoint_root}")
-    extension = EXTENSIONS[kind]
-    return Export(body=body, media_type=MEDIA_TYPES[kind],
+    key = ExportKey(year=year, table=name, format=kind, position=moment.position,
+                    checkpoint=checkpoint, scope=scope_of(seen))
+    return ExportPlan(key=key, table=name, format=kind, moment=moment, status=status,
+                      visibility=seen)
+
+
+def scope_of(seen: Visibility | None) -> str:
+    """What distinguishes a caller's view in the key: same scope, same rows, same bytes."""
+    if seen is None or seen.everything:
+        return "*"
+    return json.dumps([sorted(seen.audiences), sorted(seen.codes), sorted(seen.units)])
+
+
+def write_body(report: Report, kind: FormatName, note: str) -> bytes:
+    """The file's bytes (a zip for fdp): the CPU-heavy part, for the export pool."""
+    with tempfile.TemporaryDirectory(prefix="jixiao-export-") as tmp:
+        out = Path(tmp) / f"{report.name}.{kind}"
+        write_export(report, kind, out, note)
+        return zip_directory(out, report.name) if kind == "fdp" else out.read_bytes()
+
+
+def report_for(read: ReadModel, chosen: ExportPlan) -> Report:
+    """The table as the plan's caller may read it: only its rows, numbered again."""
+    year, provenance = chosen.key.year, chosen.status.provenance
+    if chosen.visibility is None:
+        return table_report(read, year, chosen.table, chosen.moment, provenance)
+    return export_report(read, chosen.visibility, chosen.moment, year, chosen.table, provenance)
+
+
+async def produce(read: ReadModel, chosen: ExportPlan, run: Run, render_on: RenderOn) -> Export:
+    """The report from the read pool, its bytes from the export lane."""
+    report = await run(functools.partial(report_for, read, chosen))
+    body = await render_on(functools.partial(write_body, report, chosen.format,
+                                             chosen.status.note))
+    extension = EXTENSIONS[chosen.format]
+    return Export(body=body, media_type=MEDIA_TYPES[chosen.format],
                   ascii_name=f"{report.name}.{extension}",
-                  utf8_name=f"{report.title}.{extension}", position=moment.position,
-                  recorded_at=moment.recorded_at, checkpoint=checkpoint)
+                  utf8_name=f"{report.title}.{extension}", position=chosen.moment.position,
+                  recorded_at=chosen.moment.recorded_at, checkpoint=chosen.key.checkpoint)
 
 
 def _refuse(message: str, parameter: str) -> JSONResponse:
@@ -159,9 +198,13 @@ def _parameters(request: Request) -> tuple[int, str, str, int | None, datetime |
 
 
 def routes(read_model_getter: ReadModelGetter, *, run: Run | None = None,
-           actor_of: Callable[[Request], Actor] | None = None) -> list[Route]:
-    """The download route; `run` moves the blocking export off the event loop; `actor_of`
-    says who asks, so that non-public rows need a token with the right to read them."""
+           actor_of: Callable[[Request], Actor] | None = None,
+           pool: ExportPool | None = None) -> list[Route]:
+    """The download route; `run` moves the short reads off the event loop, `pool` renders
+    and keeps the files (one of its own if none is given); `actor_of` says who asks, so
+    that non-public rows need a token with the right to read them."""
+    reads: Run = run if run is not None else run_in_threadpool
+    exports = pool if pool is not None else ExportPool()
 
     async def export(request: Request) -> Response:
         try:
@@ -170,15 +213,17 @@ def routes(read_model_getter: ReadModelGetter, *, run: Run | None = None,
             parameter, message = exc.args
             return _refuse(message, parameter)
         read = read_model_getter(request)
-
-        def work() -> Export:
-            return render(read, year, table, fmt, position=position, as_of=as_of,
-                          actor=None if actor_of is None else actor_of(request))
-
+        actor = None if actor_of is None else actor_of(request)
         try:
-            found = await (run(work) if run is not None else run_in_threadpool(work))
+            chosen = await reads(functools.partial(plan, read, year, table, fmt,
+                                                   position=position, as_of=as_of, actor=actor))
+            found = await exports.get(chosen.key, functools.partial(produce, read, chosen,
+                                                                    reads))
         except ExportRefused as exc:
             return _refuse(str(exc), exc.parameter)
+        except ExportsBusy as exc:
+            return JSONResponse({"error": {"message": str(exc), "code": "EXPORTS_BUSY"}},
+                                status_code=503, headers={"Retry-After": str(exc.retry_after)})
         except CjkFontNotFoundError as exc:  # its text names the server's font paths
             log.warning("export: %s", exc)
             return JSONResponse({"error": {"message": NO_PDF_FONT}}, status_code=503)

@@ -1,0 +1,167 @@
+"""Where downloads are rendered: threads of their own, a bounded queue, and finished files kept.
+
+A PDF costs seconds of CPU (mostly subsetting the CJK font), so rendering on the read pool
+let six downloads hold up every GraphQL read for half a minute. Here:
+
+* rendering runs on lanes of its own, PDF on one and the cheap formats (xlsx, csv, fdp) on
+  another, so a PDF never holds up a CSV and neither holds up a read;
+* a lane runs `threads` renders and lets `waiting` more queue; a request beyond that is
+  refused at once (ExportsBusy: 503 with Retry-After), never queued without bound;
+* identical requests in flight share one render, and a finished export is kept under its
+  ExportKey: everything that determines the bytes (year, table, format, resolved position,
+  the checkpoint it cites, the caller's visibility). A past position never changes, so a
+  pinned export is rendered once; the LRU is bounded in entries and bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+CACHE_ENTRIES = 256
+CACHE_BYTES = 128 << 20
+CACHE_ENTRY_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class Export:
+    """A rendered download and what it states about itself."""
+
+    body: bytes
+    media_type: str
+    ascii_name: str
+    utf8_name: str
+    position: int
+    recorded_at: datetime | None
+    checkpoint: str  # "origin size root", or "none"
+
+
+@dataclass(frozen=True)
+class ExportKey:
+    """Everything that determines an export's bytes; equal keys, equal bytes."""
+
+    year: int
+    table: str
+    format: str
+    position: int
+    checkpoint: str  # a later checkpoint covering the position changes the provenance
+    scope: str  # Visibility.scope_key(): one caller's file is never served to another
+
+
+class ExportsBusy(Exception):
+    """Every render slot of a lane is taken: come back after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"exports are busy; retry after {retry_after} seconds")
+        self.retry_after = retry_after
+
+
+class Lane:
+    """A few threads for one kind of render, and how many renders it admits at once."""
+
+    def __init__(self, name: str, threads: int, waiting: int, typical_seconds: float) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=threads,
+                                           thread_name_prefix=f"jixiao-export-{name}")
+        self.threads = threads
+        self.limit = threads + waiting
+        self.admitted = 0  # touched on the event loop only
+        self.typical = typical_seconds  # a moving average of render times, for Retry-After
+
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self.typical * self.admitted / self.threads))
+
+    async def run(self, func: Callable[[], bytes], /) -> bytes:
+        def timed() -> bytes:
+            started = time.monotonic()
+            try:
+                return func()
+            finally:
+                self.typical = 0.8 * self.typical + 0.2 * (time.monotonic() - started)
+
+        return await asyncio.get_running_loop().run_in_executor(self.executor, timed)
+
+
+class RenderOn(Protocol):
+    """A lane's `run`: the blocking render, off the event loop and off the read pool."""
+
+    def __call__(self, func: Callable[[], bytes], /) -> Awaitable[bytes]: ...
+
+
+Produce = Callable[[RenderOn], Coroutine[Any, Any, Export]]
+
+
+class ExportPool:
+    """The lanes, the renders in flight and the kept exports of one app."""
+
+    def __init__(self, *, pdf_threads: int = 1, pdf_waiting: int = 2, tabular_threads: int = 1,
+                 tabular_waiting: int = 6, entries: int = CACHE_ENTRIES,
+                 budget: int = CACHE_BYTES) -> None:
+        self.pdf = Lane("pdf", pdf_threads, pdf_waiting, typical_seconds=4.0)
+        self.tabular = Lane("tabular", tabular_threads, tabular_waiting, typical_seconds=0.5)
+        self.entries, self.budget, self.size = entries, budget, 0
+        self.kept: OrderedDict[ExportKey, Export] = OrderedDict()
+        self.flights: dict[ExportKey, asyncio.Task[Export]] = {}
+        self.renders = 0  # exports produced (not served from the cache): for tests and logs
+        self.lock = threading.Lock()  # the LRU is also read by other event loops' threads
+
+    def lane(self, key: ExportKey) -> Lane:
+        return self.pdf if key.format == "pdf" else self.tabular
+
+    def cached(self, key: ExportKey) -> Export | None:
+        with self.lock:
+            found = self.kept.get(key)
+            if found is not None:
+                self.kept.move_to_end(key)
+            return found
+
+    def keep(self, key: ExportKey, export: Export) -> None:
+        if len(export.body) > CACHE_ENTRY_BYTES:
+            return
+        with self.lock:
+            if key in self.kept:
+                return
+            self.kept[key] = export
+            self.size += len(export.body)
+            while len(self.kept) > self.entries or self.size > self.budget:
+                _old, dropped = self.kept.popitem(last=False)
+                self.size -= len(dropped.body)
+
+    async def get(self, key: ExportKey, produce: Produce) -> Export:
+        """The kept export, the render already under way for the key, or a new render.
+
+        `produce` gathers what to render and hands the rendering to the lane it is given;
+        a new render that finds its lane full is refused with ExportsBusy.
+        """
+        found = self.cached(key)
+        if found is not None:
+            return found
+        flight = self.flights.get(key)
+        if flight is None:
+            lane = self.lane(key)
+            if lane.admitted >= lane.limit:
+                raise ExportsBusy(lane.retry_after())
+            lane.admitted += 1
+            self.renders += 1
+            flight = asyncio.get_running_loop().create_task(produce(lane.run))
+            self.flights[key] = flight
+            flight.add_done_callback(functools.partial(self._landed, key, lane))
+        return await asyncio.shield(flight)  # a caller who leaves does not cancel the render
+
+    def _landed(self, key: ExportKey, lane: Lane, flight: asyncio.Task[Export]) -> None:
+        lane.admitted -= 1
+        self.flights.pop(key, None)
+        if not flight.cancelled() and flight.exception() is None:
+            self.keep(key, flight.result())
+
+    def close(self) -> None:
+        for lane in (self.pdf, self.tabular):
+            lane.executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,132 @@
+"""PDF exports that starve reads: a render of seconds, repeated, on the pool GraphQL reads use.
+
+Attack: six concurrent `/exports/…pdf?position=N` requests (anyone may ask for a published
+table) fill the two read threads for tens of seconds, so `{ ledger { position } }` waits;
+one row with 20k-character fields makes one PDF cost a minute and a half.
+
+Defence (schema/export_pool.py, schema/exports.py, projections/exports/pdf_export.py):
+rendering runs in its own small pool with a bounded queue, and a request beyond it gets 503
+with Retry-After at once; an export is cached under exactly what determines its bytes
+(table, year, format, resolved position, cited checkpoint, the caller's visibility), and
+identical requests in flight share one render; a PDF cell is cut at a fixed cost with a
+visible mark, and the PDF's provenance says so.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from openpyxl import load_workbook
+
+from tests.security.conftest import Served, assert_public_annex_intact
+from tests.security.ledger_edits import rename_subject, rewrite_assessment
+
+POSITION = "{ ledger { position } }"
+
+
+def head(served: Served) -> int:
+    body = served.graphql(POSITION).json()
+    return int(body["data"]["ledger"]["position"])
+
+
+def pdf(served: Served, position: int | None = None, table: str = "key-projects",
+        headers: dict[str, str] | None = None) -> httpx.Response:
+    params = {} if position is None else {"position": str(position)}
+    return httpx.get(f"{served.url}/exports/2022/{table}.pdf", params=params,
+                     headers=served.bureau if headers is None else headers, timeout=300)
+
+
+def renders(served: Served) -> int:
+    count: int = served.app.state.services.exports.renders
+    return count
+
+
+def test_concurrent_pdf_exports_never_hold_up_a_read_and_the_excess_gets_503(
+        served: Served) -> None:
+    newest = head(served)
+    positions = [newest - k for k in range(6)]  # six different PDFs: nothing to share
+    with ThreadPoolExecutor(max_workers=len(positions)) as clients:
+        downloads = [clients.submit(pdf, served, p) for p in positions]
+        time.sleep(0.5)  # the renders have started (or been refused)
+        started = time.monotonic()
+        answer = served.graphql(POSITION)
+        waited = time.monotonic() - started
+        results = [d.result() for d in downloads]
+    assert answer.status_code == 200 and answer.json()["data"]["ledger"]["position"] == newest
+    assert waited < 3.0, f"a trivial read waited {waited:.1f}s behind PDF exports"
+    statuses = sorted(r.status_code for r in results)
+    assert set(statuses) <= {200, 503}, statuses
+    refused = [r for r in results if r.status_code == 503]
+    assert refused, "no request was turned away: the export queue is unbounded"
+    for response in refused:
+        assert int(response.headers["retry-after"]) > 0
+        assert response.json()["error"]["code"] == "EXPORTS_BUSY"
+    assert any(r.status_code == 200 and r.content.startswith(b"%PDF") for r in results)
+    assert_public_annex_intact(served.url)
+
+
+def test_a_pinned_export_is_rendered_once_and_the_cache_serves_no_one_it_should_not(
+        served: Served) -> None:
+    newest = head(served)
+    began = time.monotonic()
+    first = pdf(served, newest)
+    first_took = time.monotonic() - began
+    assert first.status_code == 200, first.text
+    before = renders(served)
+    began = time.monotonic()
+    again = pdf(served, newest)
+    again_took = time.monotonic() - began
+    live = pdf(served)  # "now" resolves to the same position first, then to the same bytes
+    assert again.content == first.content and live.content == first.content
+    assert again.headers["etag"] == first.headers["etag"] == live.headers["etag"]
+    assert renders(served) == before, "a pinned export was rendered again"
+    assert again_took < first_took / 3, (first_took, again_took)
+    etag = first.headers["etag"]
+    assert httpx.get(f"{served.url}/exports/2022/key-projects.pdf",
+                     params={"position": str(newest)},
+                     headers={**served.bureau, "If-None-Match": etag}).status_code == 304
+
+    # The cache never stands in for the visibility check: a table the bureau rendered at a
+    # position before its public disclosure stays closed to an anonymous caller.
+    hidden = newest - 3
+    assert pdf(served, hidden).status_code == 200
+    assert pdf(served, hidden, headers={}).status_code == 403
+    assert_public_annex_intact(served.url)
+
+
+def pdf_text(data: bytes, tmp_path: Path) -> str:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils (pdftotext) is not installed")
+    path = tmp_path / "table.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def test_a_row_of_20k_character_fields_renders_within_bounds_and_says_it_was_cut(
+        served: Served, tmp_path: Path) -> None:
+    long_name = "超长项目名称" * 3334  # 20k characters each
+    long_text = "评价情况" * 5000
+    rename_subject(served, "XS-2022-KP-01", long_name[:20000])
+    rewrite_assessment(served, "XS-2022-KP-01", long_text)
+    began = time.monotonic()
+    response = pdf(served)
+    took = time.monotonic() - began
+    assert response.status_code == 200, response.text
+    assert took < 20, f"one PDF took {took:.0f}s"
+    text = pdf_text(response.content, tmp_path)
+    assert "…（全文见 xlsx）" in text
+    assert "已截断" in text  # the provenance block says cells were cut, and where the rest is
+    xlsx = httpx.get(f"{served.url}/exports/2022/key-projects.xlsx", headers=served.bureau,
+                     timeout=120)
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    row = next(r for r in sheet.iter_rows(min_row=3, values_only=True) if r[0] == 1)
+    assert row[1] == long_name[:20000] and row[4] == long_text  # the xlsx has every character
+    assert_public_annex_intact(served.url)
