@@ -23,6 +23,7 @@ from typing import Any
 
 from ledger.csv_cells import restore
 from ledger.grades import Grade
+from ledger.importing import limits
 from ledger.importing.cells import (
     CENT,
     CellError,
@@ -123,16 +124,17 @@ class ParsedAnnex:
 
 
 def _read_xlsx(path: Path) -> list[tuple[int, list[Any]]]:
+    """The first sheet's rows, within the limits (ledger.importing.limits)."""
     from openpyxl import load_workbook
 
+    limits.check_xlsx(path)
     workbook = load_workbook(path, read_only=True, data_only=True)
     try:
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # some producers write a wrong <dimension>; read all rows
-        return [
-            (index, list(values))
-            for index, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-        ]
+        return limits.bounded_rows(sheet.iter_rows(
+            max_row=limits.MAX_SHEET_ROWS + 1, max_col=limits.MAX_COLUMNS + 1,
+            values_only=True))
     finally:
         workbook.close()
 
@@ -150,8 +152,7 @@ def _read_csv(path: Path) -> list[tuple[int, list[Any]]]:
     """The records, each cell `restore`d: a CSV we wrote reads back as the ledger's text."""
     text = decode_csv_bytes(path.read_bytes())
     reader = csv.reader(io.StringIO(text, newline=""))
-    return [(index, [restore(cell) for cell in record])
-            for index, record in enumerate(reader, start=1)]
+    return limits.bounded_rows([restore(cell) for cell in record] for record in reader)
 
 
 def _is_total_label(value: Any) -> bool:
@@ -377,7 +378,11 @@ def _load(path: Path) -> list[tuple[int, list[Any]]]:
         message = f"unsupported file type {suffix or '(none)'!r}; use .xlsx or .csv"
         raise TableImportError([TableProblem(path.name, None, None, "unsupported-format", message)])
     try:
+        limits.check_file(path)
         return _read_xlsx(path) if suffix == ".xlsx" else _read_csv(path)
+    except limits.TooLarge as e:
+        problem = TableProblem(path.name, e.row, e.column, e.rule, e.message)
+        raise TableImportError([problem]) from None
     except (
         OSError,
         ValueError,
