@@ -93,11 +93,15 @@ def test_a_pinned_export_is_rendered_once_and_the_cache_serves_no_one_it_should_
                      params={"position": str(newest)},
                      headers={**served.bureau, "If-None-Match": etag}).status_code == 304
 
-    # The cache never stands in for the visibility check: a table the bureau rendered at a
-    # position before its public disclosure stays closed to an anonymous caller.
+    # The cache never serves one caller's file to another: at a position before the public
+    # disclosure, the bureau's table has every row and an anonymous caller's has none.
     hidden = newest - 3
-    assert pdf(served, hidden).status_code == 200
-    assert pdf(served, hidden, headers={}).status_code == 403
+    full, anonymous = (httpx.get(f"{served.url}/exports/2022/key-projects.csv",
+                                 params={"position": str(hidden)}, headers=who, timeout=60)
+                       for who in (served.bureau, {}))
+    assert full.status_code == anonymous.status_code == 200
+    assert anonymous.headers["etag"] != full.headers["etag"]
+    assert len(anonymous.content.splitlines()) < len(full.content.splitlines())
     assert_public_annex_intact(served.url)
 
 
