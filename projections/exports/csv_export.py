@@ -22,6 +22,8 @@ from ledger.csv_cells import neutralise
 from projections.exports.report import Cell, Report, format_cell, provenance_dict
 
 BOM = "\ufeff"
+# Said in the fiscal data package's descriptor. Not in the csv sidecar: that would change
+# the bytes of every disclosure package already recorded, not only those it concerns.
 TEXT_CELL_RULE = ("以 = + - @、制表符或回车开头的文字单元格前加撇号 (')，"
                   "电子表格不会将其作为公式执行；原文见账本与 xlsx "
                   "(text cells starting with = + - @, tab or CR carry a leading apostrophe, "
@@ -60,7 +62,6 @@ def sidecar_bytes(report: Report, file_name: str, data: bytes, fmt: str) -> byte
         "format": fmt,
         "sha256": hashlib.sha256(data).hexdigest(),
         "title": report.title,
-        "text_cells": TEXT_CELL_RULE,
         **provenance_dict(report.provenance),
     }
     return (json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
