@@ -105,4 +105,6 @@ class IntegrityWatch:
             log.error("%s", "\n".join(describe(found)))  # every round
         elif status.views.differ:
             log.warning("%s (they differed before)", describe(found)[0])
+        if found.differ:
+            status.views_found_differing += 1
         status.views = found

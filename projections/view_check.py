@@ -66,6 +66,9 @@ class IntegrityStatus:
     views: ViewStatus = field(default_factory=ViewStatus)
     sealing_error: str | None = None  # the last checkpoint attempt's refusal, if any
     sealed_at: datetime | None = None  # when the watch last signed (or found) a checkpoint
+    # Checks that found the views differing: anything kept from what they answered before
+    # (e.g. a rendered export) may hold the changed rows, so it is keyed by this count.
+    views_found_differing: int = 0
 
 
 class SealedFeed(Feed):

@@ -9,8 +9,10 @@ let six downloads hold up every GraphQL read for half a minute. Here:
   refused at once (ExportsBusy: 503 with Retry-After), never queued without bound;
 * identical requests in flight share one render, and a finished export is kept under its
   ExportKey: everything that determines the bytes (year, table, format, resolved position,
-  the checkpoint it cites, the caller's visibility). A past position never changes, so a
-  pinned export is rendered once; the LRU is bounded in entries and bytes.
+  the checkpoint it cites or why none, the caller's visibility), and how often the views
+  were found changed behind the application (a file rendered from tampered views is not
+  served once they are repaired). A past position never changes, so a pinned export is
+  rendered once; the LRU is bounded in entries and bytes.
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ class ExportKey:
     format: str
     position: int
     checkpoint: str  # a later checkpoint covering the position changes the provenance
-    scope: str  # Visibility.scope_key(): one caller's file is never served to another
+    note: str  # and so does why none is cited (none yet, or the views differ)
+    scope: str  # what the caller may read: one caller's file is never served to another
+    views: int  # IntegrityStatus.views_found_differing: nothing kept from views found changed
 
 
 class ExportsBusy(Exception):

@@ -119,7 +119,8 @@ def plan(read: ReadModel, year: int, table: str, fmt: str, *, position: int | No
     checkpoint = ("none" if p.checkpoint_root is None
                   else f"{p.checkpoint_origin} {p.checkpoint_size} {p.checkpoint_root}")
     key = ExportKey(year=year, table=name, format=kind, position=moment.position,
-                    checkpoint=checkpoint, scope=scope_of(seen))
+                    checkpoint=checkpoint, note=status.note, scope=scope_of(seen),
+                    views=read.integrity.views_found_differing)
     return ExportPlan(key=key, table=name, format=kind, moment=moment, status=status,
                       visibility=seen)
 

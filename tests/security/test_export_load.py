@@ -7,9 +7,9 @@ one row with 20k-character fields makes one PDF cost a minute and a half.
 Defence (schema/export_pool.py, schema/exports.py, projections/exports/pdf_export.py):
 rendering runs in its own small pool with a bounded queue, and a request beyond it gets 503
 with Retry-After at once; an export is cached under exactly what determines its bytes
-(table, year, format, resolved position, cited checkpoint, the caller's visibility), and
-identical requests in flight share one render; a PDF cell is cut at a fixed cost with a
-visible mark, and the PDF's provenance says so.
+(table, year, format, resolved position, cited checkpoint, the caller's visibility, how
+often the views were found tampered), and identical requests in flight share one render;
+a PDF cell is cut at a fixed cost with a visible mark, and the PDF's provenance says so.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
 from openpyxl import load_workbook
 
+from ledger.store import Database
 from tests.security.conftest import Served, assert_public_annex_intact
 from tests.security.ledger_edits import rename_subject, rewrite_assessment
 
@@ -103,6 +105,44 @@ def test_a_pinned_export_is_rendered_once_and_the_cache_serves_no_one_it_should_
     assert full.status_code == anonymous.status_code == 200
     assert anonymous.headers["etag"] != full.headers["etag"]
     assert len(anonymous.content.splitlines()) < len(full.content.splitlines())
+    assert_public_annex_intact(served.url)
+
+
+def operator_sql(db: Database, statement: str, params: tuple[Any, ...]) -> None:
+    """What an operator with a database client does: no application involved."""
+    conn = db.connect()
+    try:
+        conn.execute(db.sql(statement), params)
+        if db.backend == "sqlite":
+            conn.commit()
+    finally:
+        conn.close()
+
+
+def test_an_export_kept_from_tampered_views_is_not_served_once_they_are_repaired(
+        served: Served) -> None:
+    code, forged = "XS-2022-KP-05", "篡改后的项目名称"
+    body = served.graphql('query($c: String!) { ledger { subject(code: $c) { name } } }',
+                          {"c": code}, served.bureau).json()
+    original = body["data"]["ledger"]["subject"]["name"]
+    position = head(served)
+
+    def download() -> str:
+        response = httpx.get(f"{served.url}/exports/2022/key-projects.csv", timeout=60,
+                             params={"position": str(position)}, headers=served.bureau)
+        assert response.status_code == 200, response.text
+        return response.content.decode("utf-8-sig")
+
+    operator_sql(served.db, "UPDATE subject_rows SET name = ? WHERE code = ?", (forged, code))
+    assert forged in download()  # the changed view answers, and the file is kept
+    watch, status = served.app.state.watch, served.app.state.services.read_model.integrity
+    watch.check_views_once()
+    assert status.views.differ
+    operator_sql(served.db, "UPDATE subject_rows SET name = ? WHERE code = ?", (original, code))
+    watch.check_views_once()
+    assert not status.views.differ  # repaired: the same position, the same checkpoint note
+    repaired = download()
+    assert forged not in repaired and original in repaired
     assert_public_annex_intact(served.url)
 
 
