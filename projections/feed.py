@@ -139,12 +139,26 @@ class Feed:
     def _size(self, budget: int | None) -> int:
         return self.size if budget is None else min(self.size, budget)
 
-    def _read(self, after: int, head: int, size: int, needs: Mapping[str, int]) -> Batch:
+    def rows(self, after: int, head: int, size: int) -> tuple[list[Any], int]:
+        """Up to `size` stored view events after `after`, undecoded (position, originator
+        id, version, topic, state), and the position the log has been read through."""
         rows = fetchall(self.db, self.conn, self._read_sql,
                         (after, head, COMMAND_RECORD_TOPIC, size), binary=True)
+        return rows, int(rows[-1][0]) if len(rows) == size else head
+
+    def decode(self, row: Any, form: str) -> LogRecord | LogEntry:
+        """One stored event, as a domain event ("records") or its parsed JSON ("entries")."""
         mapper = self.ledger.mapper
         assert isinstance(mapper, LedgerMapper)
-        last = int(rows[-1][0]) if len(rows) == size else head
+        position, originator, version, topic, state = row
+        if form == "records":
+            return to_record(position, mapper.decode_row(topic, originator, version, state))
+        return to_entry(mapper, *row)
+
+    def _read(self, after: int, head: int, size: int, needs: Mapping[str, int]) -> Batch:
+        rows, last = self.rows(after, head, size)
+        mapper = self.ledger.mapper
+        assert isinstance(mapper, LedgerMapper)
         records, entries = [], []
         if needs.get("records", last) < last:
             decode = mapper.decode_row
