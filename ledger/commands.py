@@ -36,7 +36,8 @@ Label = Annotated[str, BeforeValidator(check_name)]
 """A short identifier or label with no format of its own (an evaluation's id, a unit of
 measure): held to the name rule."""
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
-                                        pattern=r"^[0-9A-Za-z_.:\-]+$")]
+                                        pattern=r"^[0-9A-Za-z_.:\-]+$"),
+                 BeforeValidator(check_name)]
 JsonObject = Annotated[dict[str, Any], BeforeValidator(check_nested)]
 """A JSON object whose strings, at any depth, pass the text rule (its keys the name rule)."""
 
@@ -267,7 +268,8 @@ class RecordDisclosure(Command):
     audience: Literal["peoples_congress", "standing_committee", "public"]
     title: Name
     subject_codes: list[Code] = Field(max_length=10000)
-    content_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    content_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$"),
+                            BeforeValidator(check_name)]
     content_position: int = Field(ge=0)
     checkpoint: JsonObject | None = None
 
