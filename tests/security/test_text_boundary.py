@@ -286,3 +286,20 @@ def _bare(annotation: Any, *, checked: bool) -> list[str]:
 def _commands() -> list[type[c.Command]]:
     return [v for v in vars(c).values()
             if isinstance(v, type) and issubclass(v, c.Command) and v is not c.Command]
+
+
+def test_query_arguments_refuse_text_no_code_can_hold(served: Served) -> None:
+    """A NUL in a query's code argument went into SQL, where PostgreSQL refused it: the
+    answer was "Unexpected error.". Literal or variable, it is now refused, naming it."""
+    for query, variables, argument in [
+            ('{ ledger { subject(code: "XS\\u0000") { name } } }', None, "code"),
+            ("query($code: String!) { ledger { subject(code: $code) { name } } }",
+             {"code": "XS\u0000"}, "$code"),
+            ('{ ledger { auditTrail(unitCode: "XS-U03\\u001b[2J") { edges { cursor } } } }',
+             None, "unitCode")]:
+        body = served.graphql(query, variables, served.bureau).json()
+        assert body.get("data") is None, body
+        error = body["errors"][0]
+        assert error["message"].startswith(f"argument {argument}: U+"), error
+        assert error["extensions"]["reason"] == "text_characters", error
+    assert_public_annex_intact(served.url)
