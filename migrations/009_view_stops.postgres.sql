@@ -10,9 +10,9 @@ CREATE TABLE IF NOT EXISTS projection_stops (
     stopped_at TEXT NOT NULL
 );
 
--- The operator's way out: a recorded decision that one view skip one event it cannot
--- project. It binds to the event's stored bytes (event_sha256) and only ever turns a stop
--- into a skip: an event the view can project is projected, quarantined or not.
+-- The operator's way out: a recorded decision that one view skip one event it stopped on,
+-- from then on (rebuilds and replays too). It binds to the event's stored bytes
+-- (event_sha256): a different event at that position is not skipped.
 CREATE TABLE IF NOT EXISTS projection_quarantine (
     view TEXT NOT NULL,
     position BIGINT NOT NULL,

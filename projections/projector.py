@@ -7,7 +7,8 @@ catch-up derives batch n+1 while a writer thread stores batch n (projections.wri
 
 A batch that fails for any reason but the store's availability is gone through again event by
 event, view by view; a view that cannot project an event stops just before it, and the others
-go on (projections.stops: how it is recorded and how the operator gets it going again).
+go on. Events an operator has quarantined for a view are not given to it (projections.stops:
+how both are recorded).
 """
 
 from __future__ import annotations
@@ -23,15 +24,7 @@ from ledger.application import Ledger
 from ledger.store import Database, fetchall, fetchone, storage_unavailable, transaction
 from projections.feed import Feed
 from projections.log_views import DisclosureView, EventIndexView
-from projections.stops import (
-    Stop,
-    clear_stop,
-    describe,
-    event_digest,
-    is_quarantined,
-    quarantined_digest,
-    record_stop,
-)
+from projections.stops import Stop, clear_stop, describe, record_stop
 from projections.subject_view import SubjectView
 from projections.view import View, Write
 from projections.writer import Writer
@@ -131,7 +124,6 @@ class Runner:
         with self.lock:
             while True:
                 try:
-                    self._resume()
                     return self._catch_up(limit, progress)
                 except Exception as error:
                     self._forget()
@@ -153,19 +145,19 @@ class Runner:
         for view in self.views:
             view.forget()
 
-    def _resume(self) -> None:
+    def _resume(self, positions: dict[str, int], skips: dict[str, frozenset[int]]) -> None:
         """Let a stopped view go on once its event is quarantined or another process has
         moved it past."""
-        if not self.stopped:
-            return
-        positions = self.tracked()
         for name, stop in list(self.stopped.items()):
-            if (positions[name] >= stop.position
-                    or is_quarantined(self.db, self.conn, name, stop.position)):
+            if positions[name] >= stop.position or stop.position in skips.get(name, ()):
                 del self.stopped[name]
+                with transaction(self.db, self.conn):
+                    clear_stop(self.db, self.conn, name)
 
     def _catch_up(self, limit: int | None, progress: Callable[[int], None] | None) -> int:
+        skips = self.feed.skipped()
         positions = self.tracked()
+        self._resume(positions, skips)
         active = {n: p for n, p in positions.items() if n not in self.stopped}
         done = min(active.values(), default=0)
         if not active:
@@ -194,6 +186,8 @@ class Runner:
                     mine: list[Any] = batch.records if view.reads == "records" else batch.entries
                     if mine and mine[0].position <= upto:  # this view was ahead
                         mine = [r for r in mine if r.position > upto]
+                    if view.name in skips:  # quarantined for this view (projections.stops)
+                        mine = [r for r in mine if r.position not in skips[view.name]]
                     writes.append((view.name, upto, batch.last,
                                    view.derive(mine, reads) if mine else None))
                     positions[view.name] = batch.last
@@ -236,8 +230,9 @@ class Runner:
 
     def _isolate(self) -> bool:
         """After a failed batch: each view again, one batch of events at most, event by event
-        if the batch fails it, up to the event it cannot project (then it stops before it, or
-        skips it if that event is quarantined for it). Whether any view moved or stopped."""
+        if the batch fails it, up to the event it cannot project, where it stops. Whether any
+        view moved or stopped."""
+        skips = self.feed.skipped()
         positions = self.tracked()
         head = self.feed.head()
         moved = False
@@ -246,6 +241,7 @@ class Runner:
             if view.name in self.stopped or upto >= head:
                 continue
             rows, last = self.feed.rows(upto, head, self.batch)
+            rows = [r for r in rows if int(r[0]) not in skips.get(view.name, ())]
             if self._apply(view, rows, upto, last) is None:
                 moved = True
                 continue
@@ -257,7 +253,7 @@ class Runner:
                     continue
                 if self.tracked()[view.name] != upto:
                     raise ConcurrentProjector(f"view {view.name} moved past {upto} meanwhile")
-                self._skip_or_stop(view.name, upto, row, failure)
+                self._stop(view.name, upto, position, failure)
                 moved = True
                 break
             else:
@@ -282,19 +278,11 @@ class Runner:
                 raise
             return error
 
-    def _skip_or_stop(self, name: str, upto: int, row: Any, failure: Exception) -> None:
-        """`name` cannot project the event in `row`: skip it if it is quarantined for this
-        view (these very bytes), else stop just before it. Either way, recorded."""
-        position, topic, state = int(row[0]), str(row[3]), row[4]
+    def _stop(self, name: str, upto: int, position: int, failure: Exception) -> None:
+        """`name` cannot project the event at `position`: it stops just before it, recorded
+        (projections.stops) and logged."""
         error = describe(failure)
         with transaction(self.db, self.conn):
-            if quarantined_digest(self.db, self.conn, name, position) == event_digest(topic,
-                                                                                      state):
-                self._advance(name, upto, position)
-                clear_stop(self.db, self.conn, name)
-                log.warning("view %s skips the event at position %d, quarantined (%s)",
-                            name, position, error)
-                return
             if upto < position - 1:
                 self._advance(name, upto, position - 1)
             self.stopped[name] = record_stop(self.db, self.conn, name, position, error)

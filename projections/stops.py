@@ -6,8 +6,9 @@ again, and with it every read, export and start-up. So the projector (projection
 stops that view just before the event and the service answers as of the position before it;
 the stop is recorded here, for every process, `jixiao projections status`, /readyz and the log
 to see. The way out is a quarantine: a recorded, append-only decision that one view skip one
-event. It binds to the event's stored bytes and only ever turns a stop into a skip: the
-projector consults it only when the view has just failed on that very event.
+event, on every catch-up, rebuild and replay from then on (projections.feed.Feed.skipped). Only
+the event a view is stopped on can be quarantined, and the quarantine binds to that event's
+stored bytes.
 """
 
 from __future__ import annotations
@@ -109,12 +110,6 @@ def is_quarantined(db: Database, conn: Any, view: str, position: int) -> bool:
 def event_digest(topic: str, state: bytes | memoryview) -> str:
     """What a quarantine binds to: the event's type and stored bytes."""
     return hashlib.sha256(topic.encode() + b"\n" + bytes(state)).hexdigest()
-
-
-def quarantined_digest(db: Database, conn: Any, view: str, position: int) -> str | None:
-    row = fetchone(db, conn, "SELECT event_sha256 FROM projection_quarantine WHERE view = ? "
-                   "AND position = ?", (view, position))
-    return None if row is None else str(row[0])
 
 
 def quarantine(db: Database, view: str, position: int, reason: str,
