@@ -37,6 +37,7 @@ def cmd_log(args: argparse.Namespace, db: Database) -> int:
     from ledger.application import Ledger
     from ledger.domain.base import stable_id
     from ledger.log import read_log
+    from ledger.text import printable_json
 
     app = Ledger(db)
     wanted: UUID | None = None
@@ -51,7 +52,8 @@ def cmd_log(args: argparse.Namespace, db: Database) -> int:
             break
         if wanted is not None and record.aggregate_id != wanted:
             continue
-        out.write(json.dumps(record.as_json(), ensure_ascii=False) + "\n")
+        # Stored text reaches a terminal: escape what JSON leaves raw (DEL, C1, bidi).
+        out.write(printable_json(json.dumps(record.as_json(), ensure_ascii=False)) + "\n")
     return 0
 
 

@@ -20,17 +20,35 @@ from pydantic import (
 
 from ledger.grades import Grade
 from ledger.money import Money
+from ledger.text import check_name, check_nested, check_text, parse_decimal_text
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
+# Every string a command carries is one of these, so every one passes the rule in ledger.text
+# (tests/security/test_boundary.py checks that no bare str is left).
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000),
+                 BeforeValidator(check_text)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20000),
+                 BeforeValidator(check_text)]
+"""Free text that may be left empty (remarks, comments)."""
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000),
+                 BeforeValidator(check_name)]
+"""What something is called (a unit, subject, indicator, agency, disclosure title)."""
+Label = Annotated[str, BeforeValidator(check_name)]
+"""A short identifier or label with no format of its own (an evaluation's id, a unit of
+measure): held to the name rule."""
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
-                                        pattern=r"^[0-9A-Za-z_.:\-]+$")]
+                                        pattern=r"^[0-9A-Za-z_.:\-]+$"),
+                 BeforeValidator(check_name)]
+JsonObject = Annotated[dict[str, Any], BeforeValidator(check_nested)]
+"""A JSON object whose strings, at any depth, pass the text rule (its keys the name rule)."""
+
+
 def no_float(value: Any) -> Any:
     if isinstance(value, float):
         raise ValueError("floats are refused; send a decimal string")
     return value
 
 
-Score = Annotated[Decimal, BeforeValidator(no_float),
+Score = Annotated[Decimal, BeforeValidator(no_float), BeforeValidator(parse_decimal_text),
                   Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False)]
 Points = Score  # a weight or a dimension's points on the 100-point scale
 Year = Annotated[int, Field(ge=2000, le=2100)]
@@ -40,13 +58,13 @@ class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     command_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8,
-                                                 max_length=128)]
+                                                 max_length=128), BeforeValidator(check_name)]
     effective_on: date | None = None
 
 
 class RegisterUnit(Command):
     code: Code
-    name: Text
+    name: Name
     kind: Literal["finance_bureau", "department", "subordinate", "township", "street",
                   "other"] = "department"
     parent_code: Code | None = None
@@ -54,7 +72,7 @@ class RegisterUnit(Command):
 
 class RegisterSubject(Command):
     code: Code
-    name: Text
+    name: Name
     kind: Literal["project", "policy", "department_overall", "fiscal_operations"]
     fiscal_year: Year
     unit_code: Code
@@ -69,7 +87,7 @@ class RecordExAnteAssessment(Command):
     dimensions: dict[Literal["立项必要性", "投入经济性", "绩效目标合理性", "实施方案可行性",
                              "筹资合规性"], Text]
     conclusion: Literal["予以支持", "调整后支持", "不予支持"]
-    remarks: str = ""
+    remarks: Note = ""
 
 
 class Indicator(BaseModel):
@@ -80,19 +98,19 @@ class Indicator(BaseModel):
     level1: Literal["产出", "效益", "满意度", "成本"]
     level2: Literal["数量", "质量", "时效", "成本", "经济效益", "社会效益", "生态效益",
                     "可持续影响", "服务对象满意度", "经济成本", "社会成本", "生态环境成本"]
-    name: Text
+    name: Name
     comparator: Literal[">=", "<=", "=", "qualitative"]
     target: Text
-    unit: str = ""
+    unit: Label = ""
     weight: Points
-    library_code: str | None = None
+    library_code: Label | None = None
 
     @model_validator(mode="after")
     def _numeric_target(self) -> Indicator:
         if self.comparator != "qualitative":
             try:
-                Decimal(self.target)
-            except ArithmeticError:
+                parse_decimal_text(self.target)
+            except ValueError:
                 raise ValueError(f"target {self.target!r} must be numeric for "
                                  f"comparator {self.comparator}") from None
         return self
@@ -117,7 +135,7 @@ class DeclareGoals(GoalsInput):
 class ReviewGoals(Command):
     subject_code: Code
     decision: Literal["approve", "return"]
-    comments: str = ""
+    comments: Note = ""
 
 
 class AdjustGoals(GoalsInput):
@@ -127,20 +145,20 @@ class AdjustGoals(GoalsInput):
 class IndicatorProgress(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Text
-    actual: str = ""
-    progress: Annotated[Decimal, BeforeValidator(no_float),
+    name: Name
+    actual: Note = ""
+    progress: Annotated[Decimal, BeforeValidator(no_float), BeforeValidator(parse_decimal_text),
                         Field(ge=0, le=1000, decimal_places=2)] | None = None
-    expected_completion: str = ""
+    expected_completion: Note = ""
     likelihood: Literal["确定能", "有可能", "完全不可能"]
     deviation_cause: Literal["经费保障", "制度保障", "人员保障", "硬件条件保障",
                              "其他"] | None = None
-    corrective_measures: str = ""
+    corrective_measures: Note = ""
 
 
 class RecordMonitoring(Command):
     subject_code: Code
-    round_name: Text
+    round_name: Name
     window_start: date
     window_end: date
     budget_amount: Money
@@ -151,8 +169,8 @@ class RecordMonitoring(Command):
 class IndicatorResult(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Text
-    actual: str | None = None
+    name: Name
+    actual: Note | None = None
     achieved: bool | None = None
 
 
@@ -172,7 +190,7 @@ class CommissionEvaluation(Command):
 class DimensionScore(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Text
+    name: Name
     weight: Points
     score: Points
 
@@ -186,7 +204,7 @@ class RecordEvaluation(Command):
         default=None, description="whose evaluation: finance (财政评价, the finance bureau's) "
         "or department (部门评价, the subject's 主管部门's); under a commission it is the "
         "commission's, and may be left out")
-    commission_id: str | None = None
+    commission_id: Label | None = None
     agency_code: Code | None = None
     dimensions: list[DimensionScore] = Field(default_factory=list, max_length=20)
     # A grade as published (e.g. an imported annex table) when no scores are on record.
@@ -204,7 +222,7 @@ class RecordEvaluation(Command):
 
 class RecordSpotCheck(Command):
     subject_code: Code
-    reviews: str = Field(description="'self' or the id of a commissioned evaluation")
+    reviews: Label = Field(description="'self' or the id of a commissioned evaluation")
     score: Score
     findings: list[Text] = Field(default_factory=list)
 
@@ -213,7 +231,7 @@ class AssignGrade(Command):
     subject_code: Code
     grade: Grade
     basis_kind: Literal["spot_check", "evaluation", "self_evaluation"]
-    basis_id: str
+    basis_id: Label
 
 
 class ApplyResult(Command):
@@ -222,8 +240,8 @@ class ApplyResult(Command):
                   "suspend"]
     amount: Money | None = None
     cites_kind: Literal["grade", "evaluation", "spot_check", "self_evaluation", "monitoring"]
-    cites_id: str = ""
-    remarks: str = ""
+    cites_id: Label = ""
+    remarks: Note = ""
 
 
 class RequestRectification(Command):
@@ -234,31 +252,32 @@ class RequestRectification(Command):
 
 class ReportRectification(Command):
     subject_code: Code
-    rectification_id: str
+    rectification_id: Label
     report: Text
 
 
 class ReviewRectification(Command):
     subject_code: Code
-    rectification_id: str
+    rectification_id: Label
     decision: Literal["accept", "return"]
-    comments: str = ""
+    comments: Note = ""
 
 
 class RecordDisclosure(Command):
     fiscal_year: Year
     audience: Literal["peoples_congress", "standing_committee", "public"]
-    title: Text
+    title: Name
     subject_codes: list[Code] = Field(max_length=10000)
-    content_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    content_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$"),
+                            BeforeValidator(check_name)]
     content_position: int = Field(ge=0)
-    checkpoint: dict[str, Any] | None = None
+    checkpoint: JsonObject | None = None
 
 
 class AdmitAgency(Command):
     code: Code
-    name: Text
-    qualification: str = ""
+    name: Name
+    qualification: Note = ""
 
 
 class DeclareAgencyRelationship(Command):
@@ -274,7 +293,7 @@ class AssessAgency(Command):
     year: Year
     score: Score
     rating: Literal["优秀", "良好", "合格", "不合格"]
-    remarks: str = ""
+    remarks: Note = ""
 
 
 class SuspendAgency(Command):
@@ -294,8 +313,8 @@ class RemoveAgency(Command):
 
 class AdmitExpert(Command):
     code: Code
-    name: Text
-    fields: list[Text] = Field(default_factory=list)
+    name: Name
+    fields: list[Name] = Field(default_factory=list)
 
 
 class RemoveExpert(Command):
@@ -304,10 +323,10 @@ class RemoveExpert(Command):
 
 
 class AdoptRules(Command):
-    rules: dict[str, Any]
+    rules: JsonObject
 
 
 class CorrectEvent(Command):
     position: int = Field(ge=1)
-    values: dict[str, Any]
+    values: JsonObject
     reason: Text

@@ -13,6 +13,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from ledger.text import DecimalText
+
 
 class Grade(StrEnum):
     """A performance grade; the value is the code used in the API."""
@@ -63,7 +65,7 @@ class GradeBand(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     grade: Grade
-    lower: Decimal  # inclusive
+    lower: DecimalText  # inclusive
 
 
 class GradeScale(BaseModel):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
+from ledger.text import DECIMAL_TEXT
+
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal(10) ** 12  # 万元: far above any budget, and quantize stays exact
+# Commas only as thousands separators (what people write: 1,116.10).
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
 
 
 def parse_money(value: Any) -> Decimal:
@@ -24,10 +29,14 @@ def parse_money(value: Any) -> Decimal:
     elif isinstance(value, Decimal):
         amount = value
     elif isinstance(value, str):
-        text = value.strip().replace(",", "")
+        text = value.strip()
+        if _GROUPED.fullmatch(text):
+            text = text.replace(",", "")  # 1,116.10
+        if not DECIMAL_TEXT.fullmatch(text):  # Decimal() would also read "١٢٣" and "1_000"
+            raise ValueError(f"not a decimal amount written with ASCII digits: {value!r}")
         try:
             amount = Decimal(text)
-        except InvalidOperation:
+        except InvalidOperation:  # pragma: no cover - DECIMAL_TEXT admits only what Decimal reads
             raise ValueError(f"not a decimal amount: {value!r}") from None
     else:
         raise ValueError(f"money must be a decimal string, got {type(value).__name__}")

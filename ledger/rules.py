@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ledger.grades import DEFAULT_GRADE_SCALE, GradeScale
 from ledger.money import Money
+from ledger.text import DecimalText
 
 
 class MonitoringRule(BaseModel):
@@ -23,18 +24,18 @@ class MonitoringRule(BaseModel):
     default_window_end_month: int = Field(default=7, ge=1, le=12)  # national: 1–7月, in August
     # Execution expected by the end of the window: the straight-line share of the year
     # minus this tolerance, in percentage points.
-    execution_tolerance_points: Decimal = Decimal("10")
+    execution_tolerance_points: DecimalText = Decimal("10")
     # Goal progress and budget execution more than this many points apart: a warning.
-    max_progress_gap_points: Decimal = Decimal("10")
+    max_progress_gap_points: DecimalText = Decimal("10")
 
 
 class SelfEvaluationWeights(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    budget_execution: Decimal = Decimal("10")
-    output: Decimal = Decimal("50")
-    outcome: Decimal = Decimal("30")
-    satisfaction: Decimal = Decimal("10")
+    budget_execution: DecimalText = Decimal("10")
+    output: DecimalText = Decimal("50")
+    outcome: DecimalText = Decimal("30")
+    satisfaction: DecimalText = Decimal("10")
 
     @model_validator(mode="after")
     def _sums_to_100(self) -> SelfEvaluationWeights:
@@ -65,7 +66,7 @@ class EvaluationDimensions(BaseModel):
     fiscal_operations: tuple[str, ...] = ("财政综合管理", "财政保障水平", "财政职能作用",
                                           "财政可持续发展")
     # 产出 + 效益 carry at least this share of the weight in project evaluations.
-    min_output_outcome_weight: Decimal = Decimal("60")
+    min_output_outcome_weight: DecimalText = Decimal("60")
 
 
 class RuleSet(BaseModel):

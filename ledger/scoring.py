@@ -10,6 +10,7 @@ from ledger.domain.records import GoalIndicator
 from ledger.errors import InvalidInput
 from ledger.monitoring import execution_rate
 from ledger.rules import SelfEvaluationWeights
+from ledger.text import parse_decimal_text
 
 ONE = Decimal(1)
 CENT = Decimal("0.01")
@@ -22,9 +23,9 @@ def completion(indicator: GoalIndicator, result: Mapping[str, Any]) -> Decimal:
     if comparator == "qualitative":
         return ONE if result.get("achieved") else Decimal(0)
     try:
-        actual = Decimal(str(result["actual"]))
+        actual = Decimal(str(parse_decimal_text(result["actual"])))
         target = Decimal(indicator.target)
-    except (KeyError, ArithmeticError):
+    except (KeyError, ArithmeticError, ValueError):
         raise InvalidInput(f"indicator {indicator.name!r} needs a numeric actual value",
                            field="indicatorResults.actual", rule="quantitative actual") from None
     if actual < 0 or target < 0:

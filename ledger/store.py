@@ -194,3 +194,19 @@ def _column_types(db: Database, conn: Any, table: str, columns: tuple[str, ...])
             (f'"{db.schema}"."{table}"',)).fetchall())
         _types[key] = [found[c] for c in columns]
     return _types[key]
+
+
+def storage_unavailable(error: BaseException) -> bool:
+    """The store could not be reached or gave up for now (a retry may succeed), as opposed to
+    refusing what was asked of it (which a retry would meet again)."""
+    import sqlite3
+
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    kinds: tuple[type[BaseException], ...] = (sqlite3.OperationalError, sqlite3.InterfaceError,
+                                              OperationalError, InterfaceError)
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover
+        return isinstance(error, kinds)
+    return isinstance(error, (*kinds, psycopg.OperationalError, psycopg.InterfaceError))

@@ -21,6 +21,7 @@ from ledger import permissions
 from ledger.errors import InvalidInput, NotFound, Unavailable
 from ledger.runtime import Actor
 from ledger.store import Database, fetchall, fetchone
+from ledger.text import NAME_RULE, text_problem
 
 PREFIX = "jx_"
 API_ROLES = tuple(r for r in permissions.ROLES if r not in (permissions.SYSTEM,
@@ -139,6 +140,11 @@ class TokenStore:
         check_scope(role, unit, agency)
         if not name.strip():
             raise InvalidInput("name must not be empty", field="name", rule="non-empty")
+        for field, value in (("name", name), ("unit", unit), ("agency", agency)):
+            # The name goes into every event's actor id: the same rule as any name recorded.
+            problem = None if value is None else text_problem(value, name=True)
+            if problem is not None:
+                raise InvalidInput(f"{field}: {problem}", field=field, rule=NAME_RULE)
         secret = PREFIX + secrets.token_urlsafe(32)
         token_id = secrets.token_hex(6)
         now = datetime.now(UTC).isoformat(timespec="seconds")

@@ -8,6 +8,7 @@ from typing import Any
 
 from ledger.errors import DomainError
 from ledger.store import Database
+from ledger.text import printable
 
 
 def register(sub: Any) -> None:
@@ -51,7 +52,8 @@ def cmd_list(args: argparse.Namespace, db: Database) -> int:
     for t in _store(db).list():
         scope = t.unit_code or t.agency_code or "-"
         state = f"revoked {t.revoked_at}" if t.revoked_at else "active"
-        print(f"{t.id}\t{t.role}\t{scope}\t{t.name}\t{t.created_at}\t{state}")
+        print(f"{t.id}\t{t.role}\t{printable(scope)}\t{printable(t.name)}\t{t.created_at}\t"
+              f"{state}")  # names stored before the name rule may hold escape sequences
     return 0
 
 
@@ -61,5 +63,5 @@ def cmd_revoke(args: argparse.Namespace, db: Database) -> int:
     except DomainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"revoked {info.id} ({info.name}, {info.role}) at {info.revoked_at}")
+    print(f"revoked {info.id} ({printable(info.name)}, {info.role}) at {info.revoked_at}")
     return 0

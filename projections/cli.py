@@ -8,15 +8,21 @@ import contextlib
 from typing import Any
 
 from ledger.store import Database
+from ledger.text import printable
+from projections.stops import QuarantineRefused, ViewState, quarantine, view_states
 
 VIEWS = ("event_index", "subjects", "disclosures")
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("projections", help="rebuild and inspect the read models")
-    p.add_argument("action", choices=["rebuild", "status", "catch-up", "follow", "hash"])
-    p.add_argument("--view", choices=VIEWS, help="only this view (rebuild)")
-    p.add_argument("--position", type=int, help="hash: the position to hash the views at")
+    p.add_argument("action", choices=["rebuild", "status", "catch-up", "follow", "hash",
+                                      "quarantine"])
+    p.add_argument("--view", choices=VIEWS, help="only this view (rebuild); the stopped view "
+                   "(quarantine)")
+    p.add_argument("--position", type=int, help="hash: the position to hash the views at; "
+                   "quarantine: the event the view is stopped on")
+    p.add_argument("--reason", help="quarantine: why the view may skip that event (recorded)")
     p.add_argument("--jobs", type=int, help="rebuild: processes side by side (default: 2 on "
                    "PostgreSQL, 1 on SQLite)")
     p.set_defaults(handler=cmd_projections)
@@ -50,9 +56,10 @@ def cmd_projections(args: argparse.Namespace, db: Database) -> int:
     console = Console()
     head = int(ledger.recorder.max_notification_id() or 0)
     if args.action == "status":
-        for view, position in sorted(runner.tracked().items()):
-            console.print(f"{view:12} position {position:>10}  lag {max(0, head - position)}")
+        print_states(console, view_states(db, runner.conn, [v.name for v in runner.views]))
         return 0
+    if args.action == "quarantine":
+        return cmd_quarantine(args, db, console)
     if args.action == "hash":
         position = args.position if args.position is not None else runner.position()
         for view, digest in all_hashes(db, runner.conn, position).items():
@@ -75,6 +82,56 @@ def cmd_projections(args: argparse.Namespace, db: Database) -> int:
             final = runner.catch_up(progress=lambda n: progress.advance(task, n))
         progress.update(task, completed=max(1, head - start))
     console.print(f"views at position {final}")
+    conn = db.connect()
+    try:
+        states = view_states(db, conn, [v.name for v in runner.views])
+    finally:
+        conn.close()
+    if any(state.stop is not None for state in states):
+        print_states(console, states)  # the views stand before it; serving still works
+    return 0
+
+
+def print_states(console: Any, states: list[ViewState]) -> None:
+    """One line per view; a stopped view says where, why and what to do (stored text is
+    escaped: it is shown on a terminal)."""
+    from rich.text import Text
+
+    for state in states:
+        console.print(Text(f"{state.name:12} position {state.position:>10}  lag {state.lag}"))
+        if state.stop is not None and state.stop_quarantined:
+            console.print(Text(f"  stopped before position {state.stop.position}, which is "
+                               "quarantined: the next catch-up skips it"))
+        elif state.stop is not None:
+            console.print(Text(
+                f"  STOPPED before position {state.stop.position} since "
+                f"{state.stop.stopped_at}: {printable(state.stop.error)}\n"
+                f"  reads answer as of position {state.stop.position - 1}; see README "
+                "\"When a view stops\" (jixiao projections quarantine --view "
+                f"{state.name} --position {state.stop.position} --reason …)", style="bold red"))
+        for skipped in state.skipped:
+            console.print(Text(
+                f"  skips position {skipped.position} (quarantined {skipped.recorded_at} by "
+                f"{printable(skipped.recorded_by)}: {printable(skipped.reason)})"))
+
+
+def cmd_quarantine(args: argparse.Namespace, db: Database, console: Any) -> int:
+    """Record that a stopped view skip the event it stopped on; the next catch-up goes on."""
+    import getpass
+
+    from rich.text import Text
+
+    if args.view is None or args.position is None or args.reason is None:
+        console.print("quarantine needs --view, --position and --reason")
+        return 2
+    try:
+        entry = quarantine(db, args.view, args.position, args.reason,
+                           recorded_by=f"cli:{getpass.getuser()}")
+    except QuarantineRefused as exc:
+        console.print(Text(f"refused: {printable(str(exc))}"))
+        return 1
+    console.print(Text(f"view {entry.view} will skip position {entry.position} (event sha256 "
+                       f"{entry.event_sha256[:16]}…); recorded by {entry.recorded_by}"))
     return 0
 
 

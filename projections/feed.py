@@ -26,6 +26,7 @@ from ledger.domain.registry import CommandRecord
 from ledger.log import LogEntry, LogRecord, to_entry, to_record
 from ledger.store import Database, fetchall, fetchone
 from ledger.transcoder import LedgerMapper
+from projections.stops import event_digest
 
 COMMAND_RECORD_TOPIC = get_topic(CommandRecord) + ".Accepted"  # the class @event made
 AHEAD = 3  # batches read in advance of the one being written
@@ -47,6 +48,7 @@ class Feed:
         self.ledger = ledger
         self.size = size
         self._conn: Any = None
+        self._verified: dict[tuple[str, int, str], bool] = {}  # quarantines checked
         column = db.position_column
         self._head_sql = f"SELECT MAX({column}) FROM {db.events_table}"
         self._read_sql = (
@@ -139,12 +141,44 @@ class Feed:
     def _size(self, budget: int | None) -> int:
         return self.size if budget is None else min(self.size, budget)
 
-    def _read(self, after: int, head: int, size: int, needs: Mapping[str, int]) -> Batch:
+    def skipped(self) -> dict[str, frozenset[int]]:
+        """Per view, the positions it skips: the events an operator quarantined for it
+        (projections.stops), each only while the log holds the very bytes quarantined. Not
+        while batches are being read (it uses the feed's connection)."""
+        found: dict[str, set[int]] = {}
+        for view, position, digest in fetchall(self.db, self.conn, "SELECT view, position, "
+                                               "event_sha256 FROM projection_quarantine"):
+            key = (str(view), int(position), str(digest))
+            if key not in self._verified:  # both tables are append-only: once is enough
+                event = fetchone(self.db, self.conn, f"SELECT topic, state FROM "
+                                 f"{self.db.events_table} WHERE {self.db.position_column} = ?",
+                                 (key[1],))
+                self._verified[key] = (event is not None
+                                       and event_digest(str(event[0]), event[1]) == key[2])
+            if self._verified[key]:
+                found.setdefault(key[0], set()).add(key[1])
+        return {view: frozenset(positions) for view, positions in found.items()}
+
+    def rows(self, after: int, head: int, size: int) -> tuple[list[Any], int]:
+        """Up to `size` stored view events after `after`, undecoded (position, originator
+        id, version, topic, state), and the position the log has been read through."""
         rows = fetchall(self.db, self.conn, self._read_sql,
                         (after, head, COMMAND_RECORD_TOPIC, size), binary=True)
+        return rows, int(rows[-1][0]) if len(rows) == size else head
+
+    def decode(self, row: Any, form: str) -> LogRecord | LogEntry:
+        """One stored event, as a domain event ("records") or its parsed JSON ("entries")."""
         mapper = self.ledger.mapper
         assert isinstance(mapper, LedgerMapper)
-        last = int(rows[-1][0]) if len(rows) == size else head
+        position, originator, version, topic, state = row
+        if form == "records":
+            return to_record(position, mapper.decode_row(topic, originator, version, state))
+        return to_entry(mapper, *row)
+
+    def _read(self, after: int, head: int, size: int, needs: Mapping[str, int]) -> Batch:
+        rows, last = self.rows(after, head, size)
+        mapper = self.ledger.mapper
+        assert isinstance(mapper, LedgerMapper)
         records, entries = [], []
         if needs.get("records", last) < last:
             decode = mapper.decode_row

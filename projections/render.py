@@ -1,11 +1,17 @@
-"""Print views for a terminal (replay): the annex tables with 合计, and the coverage lines."""
+"""Print views for a terminal (replay): the annex tables with 合计, and the coverage lines.
+
+Stored text is shown as text: escaped (ledger.text.printable) so that it cannot drive the
+terminal, and never read as rich markup.
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ledger.annex import ANNEX_HEADERS, TOTAL_LABEL, AnnexKind, AnnexTable
+from ledger.text import printable
 from projections.values import Moment
 from projections.views import ReadModel
 
@@ -15,7 +21,8 @@ def annex_table(table: AnnexTable, caption: str = "") -> Table:
     for header in (*ANNEX_HEADERS[:4], ANNEX_HEADERS[5]):
         out.add_column(header, justify="right" if header.startswith("财政资金") else "left")
     for row in table.rows:
-        out.add_row(str(row.seq), row.subject_name, row.unit_name, format(row.funds, "f"),
+        out.add_row(str(row.seq), Text(printable(row.subject_name)),
+                    Text(printable(row.unit_name)), format(row.funds, "f"),
                     row.grade.label if row.grade else "")
     out.add_row(TOTAL_LABEL, "", "", format(table.total_funds, "f"), "")
     return out
@@ -31,4 +38,4 @@ def print_moment(console: Console, read: ReadModel, moment: Moment, year: int | 
         for kind in AnnexKind:
             console.print(annex_table(read.evaluation_table(moment, fiscal_year, kind)))
         for line in read.coverage(moment, fiscal_year).statements():
-            console.print(line)
+            console.print(Text(printable(line, keep_newlines=True)))

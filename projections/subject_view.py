@@ -91,7 +91,7 @@ class SubjectView:
         for r in records:
             key = r.key
             if isinstance(r.event, Subject.Event) or (r.type == CORRECTION_TYPE
-                                                      and self._is_subject(conn, key)):
+                                                      and self._is_subject(conn, r)):
                 subject = self._aggregate(r)
                 old = self._current(conn, key, known_new=r.version == 1)
                 row = subject_row(subject, self._unit_name(conn, subject.unit_code),
@@ -132,8 +132,16 @@ class SubjectView:
         queue.append(row)
         self.current[subject_id] = row
 
-    def _is_subject(self, conn: Any, key: str) -> bool:
-        return key in self.subjects or self._current(conn, key) is not None
+    def _is_subject(self, conn: Any, record: LogRecord) -> bool:
+        key = record.key
+        if key in self.subjects or self._current(conn, key) is not None:
+            return True
+        if self._unit_code(conn, key) is not None:
+            return False
+        # A subject without a row: its registration was quarantined (projections.stops), and
+        # this correction, of its name say, is where its row can begin.
+        found = self.ledger.load(record.aggregate_id, version=record.version - 1)
+        return isinstance(found, Subject)
 
     def _subjects_of_unit(self, conn: Any, code: str,
                           pending: dict[str, list[SubjectRow]]) -> list[str]:

@@ -31,6 +31,7 @@ from projections.coverage import coverage_of
 from projections.follow import Listener
 from projections.projector import Runner
 from projections.rows import SUBJECT_COLUMNS, SubjectRow, from_cents, from_micros, micros
+from projections.stops import ViewStopped
 from projections.values import (
     AuditEntry,
     Coverage,
@@ -140,6 +141,11 @@ class ReadModel:
     def position(self) -> int:
         return self.runner.position()
 
+    def stopped_before(self) -> int | None:
+        """The first event a view stopped on (projections.stops): answers stand just before
+        it until it is quarantined. None while every view keeps up."""
+        return min((s.position for s in list(self.runner.stopped.values())), default=None)
+
     def has(self, position: int) -> bool:
         """Whether the views are known to include `position` already (no trip to the store)."""
         return self.runner.projected >= position
@@ -152,6 +158,9 @@ class ReadModel:
             projected = self.catch_up()
             if projected >= position:
                 return projected
+            stopped = self.stopped_before()
+            if stopped is not None and position >= stopped:
+                raise ViewStopped(stopped)
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"position {position} not projected within {timeout}s "
                                    f"(at {projected})")

@@ -23,6 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from schema.arguments import QueryTextArguments
 from schema.errors import PublicError
 from schema.limits import OffLoopValidation, Validations, limit_rule
 from schema.mutations import Mutation
@@ -83,6 +84,7 @@ def build_schema(*, dev: bool = False) -> Schema:
         lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
         lambda: AddValidationRules(list(LIMIT_RULES)),
         lambda: OffLoopValidation(validations),
+        QueryTextArguments,
     ]
     if not dev:
         extensions.append(lambda: MaskErrors(should_mask_error=should_mask))

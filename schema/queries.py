@@ -22,6 +22,7 @@ from ledger.grades import Grade as LedgerGrade
 from ledger.log import read_log
 from projections import values
 from projections import visibility as seen
+from projections.stops import ViewStopped
 from projections.views import ReadModel
 from schema.context import Information, services
 from schema.errors import PublicError
@@ -156,6 +157,11 @@ def reach(ledger: Ledger, read: ReadModel, wanted: int, timeout: float) -> None:
     except TimeoutError:
         raise PublicError(f"position {wanted} was not projected within {timeout:g}s; retry",
                           code="NOT_YET_PROJECTED") from None
+    except ViewStopped as stop:
+        raise PublicError(f"position {wanted} is not available: the views stopped before the "
+                          f"event at position {stop.position}, which they cannot project; "
+                          f"answers stand at position {stop.position - 1} until it is "
+                          "resolved (/readyz)", code="VIEW_STOPPED") from None
 
 
 async def resolve_ledger(info: Information, position: int | None, as_of: datetime | None,

@@ -17,8 +17,9 @@ from strawberry.types.scalar import ScalarDefinition
 
 CENT = Decimal("0.01")
 # Plain positional notation only: no exponents, NaN or Infinity, bounded length, so
-# nothing downstream can be made to quantize a 10**999999 amount.
-DECIMAL_TEXT = re.compile(r"^[+-]?\d{1,18}(?:\.\d{1,12})?$")
+# nothing downstream can be made to quantize a 10**999999 amount. ASCII digits: \d would also
+# take "١٢٣" (and Decimal() read it as 123).
+DECIMAL_TEXT = re.compile(r"^[+-]?[0-9]{1,18}(?:\.[0-9]{1,12})?$")
 
 
 def refuse(message: str) -> StrawberryInputCoercionError:

@@ -11,9 +11,11 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, MetaAggregate, event
 from eventsourcing.persistence import Transcoding
+from pydantic_core import PydanticCustomError
 
 from ledger.domain.records import CorrectedValue, Correction
 from ledger.errors import InvalidInput, RuleViolation
+from ledger.text import check_name, check_text, parse_decimal_text
 
 LEDGER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:jixiao:ledger")
 
@@ -128,6 +130,8 @@ class LedgerAggregate(Aggregate, metaclass=_WithEvents):
                     field=f"values.{key}", rule="correctable field")
             try:
                 parsed[key] = allowed[key](raw)
+            except PydanticCustomError as exc:  # the text or number rule: say which
+                raise InvalidInput(str(exc), field=f"values.{key}", rule=exc.type) from None
             except (ValueError, TypeError) as exc:
                 raise InvalidInput(str(exc), field=f"values.{key}", rule="field format") from None
         return parsed
@@ -155,9 +159,17 @@ class LedgerAggregate(Aggregate, metaclass=_WithEvents):
 
 
 def parse_text(value: Any) -> str:
+    """Free text, held to the same rule as a command's text fields (ledger.text)."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError("must be non-empty text")
-    return value
+    return str(check_text(value))
+
+
+def parse_name(value: Any) -> str:
+    """A name, held to the same rule as a command's names (ledger.text)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be non-empty text")
+    return str(check_name(value))
 
 
 def parse_bool(value: Any) -> bool:
@@ -170,7 +182,7 @@ def parse_score(value: Any) -> Decimal:
     if isinstance(value, float | bool):
         raise ValueError("a score is a decimal string or integer, not a float")
     try:
-        score = Decimal(str(value))
+        score = Decimal(str(parse_decimal_text(value)))
     except ArithmeticError:
         raise ValueError(f"not a score: {value!r}") from None
     if not score.is_finite() or score < 0 or score > 100:

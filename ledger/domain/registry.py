@@ -11,7 +11,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from ledger.domain.base import LedgerAggregate, Meta, correctable, parse_text, stable_id
+from ledger.domain.base import LedgerAggregate, Meta, correctable, parse_name, stable_id
 from ledger.domain.records import AgencyAssessment, Correction
 from ledger.errors import RuleViolation
 
@@ -146,9 +146,9 @@ class Expert(LedgerAggregate):
 
 
 # A correction may restate the name a unit, agency or expert was registered under.
-Unit.CORRECTABLE = correctable({Unit.Registered: {"name": parse_text}})
-Agency.CORRECTABLE = correctable({Agency.Admitted: {"name": parse_text}})
-Expert.CORRECTABLE = correctable({Expert.Admitted: {"name": parse_text}})
+Unit.CORRECTABLE = correctable({Unit.Registered: {"name": parse_name}})
+Agency.CORRECTABLE = correctable({Agency.Admitted: {"name": parse_name}})
+Expert.CORRECTABLE = correctable({Expert.Admitted: {"name": parse_name}})
 
 RULEBOOK_ID = stable_id("rulebook", "rules")
 

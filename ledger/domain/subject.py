@@ -17,6 +17,7 @@ from ledger.domain.base import (
     correctable,
     parse_bool,
     parse_date,
+    parse_name,
     parse_score,
     parse_text,
     stable_id,
@@ -399,7 +400,7 @@ class Subject(LedgerAggregate):
 
 
 Subject.CORRECTABLE = correctable({
-    Subject.Registered: {"name": parse_text, "funds": parse_money, "is_key": parse_bool,
+    Subject.Registered: {"name": parse_name, "funds": parse_money, "is_key": parse_bool,
                          "is_new": parse_bool},
     Subject.EvaluationRecorded: {"score": parse_score, "narrative": parse_text,
                                  "evaluated_on": parse_date},

@@ -37,8 +37,9 @@ def is_blank(values: Sequence[Any]) -> bool:
     return all(cell_text(v).strip() == "" for v in values)
 
 
-_PLAIN_AMOUNT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-_GROUPED_AMOUNT = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+# ASCII digits (after NFKC has folded full-width ones): \d would also match "١٢٣".
+_PLAIN_AMOUNT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+_GROUPED_AMOUNT = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
 
 
 class CellError(ValueError):
@@ -78,7 +79,7 @@ def parse_seq(value: Any) -> int:
     text = unicodedata.normalize("NFKC", cell_text(value)).strip()
     if not text:
         raise CellError("missing-seq", "序号 is empty")
-    if isinstance(value, bool) or not text.isdecimal() or int(text) <= 0:
+    if isinstance(value, bool) or not (text.isascii() and text.isdecimal()) or int(text) <= 0:
         raise CellError("non-integer-seq", f"序号 {text!r} is not a positive integer")
     return int(text)
 

@@ -213,10 +213,13 @@ def _plan(ledger: Ledger, parsed: ParsedAnnex, sha: str, fiscal_year: int, table
         names[code] = row.source_row
         unit = unit_code_for(row.unit_name)
         if unit not in plan.units and not _exists(ledger, "unit", unit):
-            plan.units.append(unit)
-            plan.calls.append(("register_unit", {
+            registration = ("register_unit", {
                 "command_id": f"{prefix}-u-{unit}", "code": unit, "name": row.unit_name.strip(),
-                "kind": unit_kind(row.unit_name, supervising), "effective_on": start}))
+                "kind": unit_kind(row.unit_name, supervising), "effective_on": start})
+            if not _validate(parsed, row, [registration], plan.problems):
+                continue
+            plan.units.append(unit)
+            plan.calls.append(registration)
         steps = _row_commands(parsed, row, f"{prefix}-r{row.source_row}", code, unit,
                               fiscal_year, table)
         existing = _subject(ledger, code)
@@ -263,11 +266,13 @@ def _row_commands(parsed: ParsedAnnex, row: ParsedRow, prefix: str, code: str, u
     ]
 
 
-_MODELS: dict[str, type[c.Command]] = {"register_subject": c.RegisterSubject,
+_MODELS: dict[str, type[c.Command]] = {"register_unit": c.RegisterUnit,
+                                       "register_subject": c.RegisterSubject,
                                        "record_evaluation": c.RecordEvaluation,
                                        "assign_grade": c.AssignGrade}
 # Command field (as InvalidInput names it) -> canonical table column.
 _COLUMNS = {"name": "subject", "funds": "funds", "narrative": "assessment"}
+_UNIT_COLUMNS = {"name": "unit"}  # a unit's registration reads the unit column
 
 
 def _validate(parsed: ParsedAnnex, row: ParsedRow, steps: Sequence[tuple[str, dict[str, Any]]],
@@ -278,7 +283,8 @@ def _validate(parsed: ParsedAnnex, row: ParsedRow, steps: Sequence[tuple[str, di
         try:
             parse_command(_MODELS[method], data)
         except InvalidInput as exc:
-            column = parsed.header_map.get(_COLUMNS.get((exc.field or "").split(".")[0], ""))
+            columns = _UNIT_COLUMNS if method == "register_unit" else _COLUMNS
+            column = parsed.header_map.get(columns.get((exc.field or "").split(".")[0], ""))
             problems.append(TableProblem(parsed.file, row.source_row, column, "invalid-value",
                                          exc.message))
             ok = False
