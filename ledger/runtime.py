@@ -44,6 +44,7 @@ from ledger.integrity.recorders import AuthenticatingPostgresRecorder, Authentic
 from ledger.permissions import check_reach, check_role, check_unit_scope
 from ledger.rules import DEFAULT_RULES, RuleSet
 from ledger.store import APPLICATION_NAME, Database
+from ledger.text import NAME_RULE, text_problem
 from ledger.transcoder import FastJSONTranscoder, LedgerMapper
 
 A = TypeVar("A", bound=Aggregate)
@@ -61,6 +62,16 @@ class Actor:
 
 
 SYSTEM = Actor(id="system", role=permissions.SYSTEM)
+
+
+def check_actor(actor: Actor) -> None:
+    """The actor is recorded in every event's Meta like any name: the same rule applies,
+    whoever built the Actor (a token, the CLI, an embedding program)."""
+    for field_name in ("id", "unit_code", "agency_code"):
+        value = getattr(actor, field_name)
+        if value is not None and (problem := text_problem(value, name=True)) is not None:
+            raise InvalidInput(f"actor {field_name}: {problem}", field=f"actor.{field_name}",
+                               rule=NAME_RULE)
 
 
 @dataclass(frozen=True)
@@ -162,6 +173,7 @@ class LedgerBase(Application[UUID]):
         recognised when its decision is refused or its save collides with the stored record.
         """
         check_role(actor.role, name)
+        check_actor(actor)
         digest = request_hash(name, cmd)
         batch: Batch | None = getattr(self._local, "batch", None)
         if batch is not None and cmd.command_id in batch.results:
