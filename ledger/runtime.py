@@ -43,7 +43,7 @@ from ledger.integrity.event_macs import EventKey
 from ledger.integrity.recorders import AuthenticatingPostgresRecorder, AuthenticatingSQLiteRecorder
 from ledger.permissions import check_reach, check_role, check_unit_scope
 from ledger.rules import DEFAULT_RULES, RuleSet
-from ledger.store import APPLICATION_NAME, Database
+from ledger.store import APPLICATION_NAME, Database, storage_unavailable
 from ledger.text import NAME_RULE, text_problem
 from ledger.transcoder import FastJSONTranscoder, LedgerMapper
 
@@ -286,7 +286,13 @@ class LedgerBase(Application[UUID]):
         """Whether the store holds command records from before ids were scoped to actors
         (asked once: this build writes none)."""
         if self._unscoped_records is None:
-            self._unscoped_records = holds_unscoped_records(self, self.database)
+            try:
+                self._unscoped_records = holds_unscoped_records(self, self.database)
+            except Exception as exc:
+                if not storage_unavailable(exc):
+                    raise
+                raise Unavailable("STORAGE_UNAVAILABLE", "the ledger's storage is unavailable: "
+                                  f"{exc}", rule="retry with the same commandId") from None
         return self._unscoped_records
 
     def _replay(self, command_id: str, digest: str, actor: Actor) -> CommandResult | None:
