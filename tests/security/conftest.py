@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -55,6 +56,17 @@ class Served:
                 headers: dict[str, str] | None = None) -> httpx.Response:
         return httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables},
                           headers=headers or {}, timeout=30)
+
+
+def operator_sql(db: Database, statement: str, params: tuple[Any, ...] = ()) -> None:
+    """What an operator with a database client does: no application involved."""
+    conn = db.connect()
+    try:
+        conn.execute(db.sql(statement), params)
+        if db.backend == "sqlite":
+            conn.commit()
+    finally:
+        conn.close()
 
 
 def public_totals(url: str) -> dict[str, Decimal]:

@@ -20,14 +20,12 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx2 as httpx
 import pytest
 from openpyxl import load_workbook
 
-from ledger.store import Database
-from tests.security.conftest import Served, assert_public_annex_intact
+from tests.security.conftest import Served, assert_public_annex_intact, operator_sql
 from tests.security.ledger_edits import rename_subject, rewrite_assessment
 
 POSITION = "{ ledger { position } }"
@@ -106,17 +104,6 @@ def test_a_pinned_export_is_rendered_once_and_the_cache_serves_no_one_it_should_
     assert anonymous.headers["etag"] != full.headers["etag"]
     assert len(anonymous.content.splitlines()) < len(full.content.splitlines())
     assert_public_annex_intact(served.url)
-
-
-def operator_sql(db: Database, statement: str, params: tuple[Any, ...]) -> None:
-    """What an operator with a database client does: no application involved."""
-    conn = db.connect()
-    try:
-        conn.execute(db.sql(statement), params)
-        if db.backend == "sqlite":
-            conn.commit()
-    finally:
-        conn.close()
 
 
 def test_an_export_kept_from_tampered_views_is_not_served_once_they_are_repaired(

@@ -34,7 +34,7 @@ from ledger.sample.loader import load_sample
 from ledger.store import Database, fetchone
 from tests.browser.conftest import ServerThread
 from tests.e2e.conftest import bearer, issue_token
-from tests.security.conftest import Served, assert_public_annex_intact
+from tests.security.conftest import Served, assert_public_annex_intact, operator_sql
 
 ORIGIN = "jixiao.test/tamper"
 WATCH_SECONDS = 0.2
@@ -108,17 +108,6 @@ def export_checkpoint(served: Served) -> tuple[str, str]:
     return response.headers["X-Jixiao-Checkpoint"], response.content.decode("utf-8-sig")
 
 
-def sql(db: Database, statement: str, params: tuple[Any, ...] = ()) -> None:
-    """What an operator with a database client does: no application involved."""
-    conn = db.connect()
-    try:
-        conn.execute(db.sql(statement), params)
-        if db.backend == "sqlite":
-            conn.commit()
-    finally:
-        conn.close()
-
-
 def test_a_view_row_changed_by_sql_is_named_and_no_longer_cited(watched: Served,
                                                                 key_path: Path) -> None:
     db = watched.db
@@ -129,7 +118,7 @@ def test_a_view_row_changed_by_sql_is_named_and_no_longer_cited(watched: Served,
     cited, _ = export_checkpoint(watched)
     assert cited.startswith(f"{ORIGIN} ")  # a signed checkpoint vouches for the download
 
-    sql(db, "UPDATE subject_rows SET name = ? WHERE code = ?", (FORGED_NAME, SUBJECT))
+    operator_sql(db, "UPDATE subject_rows SET name = ? WHERE code = ?", (FORGED_NAME, SUBJECT))
     answer = watched.graphql(NAME_QUERY, {"code": SUBJECT}).json()
     assert answer["data"]["ledger"]["subject"]["name"] == FORGED_NAME  # the attack is served
 
