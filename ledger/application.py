@@ -1,19 +1,16 @@
-"""The ledger application service: one method per command (these become mutations)."""
+"""The ledger application service: one method per command (these become mutations).
+
+The lifecycle commands live here; the registry's in ledger.registry_commands, and each
+form's in its own mixin, all subclasses of ledger.handling.Handlers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
-from typing import Any, TypeVar
-
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import Aggregate
 
 from ledger import commands as c
 from ledger.domain.base import LedgerAggregate, Meta
 from ledger.domain.disclosure import Disclosure
-from ledger.domain.registry import RULEBOOK_ID, Agency, Expert, RuleBook, Unit
-from ledger.domain.subject import Subject
 from ledger.errors import InvalidInput, RuleViolation
 from ledger.evaluation_checks import (
     check_dimensions,
@@ -21,144 +18,17 @@ from ledger.evaluation_checks import (
     check_published_grade,
     kind_commissioned_by,
 )
+from ledger.handling import Decision, Handlers, Input
+from ledger.handling import as_command as _as
 from ledger.monitoring import deviation_warnings, execution_rate
-from ledger.permissions import check_commissioner, check_own_agency, units_over
-from ledger.rules import RuleSet
-from ledger.runtime import SYSTEM, Actor, CommandResult, LedgerBase, new_id, parse_command
+from ledger.permissions import check_commissioner, units_over
+from ledger.registry_commands import RegistryCommands
+from ledger.runtime import SYSTEM, Actor, CommandResult, new_id
 from ledger.scoring import score_self_evaluation
 
-C = TypeVar("C", bound=c.Command)
-Input = dict[str, Any] | c.Command
-Decision = tuple[Sequence[Aggregate], dict[str, str]]
 
-
-def _as(model: type[C], data: Input) -> C:
-    if isinstance(data, model):
-        return data
-    if isinstance(data, c.Command):
-        data = data.model_dump()
-    return parse_command(model, data)
-
-
-class Ledger(LedgerBase):
+class Ledger(RegistryCommands, Handlers):
     """Every lifecycle step of 预算绩效管理 as a command that records immutable events."""
-
-    # -- registry --------------------------------------------------------------------------
-
-    def register_unit(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.RegisterUnit, data)
-
-        def decide(meta: Meta) -> Decision:
-            self._absent("unit", cmd.code, "code")
-            if cmd.parent_code is not None:
-                self.check_unit(cmd.parent_code, "parentCode")
-            return [Unit(code=cmd.code, name=cmd.name, kind=cmd.kind,
-                         parent_code=cmd.parent_code, meta=meta)], {}
-        return self.run("register_unit", cmd, actor, decide)
-
-    def register_subject(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.RegisterSubject, data)
-
-        def decide(meta: Meta) -> Decision:
-            self._absent("subject", cmd.code, "code")
-            self.check_unit(cmd.unit_code)
-            return [Subject(code=cmd.code, name=cmd.name, kind=cmd.kind,
-                            fiscal_year=cmd.fiscal_year, unit_code=cmd.unit_code,
-                            funds=cmd.funds, is_new=cmd.is_new, is_key=cmd.is_key,
-                            tags=list(cmd.tags), meta=meta)], {}
-        return self.run("register_subject", cmd, actor, decide)
-
-    def admit_agency(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.AdmitAgency, data)
-
-        def decide(meta: Meta) -> Decision:
-            self._absent("agency", cmd.code, "code")
-            return [Agency(code=cmd.code, name=cmd.name, qualification=cmd.qualification,
-                           meta=meta)], {}
-        return self.run("admit_agency", cmd, actor, decide)
-
-    def declare_agency_relationship(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.DeclareAgencyRelationship, data)
-
-        def decide(meta: Meta) -> Decision:
-            check_own_agency(actor.role, actor.agency_code, cmd.code)
-            agency = self.agency(cmd.code)
-            self.check_unit(cmd.unit_code)
-            agency.declare_relationship(cmd.unit_code, cmd.relationship, meta)
-            return [agency], {}
-        return self.run("declare_agency_relationship", cmd, actor, decide)
-
-    def assess_agency(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.AssessAgency, data)
-
-        def decide(meta: Meta) -> Decision:
-            agency = self.agency(cmd.code)
-            agency.assess(year=cmd.year, score=cmd.score, rating=cmd.rating,
-                          remarks=cmd.remarks, meta=meta)
-            return [agency], {}
-        return self.run("assess_agency", cmd, actor, decide)
-
-    def suspend_agency(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.SuspendAgency, data)
-
-        def decide(meta: Meta) -> Decision:
-            agency = self.agency(cmd.code)
-            agency.suspend(cmd.reason, meta)
-            return [agency], {}
-        return self.run("suspend_agency", cmd, actor, decide)
-
-    def reinstate_agency(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.ReinstateAgency, data)
-
-        def decide(meta: Meta) -> Decision:
-            agency = self.agency(cmd.code)
-            agency.reinstate(cmd.reason, meta)
-            return [agency], {}
-        return self.run("reinstate_agency", cmd, actor, decide)
-
-    def remove_agency(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.RemoveAgency, data)
-
-        def decide(meta: Meta) -> Decision:
-            agency = self.agency(cmd.code)
-            agency.remove(cmd.reason, meta)
-            return [agency], {}
-        return self.run("remove_agency", cmd, actor, decide)
-
-    def admit_expert(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.AdmitExpert, data)
-
-        def decide(meta: Meta) -> Decision:
-            self._absent("expert", cmd.code, "code")
-            return [Expert(code=cmd.code, name=cmd.name, fields=list(cmd.fields), meta=meta)], {}
-        return self.run("admit_expert", cmd, actor, decide)
-
-    def remove_expert(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.RemoveExpert, data)
-
-        def decide(meta: Meta) -> Decision:
-            expert = self.expert(cmd.code)
-            expert.remove(cmd.reason, meta)
-            return [expert], {}
-        return self.run("remove_expert", cmd, actor, decide)
-
-    def adopt_rules(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.AdoptRules, data)
-        try:
-            rules = RuleSet.model_validate(cmd.rules)
-        except ValueError as exc:
-            raise InvalidInput(f"rules: {exc}", field="rules", rule="rule set schema") from None
-
-        def decide(meta: Meta) -> Decision:
-            book: Aggregate
-            try:
-                book = self.load(RULEBOOK_ID)
-            except AggregateNotFoundError:  # the first adoption opens the book
-                book = RuleBook(meta=meta)
-            assert isinstance(book, RuleBook)
-            book.adopt(rules.model_dump(mode="json"), meta)
-            return [book], {}
-        return self.run("adopt_rules", cmd, actor, decide)
 
     # -- ex-ante and goals -------------------------------------------------------------------
 
@@ -188,7 +58,7 @@ class Ledger(LedgerBase):
 
         def decide(meta: Meta) -> Decision:
             subject = self.subject(cmd.subject_code)
-            rules = self._rules_for(subject, cmd.effective_on)
+            rules = self.rules_for(subject, cmd.effective_on)
             subject.review_goals(cmd.decision == "approve", cmd.comments,
                                  rules.ex_ante_threshold, meta)
             return [subject], {}
@@ -217,7 +87,7 @@ class Ledger(LedgerBase):
                 raise RuleViolation("UNKNOWN_INDICATOR", f"not in the approved goals: "
                                     f"{', '.join(unknown)}", field="indicators.name",
                                     rule="monitoring reports on approved indicators")
-            rules = self._rules_for(subject, cmd.window_end)
+            rules = self.rules_for(subject, cmd.window_end)
             rate = execution_rate(cmd.budget_amount, cmd.executed_amount)
             progress = [i.model_dump() for i in cmd.indicators]
             warnings = deviation_warnings(rules.monitoring, subject.fiscal_year, cmd.window_end,
@@ -238,7 +108,7 @@ class Ledger(LedgerBase):
         def decide(meta: Meta) -> Decision:
             subject = self.subject(cmd.subject_code)
             subject.check_goals_approved("self-evaluation")
-            rules = self._rules_for(subject, cmd.effective_on)
+            rules = self.rules_for(subject, cmd.effective_on)
             score, parts = score_self_evaluation(
                 subject.indicators, [r.model_dump() for r in cmd.indicator_results],
                 cmd.budget_amount, cmd.executed_amount, rules.self_evaluation)
@@ -271,7 +141,7 @@ class Ledger(LedgerBase):
         def decide(meta: Meta) -> Decision:
             subject = self.subject(cmd.subject_code)
             kind = check_evaluator(self, actor, cmd, subject)
-            rules = self._rules_for(subject, cmd.evaluated_on)
+            rules = self.rules_for(subject, cmd.evaluated_on)
             score = (check_dimensions(subject.kind, cmd.dimensions, rules) if cmd.dimensions
                      else None)
             if score is not None and cmd.published_grade is not None:
@@ -310,7 +180,7 @@ class Ledger(LedgerBase):
 
         def decide(meta: Meta) -> Decision:
             subject = self.subject(cmd.subject_code)
-            rules = self._rules_for(subject, cmd.effective_on)
+            rules = self.rules_for(subject, cmd.effective_on)
             subject.assign_grade(cmd.grade, cmd.basis_kind, cmd.basis_id,
                                  rules.grade_scale, rules.version, meta)
             return [subject], {}
@@ -388,11 +258,6 @@ class Ledger(LedgerBase):
             target.correct(version, event_name, cmd.values, cmd.reason, meta)
             return [target], {"corrects": str(cmd.position)}
         return self.run("correct_event", cmd, actor, decide)
-
-    # -- helpers --------------------------------------------------------------------------------
-
-    def _rules_for(self, subject: Subject, on: date | None) -> RuleSet:
-        return self.rules_in_force(on or date(subject.fiscal_year, 12, 31))
 
 
 def check_window(start: date, end: date, fiscal_year: int) -> None:

@@ -22,6 +22,7 @@ import schema
 from ledger import commands as c
 from ledger import permissions
 from ledger.application import Ledger
+from ledger.handling import Handlers
 from ledger.importing import importer
 from ledger.runtime import SYSTEM, Actor, CommandResult, camel
 from schema.inputs import COMMANDS, command_model
@@ -29,9 +30,15 @@ from schema.mutations import DESCRIPTIONS, ID_FIELDS
 
 
 def ledger_commands() -> set[str]:
-    """Ledger's public methods: each is a command (the machinery lives in LedgerBase)."""
-    return {name for name, value in vars(Ledger).items()
-            if callable(value) and not name.startswith("_")}
+    """Public methods of Ledger and its command mixins: each is a command (the machinery
+    lives in ledger.handling.Handlers and below)."""
+    names: set[str] = set()
+    for cls in Ledger.__mro__:
+        if cls is Handlers:
+            break
+        names |= {name for name, value in vars(cls).items()
+                  if callable(value) and not name.startswith("_")}
+    return names
 
 
 @pytest.fixture(scope="module")
