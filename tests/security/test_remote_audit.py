@@ -146,7 +146,7 @@ class Note:
 
 def open_note(text: str, key: str) -> Note:
     """Check the note's Ed25519 signature by `key` (name+hexid+base64(0x01||key)); parse it."""
-    name, key_id, blob = key.strip().split("+")
+    name, key_id, blob = key.strip().split("+", 2)
     raw = base64.b64decode(blob)
     assert raw[0] == 1 and len(raw) == 33
     assert sha256(name.encode() + b"\n" + raw)[:4].hex() == key_id
