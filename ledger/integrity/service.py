@@ -260,7 +260,7 @@ def prove_inclusion(db: Database, position: int,
         row = fetchone(db, conn, "SELECT leaf_index, leaf_hash FROM integrity_leaves WHERE "
                        "position = ?", (position,))
         if row is None:
-            raise NotFound("sealed event", str(position), field="position")
+            raise NotFound("sealed_event", str(position), field="position")
         index = int(row[0])
         if index >= checkpoint.size:
             raise RuleViolation("NOT_IN_CHECKPOINT", f"position {position} is leaf {index}, "
