@@ -41,6 +41,7 @@ from schema.health import health_routes
 from schema.http_input import GRAPHQL_PARAMS, BadRequest, graphql_params, read_json
 from schema.portal import portal_routes
 from schema.readiness import readiness_routes
+from schema.tlog import tlog_routes
 
 MAX_BODY = 1 << 20  # 1 MiB: far above any command, far below anything harmful
 BODY_TIMEOUT_SETTING = "JIXIAO_BODY_TIMEOUT"  # seconds to receive a whole request body
@@ -339,7 +340,9 @@ def build_app(services: Services, tokens: TokenStore, *, dev: bool = False,
                             *portal_routes(read_model, run=services.run,
                                            actor_of=resolve_actor),
                             *health_routes(read_model, run=services.run),
-                            *readiness_routes(read_model, run=services.run)],
+                            *readiness_routes(read_model, run=services.run),
+                            *tlog_routes(read_model, lambda request: services.ledger,
+                                         run=services.run, actor_of=resolve_actor)],
                     lifespan=lifespan, debug=dev)
     app.state.services = services
     app.state.graphql = graphql

@@ -132,11 +132,11 @@ def scope_of(seen: Visibility | None) -> str:
     return json.dumps([sorted(seen.audiences), sorted(seen.codes), sorted(seen.units)])
 
 
-def write_body(report: Report, kind: FormatName, note: str) -> bytes:
+def write_body(report: Report, kind: FormatName, note: str, signed: str | None = None) -> bytes:
     """The file's bytes (a zip for fdp): the CPU-heavy part, for the export pool."""
     with tempfile.TemporaryDirectory(prefix="jixiao-export-") as tmp:
         out = Path(tmp) / f"{report.name}.{kind}"
-        write_export(report, kind, out, note)
+        write_export(report, kind, out, note, signed)
         return zip_directory(out, report.name) if kind == "fdp" else out.read_bytes()
 
 
@@ -152,7 +152,7 @@ async def produce(read: ReadModel, chosen: ExportPlan, run: Run, render_on: Rend
     """The report from the read pool, its bytes from the export lane."""
     report = await run(functools.partial(report_for, read, chosen))
     body = await render_on(functools.partial(write_body, report, chosen.format,
-                                             chosen.status.note))
+                                             chosen.status.note, chosen.status.signed))
     extension = EXTENSIONS[chosen.format]
     return Export(body=body, media_type=MEDIA_TYPES[chosen.format],
                   ascii_name=f"{report.name}.{extension}",

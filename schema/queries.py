@@ -28,6 +28,7 @@ from schema.context import Information, services
 from schema.errors import PublicError
 from schema.fields import field
 from schema.paging import check_page
+from schema.proofs import ProofFields
 from schema.rollup import RollupFields
 from schema.subject import Subject
 from schema.types import (
@@ -51,7 +52,7 @@ WAIT_SECONDS = 5.0
 
 @strawberry.type(name="Ledger", description="The ledger as of one moment. `position` is the last "
                  "event this answer includes; every field below reads exactly that state.")
-class LedgerView:
+class LedgerView(ProofFields):
     moment: strawberry.Private[values.Moment]
     # What the caller may read as of `moment` (projections.visibility: the one rule).
     vis: strawberry.Private[seen.Visibility]

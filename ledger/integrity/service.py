@@ -224,7 +224,7 @@ class ConsistencyProof:
     to_checkpoint: str
 
 
-class _StoredLeaves:
+class StoredLeaves:
     """LeafSource over the integrity_leaves table."""
 
     def __init__(self, db: Database, conn: Any) -> None:
@@ -244,7 +244,7 @@ _CACHES: dict[str, SubtreeCache] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def _cache(db: Database, *, fresh: bool = False) -> SubtreeCache:
+def subtree_cache(db: Database, *, fresh: bool = False) -> SubtreeCache:
     with _CACHE_LOCK:
         if fresh:
             _CACHES[db.url] = {}
@@ -260,19 +260,19 @@ def prove_inclusion(db: Database, position: int,
         row = fetchone(db, conn, "SELECT leaf_index, leaf_hash FROM integrity_leaves WHERE "
                        "position = ?", (position,))
         if row is None:
-            raise NotFound("sealed event", str(position), field="position")
+            raise NotFound("sealed_event", str(position), field="position")
         index = int(row[0])
         if index >= checkpoint.size:
             raise RuleViolation("NOT_IN_CHECKPOINT", f"position {position} is leaf {index}, "
                                 f"after checkpoint {checkpoint.size}; make a newer checkpoint",
                                 field="position", rule="proofs lead to a signed checkpoint")
-        leaves, digest = _StoredLeaves(db, conn), bytes(row[1])
+        leaves, digest = StoredLeaves(db, conn), bytes(row[1])
         root = base64.b64decode(checkpoint.root)
-        path = inclusion_proof(index, checkpoint.size, leaves, _cache(db))
+        path = inclusion_proof(index, checkpoint.size, leaves, subtree_cache(db))
         try:
             verify_inclusion(digest, index, checkpoint.size, path, root)
         except ProofError:
-            path = inclusion_proof(index, checkpoint.size, leaves, _cache(db, fresh=True))
+            path = inclusion_proof(index, checkpoint.size, leaves, subtree_cache(db, fresh=True))
             verify_inclusion(digest, index, checkpoint.size, path, root)  # else: tampered
     finally:
         conn.close()
@@ -290,14 +290,14 @@ def prove_consistency(db: Database, from_size: int, to_size: int) -> Consistency
     path: list[bytes] = []
     if 0 < from_size < to_size:
         conn = db.connect()
-        leaves = _StoredLeaves(db, conn)
+        leaves = StoredLeaves(db, conn)
         roots = base64.b64decode(old.root), base64.b64decode(new.root)
         try:
-            path = consistency_proof(from_size, to_size, leaves, _cache(db))
+            path = consistency_proof(from_size, to_size, leaves, subtree_cache(db))
             try:
                 verify_consistency(from_size, to_size, *roots, path)
             except ProofError:
-                path = consistency_proof(from_size, to_size, leaves, _cache(db, fresh=True))
+                path = consistency_proof(from_size, to_size, leaves, subtree_cache(db, fresh=True))
                 verify_consistency(from_size, to_size, *roots, path)  # else: tampered
         finally:
             conn.close()

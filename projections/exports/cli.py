@@ -87,7 +87,7 @@ def cmd_export(args: argparse.Namespace, db: Database) -> int:
         moment = resolve_moment(read, position=args.position, as_of=args.as_of)
         status = checkpoint_status(read, moment)
         report = table_report(read, args.year, table, moment, status.provenance)
-        written = write_export(report, fmt, args.out, status.note)
+        written = write_export(report, fmt, args.out, status.note, status.signed)
     except ExportRefused as exc:
         print(f"export refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED

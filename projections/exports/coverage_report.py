@@ -59,6 +59,7 @@ class CheckpointStatus:
 
     provenance: Provenance
     note: str  # one line for people: which checkpoint, or why none
+    signed: str | None = None  # the cited checkpoint's signed note, verbatim (C2SP)
 
 
 def check_request(table: str, fmt: str) -> tuple[TableName, FormatName]:
@@ -115,7 +116,7 @@ def cite_checkpoint(read: ReadModel, base: Provenance) -> CheckpointStatus:
     cited = replace(base, checkpoint_origin=found.origin, checkpoint_size=found.size,
                     checkpoint_root=found.root)
     return CheckpointStatus(cited, f"检查点 {found.origin} 大小 {found.size} 根 {found.root} "
-                            f"(checkpoint covering position {base.position})")
+                            f"(checkpoint covering position {base.position})", found.note)
 
 
 def make_checkpoint(read: ReadModel,
@@ -145,7 +146,7 @@ def make_checkpoint(read: ReadModel,
                     checkpoint_root=info.root)
     return info.for_disclosure(), CheckpointStatus(
         cited, f"检查点 {info.origin} 大小 {info.size} 根 {info.root} (checkpoint signed for "
-        f"this package)")
+        f"this package)", info.note)
 
 
 def table_report(read: ReadModel, fiscal_year: int, table: TableName, moment: Moment,
@@ -204,11 +205,14 @@ def coverage_report(coverage: Coverage, provenance: Provenance) -> Report:
     )
 
 
-def write_export(report: Report, fmt: FormatName, out: Path, note: str) -> list[Path]:
+def write_export(report: Report, fmt: FormatName, out: Path, note: str,
+                 signed: str | None = None) -> list[Path]:
     """Write the report in a format; returns the paths written (a directory for fdp).
 
-    The writers carry the provenance; the csv sidecar and the fdp descriptor also
-    get `checkpoint_note`, so a file without a checkpoint says why in words.
+    The writers carry the provenance; the csv sidecar and the fdp descriptor also get
+    `checkpoint_note`, the cited checkpoint's signed note verbatim (`signed`: the bytes that
+    verify with the log's public key; null without one), and `checkpoint_summary`, which
+    says in words which checkpoint, or why there is none.
     """
     if fmt == "xlsx":
         write_xlsx(report, out)
@@ -220,7 +224,7 @@ def write_export(report: Report, fmt: FormatName, out: Path, note: str) -> list[
         write_csv(report, out)
         sidecar = sidecar_path(out)
         document = json.loads(sidecar.read_text(encoding="utf-8"))
-        document["checkpoint_note"] = note
+        document.update(checkpoint_note=signed, checkpoint_summary=note)
         sidecar.write_bytes((json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True)
                              + "\n").encode())
         return [out, sidecar]
@@ -229,7 +233,7 @@ def write_export(report: Report, fmt: FormatName, out: Path, note: str) -> list[
     write_fdp(report, out)
     descriptor_path = out / "datapackage.json"
     descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
-    descriptor["provenance"]["checkpoint_note"] = note
+    descriptor["provenance"].update(checkpoint_note=signed, checkpoint_summary=note)
     descriptor_path.write_bytes((json.dumps(descriptor, ensure_ascii=False, indent=2)
                                  + "\n").encode())
     return [out]

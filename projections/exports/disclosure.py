@@ -137,12 +137,12 @@ def package_reports(read: ReadModel, fiscal_year: int, audience: Audience, momen
     return reports, sorted(set(codes))
 
 
-def write_package(reports: Sequence[Report], out: Path, note: str) -> list[str]:
+def write_package(reports: Sequence[Report], out: Path, status: CheckpointStatus) -> list[str]:
     """Each report as xlsx, pdf and csv (+ provenance sidecar); the relative file names."""
     formats: tuple[FormatName, ...] = ("xlsx", "pdf", "csv")
     for report in reports:
         for fmt in formats:
-            write_export(report, fmt, out / f"{report.name}.{fmt}", note)
+            write_export(report, fmt, out / f"{report.name}.{fmt}", status.note, status.signed)
     return sorted(p.name for p in out.iterdir() if p.is_file() and p.name != MANIFEST)
 
 
@@ -158,7 +158,8 @@ def manifest_bytes(*, fiscal_year: int, audience: Audience, title: str, status: 
         "position": p.position,
         "recorded_at": p.recorded_at.isoformat() if p.recorded_at else None,
         "checkpoint": checkpoint,
-        "checkpoint_note": status.note,
+        "checkpoint_note": status.signed,
+        "checkpoint_summary": status.note,
         "subject_codes": list(subject_codes),
         "files": [{"path": name, "bytes": (out / name).stat().st_size,
                    "sha256": hashlib.sha256((out / name).read_bytes()).hexdigest()}
@@ -188,7 +189,7 @@ def disclose(read: ReadModel, *, fiscal_year: int, audience: Audience, out: Path
     checkpoint, status = make_checkpoint(read, base)
     reports = [replace(r, provenance=status.provenance) for r in reports]
     out.mkdir(parents=True, exist_ok=True)
-    files = write_package(reports, out, status.note)
+    files = write_package(reports, out, status)
     title = title_for(audience, fiscal_year)
     manifest = manifest_bytes(fiscal_year=fiscal_year, audience=audience, title=title,
                               status=status, checkpoint=checkpoint, subject_codes=codes,

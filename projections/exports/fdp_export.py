@@ -1,9 +1,13 @@
 """The Open Fiscal Data Package (datapackage.json + CSV) for open-budget tools.
 
 The descriptor follows the Fiscal Data Package "model" (measures and
-dimensions mapped onto CSV fields, spec 0.3) with `profile:
-fiscal-data-package`; the amount columns also carry the budget taxonomy's
-`columnType` ("value", "date:fiscal-year") used by FDP 1.0. Amounts stay in
+dimensions mapped onto CSV fields, spec 0.3); the amount columns also carry
+the budget taxonomy's `columnType` ("value", "date:fiscal-year") used by FDP 1.0.
+Its `profile` is `tabular-data-package`, which every Frictionless tool knows
+without fetching anything (an air-gapped `frictionless validate` passes); that it
+is a fiscal data package is said by the custom property `fiscalDataPackage`
+(spec and version) next to `model`, which tools that know FDP read. The CSV
+dialect is spelled out in full (CSVDDF 1.2), as the FDP profile requires. Amounts stay in
 万元 as published, and the measure says so with factor 10000 and currency CNY,
 so tools multiply rather than us rewriting the source figures. Only body rows
 are written: the 合计 row is derivable and would be double-counted by any tool
@@ -21,6 +25,13 @@ from ledger.annex import ANNEX_HEADERS
 from ledger.grades import Grade
 from projections.exports.csv_export import TEXT_CELL_RULE, csv_document
 from projections.exports.report import Cell, Report, provenance_dict, provenance_lines
+
+FISCAL_DATA_PACKAGE = {"spec": "https://specs.frictionlessdata.io/fiscal-data-package/",
+                       "version": "0.3"}
+# How csv_export.csv_document writes: CRLF, '"' quotes doubled, minimal quoting, a header.
+DIALECT = {"csvddfVersion": 1.2, "delimiter": ",", "lineTerminator": "\r\n", "quoteChar": '"',
+           "doubleQuote": True, "skipInitialSpace": False, "header": True,
+           "caseSensitiveHeader": False}
 
 
 @dataclass(frozen=True)
@@ -197,7 +208,8 @@ def datapackage(report: Report, csv_path: str, data: bytes) -> dict[str, object]
             spec["decimalChar"] = "."
         fields.append(spec)
     descriptor: dict[str, object] = {
-        "profile": "fiscal-data-package",
+        "profile": "tabular-data-package",
+        "fiscalDataPackage": dict(FISCAL_DATA_PACKAGE),
         "name": f"jixiao-{report.name}",
         "title": report.title,
         "description": "\n".join(provenance_lines(report.provenance)),
@@ -219,7 +231,7 @@ def datapackage(report: Report, csv_path: str, data: bytes) -> dict[str, object]
                 "encoding": "utf-8",
                 "bytes": len(data),
                 "hash": "sha256:" + hashlib.sha256(data).hexdigest(),
-                "dialect": {"delimiter": ",", "lineTerminator": "\r\n", "header": True},
+                "dialect": dict(DIALECT),
                 "schema": {"fields": fields},
             }
         ],

@@ -99,7 +99,8 @@ def test_csv_pdf_and_fdp_downloads(http: TestClient) -> None:
                      "annex-key-projects-2022/datapackage.json"]
     descriptor = json.loads(archive.read("annex-key-projects-2022/datapackage.json"))
     assert descriptor["provenance"]["position"] == int(fdp.headers["x-jixiao-position"])
-    assert "no signed checkpoint" in descriptor["provenance"]["checkpoint_note"]
+    assert descriptor["provenance"]["checkpoint_note"] is None
+    assert "no signed checkpoint" in descriptor["provenance"]["checkpoint_summary"]
 
     coverage = http.get("/exports/2022/coverage.xlsx")
     assert coverage.status_code == 200

@@ -65,7 +65,8 @@ def test_standing_committee_gets_both_annex_tables_and_the_event_says_so(
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
         assert entry["bytes"] == len(data)
     assert manifest["checkpoint"] is None
-    assert "no signing key configured" in str(manifest["checkpoint_note"])
+    assert manifest["checkpoint_note"] is None
+    assert "no signing key configured" in str(manifest["checkpoint_summary"])
     assert "no signing key configured" in result.checkpoint_note
     assert read_annex_file(out / "annex-key-projects-2022.xlsx").declared_total == Decimal(
         "6441.47")
@@ -118,6 +119,10 @@ def test_a_configured_key_signs_a_checkpoint_just_before(
     checkpoint = latest_checkpoint(database)
     assert checkpoint is not None and checkpoint.last_position >= head
     assert result.checkpoint == checkpoint.for_disclosure()
+    assert manifest_of(tmp_path / "signed")["checkpoint_note"] == checkpoint.note
+    sidecar = json.loads((tmp_path / "signed" / "annex-key-projects-2022.csv.provenance.json")
+                         .read_text("utf-8"))
+    assert sidecar["checkpoint_note"] == checkpoint.note
     sidecar = json.loads((tmp_path / "signed" / "annex-key-projects-2022.csv.provenance.json")
                          .read_text("utf-8"))
     assert sidecar["checkpoint_root"] == checkpoint.root
