@@ -17,7 +17,7 @@ LibraryLookup = Callable[[], dict[str, LibraryIndicator]]
 
 def check_levels(indicators: Sequence[c.Indicator], rules: RuleSet) -> None:
     for index, ind in enumerate(indicators):
-        check_level_pair(ind.level1, ind.level2, ind.name, rules, f"indicators[{index}].")
+        check_level_pair(ind.level1, ind.level2, ind.name, rules, f"indicators.{index}.")
 
 
 def check_level_pair(level1: str, level2: str, name: str, rules: RuleSet, at: str = "") -> None:
@@ -43,7 +43,7 @@ def check_library_codes(indicators: Sequence[c.Indicator], library: LibraryLooku
             continue
         if entries is None:
             entries = library()
-        at = f"indicators[{index}]"
+        at = f"indicators.{index}"
         entry = entries.get(ind.library_code)
         if entry is None:
             raise RuleViolation(

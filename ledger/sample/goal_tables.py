@@ -30,10 +30,11 @@ LIBRARY: tuple[tuple[str, str, str, str, str, str, str, str], ...] = (
 )
 CITED = {"按期完成率": "TY-SX-001", "服务对象满意度": "TY-MY-001"}
 
-# Subject code -> (年度总体目标, share of the funds that is 本年财政拨款, 上年结转 share).
+# Subject code -> (年度总体目标, share of the funds that is 本年财政拨款, 其他资金 share);
+# 上年结转 is the rest, so the three always add up to the subject's funds.
 FULL_TABLES: dict[str, tuple[str, Decimal, Decimal]] = {
     "XS-2022-KP-01": ("及时完成辖区市政道路、排水设施应急维修，保障城市运行安全。",
-                      Decimal("0.90"), Decimal("0.10")),
+                      Decimal("0.90"), Decimal("0")),
     "XS-2022-KP-05": ("按时足额发放农村最低生活保障金，做到应保尽保。",
                       Decimal("1"), Decimal("0")),
     "XS-2022-DO-04": ("保障民政局履职和各项民政业务正常开展，提升基本民生保障水平。",
@@ -50,12 +51,12 @@ def load_library(run: Run) -> None:
 
 
 def header(code: str, funds: Decimal) -> dict[str, Any]:
-    overall, appropriated, carried = FULL_TABLES[code]
+    overall, appropriated, other_share = FULL_TABLES[code]
     current = (funds * appropriated).quantize(Decimal("0.01"))
-    carried_over = (funds * carried).quantize(Decimal("0.01"))
+    other = (funds * other_share).quantize(Decimal("0.01"))
     return {"overall_goal": overall + ILLUSTRATIVE, "funds_by_source": {
-        "current_appropriation": str(current), "carried_over": str(carried_over),
-        "other": str(funds - current - carried_over)}}
+        "current_appropriation": str(current), "carried_over": str(funds - current - other),
+        "other": str(other)}}
 
 
 def cited(indicators: list[dict[str, Any]]) -> list[dict[str, Any]]:

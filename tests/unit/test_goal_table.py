@@ -51,11 +51,11 @@ def subject(app: Ledger) -> Subject:
 # -- level pairs -------------------------------------------------------------------------------
 
 def test_a_level_pair_the_rules_do_not_allow_is_refused_naming_the_indicator(app: Ledger) -> None:
-    error = refused(app, "INDICATOR_LEVELS_NOT_ALLOWED", "indicators[2].level2", lambda: do(
+    error = refused(app, "INDICATOR_LEVELS_NOT_ALLOWED", "indicators.2.level2", lambda: do(
         app, "declare_goals", subject_code="S1",
         indicators=with_indicator(level1="产出", level2="服务对象满意度", name="群众满意率")))
     assert "群众满意率" in error.message and "产出" in error.message
-    refused(app, "INDICATOR_LEVELS_NOT_ALLOWED", "indicators[0].level1", lambda: do(
+    refused(app, "INDICATOR_LEVELS_NOT_ALLOWED", "indicators.0.level1", lambda: do(
         app, "declare_goals", subject_code="S1",
         indicators=[{**INDICATORS[0], "level1": "成本", "level2": "经济成本"}]))
 
@@ -69,7 +69,7 @@ def test_a_rule_version_with_cost_as_level1_is_adoptable(app: Ledger) -> None:
     do(app, "adopt_rules", rules={"version": 2, "effective_from": "2022-01-01",
                                   "indicator_levels": {k: list(v) for k, v in
                                                        COST_AS_LEVEL1.items()}})
-    refused(app, "INDICATOR_LEVELS_NOT_ALLOWED", "indicators[3].level2", lambda: do(
+    refused(app, "INDICATOR_LEVELS_NOT_ALLOWED", "indicators.3.level2", lambda: do(
         app, "adjust_goals", subject_code="S1", indicators=[*INDICATORS, old_cost],
         reason="按新版指标体系调整"))
     do(app, "adjust_goals", subject_code="S1", indicators=[*INDICATORS, cost],
@@ -80,19 +80,19 @@ def test_a_rule_version_with_cost_as_level1_is_adoptable(app: Ledger) -> None:
 # -- the indicator library ---------------------------------------------------------------------
 
 def test_a_library_code_must_name_an_active_entry_it_matches(app: Ledger) -> None:
-    refused(app, "LIBRARY_INDICATOR_NOT_FOUND", "indicators[2].libraryCode", lambda: do(
+    refused(app, "LIBRARY_INDICATOR_NOT_FOUND", "indicators.2.libraryCode", lambda: do(
         app, "declare_goals", subject_code="S1", indicators=with_indicator(
             library_code="TY-MY-001")))
     do(app, "add_library_indicator", **LIBRARY_ENTRY)
-    error = refused(app, "LIBRARY_INDICATOR_MISMATCH", "indicators[2].unit", lambda: do(
+    error = refused(app, "LIBRARY_INDICATOR_MISMATCH", "indicators.2.unit", lambda: do(
         app, "declare_goals", subject_code="S1", indicators=with_indicator(
             library_code="TY-MY-001", unit="分")))
     assert "满意度" in error.message
-    refused(app, "LIBRARY_INDICATOR_MISMATCH", "indicators[2].comparator", lambda: do(
+    refused(app, "LIBRARY_INDICATOR_MISMATCH", "indicators.2.comparator", lambda: do(
         app, "declare_goals", subject_code="S1", indicators=with_indicator(
             library_code="TY-MY-001", comparator="=")))
     do(app, "retire_library_indicator", code="TY-MY-001", reason="并入新版指标")
-    refused(app, "LIBRARY_INDICATOR_RETIRED", "indicators[2].libraryCode", lambda: do(
+    refused(app, "LIBRARY_INDICATOR_RETIRED", "indicators.2.libraryCode", lambda: do(
         app, "declare_goals", subject_code="S1", indicators=with_indicator(
             library_code="TY-MY-001")))
 
