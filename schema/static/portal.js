@@ -742,6 +742,8 @@
       if (c.score) parts.push(t("summary.score", { score: c.score }));
       if (c.grade) parts.push(t("summary.grade", { grade: gradeLabel(c.grade) }));
       if (c.result_kind) parts.push(t(`result.${c.result_kind}`));
+      if (c.comments) parts.push(c.comments); // a review's comments, e.g. why goals were returned
+      if (c.reason) parts.push(t("summary.reason", { reason: c.reason }));
     }
     return h("li", { class: correction ? "correction" : null },
       entry.effectiveOn ? h("time", { datetime: entry.effectiveOn, text: entry.effectiveOn }) : null,
