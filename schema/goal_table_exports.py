@@ -23,10 +23,13 @@ from projections.exports.coverage_report import (
     checkpoint_status,
     resolve_moment,
 )
-from projections.exports.goal_table import GOAL_TABLE_FORMATS, goal_table_report
-from projections.exports.pdf_export import CjkFontNotFoundError, pdf_bytes
+from projections.exports.goal_table import (
+    GOAL_TABLE_FORMATS,
+    goal_table_bytes,
+    goal_table_report,
+)
+from projections.exports.pdf_export import CjkFontNotFoundError
 from projections.exports.report import Report
-from projections.exports.xlsx_export import xlsx_bytes
 from projections.views import ReadModel
 from projections.visibility import subject as visible_subject
 from projections.visibility import visibility
@@ -69,10 +72,6 @@ def plan_goal_table(read: ReadModel, code: str, fmt: str, *, position: int | Non
     return GoalTablePlan(key=key, report=goal_table_report(found, status.provenance))
 
 
-def render(report: Report, fmt: str) -> bytes:
-    return pdf_bytes(report) if fmt == "pdf" else xlsx_bytes(report)
-
-
 def goal_table_routes(read_model_getter: Callable[[Request], ReadModel], *,
                       run: Run | None = None,
                       actor_of: Callable[[Request], Actor] | None = None,
@@ -93,7 +92,7 @@ def goal_table_routes(read_model_getter: Callable[[Request], ReadModel], *,
                                                    position=position, as_of=as_of, actor=actor))
 
             async def produce(render_on: RenderOn) -> Export:
-                body = await render_on(functools.partial(render, chosen.report, fmt))
+                body = await render_on(functools.partial(goal_table_bytes, chosen.report, fmt))
                 report = chosen.report
                 return Export(body=body, media_type=MEDIA_TYPES["pdf" if fmt == "pdf"
                                                                 else "xlsx"],

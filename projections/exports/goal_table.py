@@ -7,10 +7,13 @@ Written by the annex exports' writers (xlsx and PDF), with the same provenance."
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from ledger.annex import Provenance
 from ledger.domain.goal_records import GoalStep, GoalTable
+from projections.exports.pdf_export import pdf_bytes
 from projections.exports.report import Cell, Report, format_decimal
+from projections.exports.xlsx_export import xlsx_bytes
 from projections.values import SubjectDetail
 
 GOAL_TABLE_HEADERS = ("一级指标", "二级指标", "三级指标", "指标方向", "指标值", "计量单位",
@@ -67,3 +70,15 @@ def goal_table_report(detail: SubjectDetail, provenance: Provenance) -> Report:
 
 def _slug(code: str) -> str:
     return "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-" for c in code)
+
+
+def goal_table_bytes(report: Report, fmt: str) -> bytes:
+    """The goal table's file in a format of GOAL_TABLE_FORMATS."""
+    if fmt not in GOAL_TABLE_FORMATS:
+        raise ValueError(f"a goal table is exported as xlsx or pdf, not {fmt!r}")
+    return pdf_bytes(report) if fmt == "pdf" else xlsx_bytes(report)
+
+
+def write_goal_table(report: Report, fmt: str, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(goal_table_bytes(report, fmt))
