@@ -18,6 +18,7 @@ from ledger.evaluation_checks import (
     check_published_grade,
     kind_commissioned_by,
 )
+from ledger.goal_table_commands import GoalTableCommands
 from ledger.handling import Decision, Handlers, Input
 from ledger.handling import as_command as _as
 from ledger.monitoring import deviation_warnings, execution_rate
@@ -27,10 +28,10 @@ from ledger.runtime import SYSTEM, Actor, CommandResult, new_id
 from ledger.scoring import score_self_evaluation
 
 
-class Ledger(RegistryCommands, Handlers):
+class Ledger(GoalTableCommands, RegistryCommands, Handlers):
     """Every lifecycle step of 预算绩效管理 as a command that records immutable events."""
 
-    # -- ex-ante and goals -------------------------------------------------------------------
+    # -- ex-ante assessment (goals: ledger.goal_table_commands) --------------------------
 
     def record_ex_ante_assessment(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
         cmd = _as(c.RecordExAnteAssessment, data)
@@ -43,35 +44,6 @@ class Ledger(RegistryCommands, Handlers):
                                    conclusion=cmd.conclusion, remarks=cmd.remarks, meta=meta)
             return [subject], {"assessmentId": assessment_id}
         return self.run("record_ex_ante_assessment", cmd, actor, decide)
-
-    def declare_goals(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.DeclareGoals, data)
-
-        def decide(meta: Meta) -> Decision:
-            subject = self.subject(cmd.subject_code)
-            subject.declare_goals([i.model_dump() for i in cmd.indicators], meta)
-            return [subject], {}
-        return self.run("declare_goals", cmd, actor, decide)
-
-    def review_goals(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.ReviewGoals, data)
-
-        def decide(meta: Meta) -> Decision:
-            subject = self.subject(cmd.subject_code)
-            rules = self.rules_for(subject, cmd.effective_on)
-            subject.review_goals(cmd.decision == "approve", cmd.comments,
-                                 rules.ex_ante_threshold, meta)
-            return [subject], {}
-        return self.run("review_goals", cmd, actor, decide)
-
-    def adjust_goals(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.AdjustGoals, data)
-
-        def decide(meta: Meta) -> Decision:
-            subject = self.subject(cmd.subject_code)
-            subject.adjust_goals([i.model_dump() for i in cmd.indicators], cmd.reason, meta)
-            return [subject], {}
-        return self.run("adjust_goals", cmd, actor, decide)
 
     # -- monitoring and evaluation -------------------------------------------------------------
 

@@ -116,9 +116,22 @@ class Indicator(BaseModel):
         return self
 
 
+class FundsBySource(BaseModel):
+    """资金来源 of the goal table (万元); 年度资金总额 is their sum."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    current_appropriation: Money = Field(default=Decimal("0.00"),
+                                         description="本年财政拨款 (万元)")
+    carried_over: Money = Field(default=Decimal("0.00"), description="上年结转 (万元)")
+    other: Money = Field(default=Decimal("0.00"), description="其他资金 (万元)")
+
+
 class GoalsInput(Command):
     subject_code: Code
     indicators: list[Indicator] = Field(min_length=1, max_length=500)
+    overall_goal: Note = Field(default="", description="年度总体目标")
+    funds_by_source: FundsBySource | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> GoalsInput:
@@ -139,6 +152,46 @@ class ReviewGoals(Command):
 
 
 class AdjustGoals(GoalsInput):
+    reason: Text
+
+
+Direction = Literal[">=", "<=", "=", "qualitative"]
+
+
+class LibraryIndicatorInput(Command):
+    """An indicator of the core indicator library (核心绩效指标库), by sector (行业/领域)."""
+
+    code: Code
+    sector: Name
+    level1: Literal["产出", "效益", "满意度", "成本"]
+    level2: Literal["数量", "质量", "时效", "成本", "经济效益", "社会效益", "生态效益",
+                    "可持续影响", "服务对象满意度", "经济成本", "社会成本", "生态环境成本"]
+    name: Name
+    unit: Label = ""
+    direction: Direction
+    reference_value: Note = ""
+
+    @model_validator(mode="after")
+    def _numeric_reference(self) -> LibraryIndicatorInput:
+        if self.direction != "qualitative" and self.reference_value:
+            try:
+                parse_decimal_text(self.reference_value)
+            except ValueError:
+                raise ValueError(f"reference value {self.reference_value!r} must be numeric "
+                                 f"for direction {self.direction}") from None
+        return self
+
+
+class AddLibraryIndicator(LibraryIndicatorInput):
+    pass
+
+
+class ReviseLibraryIndicator(LibraryIndicatorInput):
+    reason: Text
+
+
+class RetireLibraryIndicator(Command):
+    code: Code
     reason: Text
 
 

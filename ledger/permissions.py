@@ -53,6 +53,9 @@ MATRIX: dict[str, frozenset[str]] = {
     "admit_expert": _BUREAU,
     "remove_expert": _BUREAU,
     "adopt_rules": _BUREAU,
+    "add_library_indicator": _BUREAU,
+    "revise_library_indicator": _BUREAU,
+    "retire_library_indicator": _BUREAU,
     "correct_event": _BUREAU,
 }
 

@@ -69,6 +69,21 @@ class EvaluationDimensions(BaseModel):
     min_output_outcome_weight: DecimalText = Decimal("60")
 
 
+# 一级指标 -> the 二级指标 allowed under it. The common local layout keeps 成本 under 产出;
+# later national guidance makes 成本 a level 1 of its own (see COST_AS_LEVEL1).
+COMMON_INDICATOR_LEVELS: dict[str, tuple[str, ...]] = {
+    "产出": ("数量", "质量", "时效", "成本"),
+    "效益": ("经济效益", "社会效益", "生态效益", "可持续影响"),
+    "满意度": ("服务对象满意度",),
+}
+COST_AS_LEVEL1: dict[str, tuple[str, ...]] = {
+    "产出": ("数量", "质量", "时效"),
+    "成本": ("经济成本", "社会成本", "生态环境成本"),
+    "效益": ("经济效益", "社会效益", "生态效益", "可持续影响"),
+    "满意度": ("服务对象满意度",),
+}
+
+
 class RuleSet(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -79,6 +94,18 @@ class RuleSet(BaseModel):
     monitoring: MonitoringRule = MonitoringRule()
     self_evaluation: SelfEvaluationWeights = SelfEvaluationWeights()
     evaluation: EvaluationDimensions = EvaluationDimensions()
+    # The goal tree's allowed (一级, 二级) pairs in this rule version (docs/domain.md §2).
+    indicator_levels: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: dict(COMMON_INDICATOR_LEVELS))
+
+    @model_validator(mode="after")
+    def _levels_named(self) -> RuleSet:
+        if not self.indicator_levels or not all(self.indicator_levels.values()):
+            raise ValueError("indicator_levels names each level 1 with at least one level 2")
+        return self
+
+    def allows_levels(self, level1: str, level2: str) -> bool:
+        return level2 in self.indicator_levels.get(level1, ())
 
 
 DEFAULT_RULES = RuleSet()

@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from ledger.annex import AnnexKind
 from ledger.domain import records
+from ledger.domain.goal_records import GoalTable
 from ledger.grades import Grade
 
 T = TypeVar("T")
@@ -77,6 +78,7 @@ class SubjectDetail:
     consequences: tuple[records.Consequence, ...]
     rectifications: tuple[records.Rectification, ...]
     corrections: tuple[records.Correction, ...]
+    goal_table: GoalTable | None = None  # 绩效目标表: header, indicators, review history
 
 
 @dataclass(frozen=True)

@@ -399,4 +399,5 @@ def detail(head: SubjectSummary, s: Subject) -> SubjectDetail:
         monitoring=tuple(s.monitoring), self_evaluation=s.self_evaluation,
         evaluations=tuple(s.evaluations.values()), spot_checks=tuple(s.spot_checks.values()),
         grade=s.grade, consequences=tuple(s.results.values()),
-        rectifications=tuple(s.rectifications.values()), corrections=tuple(s.corrections))
+        rectifications=tuple(s.rectifications.values()), corrections=tuple(s.corrections),
+        goal_table=s.goal_table())

@@ -174,6 +174,7 @@ COMMANDS: tuple[str, ...] = (
     "record_disclosure", "admit_agency", "declare_agency_relationship", "assess_agency",
     "suspend_agency", "reinstate_agency", "remove_agency", "admit_expert", "remove_expert",
     "adopt_rules", "correct_event",
+    "add_library_indicator", "revise_library_indicator", "retire_library_indicator",
 )
 
 

@@ -50,6 +50,9 @@ DESCRIPTIONS: dict[str, str] = {
     "remove_expert": "Remove an expert from the library.",
     "adopt_rules": "Adopt a new version of the configurable rules.",
     "correct_event": "Correct a recorded fact by naming its event position and a reason.",
+    "add_library_indicator": "Add an indicator to the core indicator library (核心指标库).",
+    "revise_library_indicator": "Revise a library indicator, with a reason (a new revision).",
+    "retire_library_indicator": "Retire a library indicator, with a reason.",
 }
 
 # The ids each command reports (CommandResult.ids key, field name, type).

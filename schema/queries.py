@@ -22,11 +22,13 @@ from ledger.grades import Grade as LedgerGrade
 from ledger.log import read_log
 from projections import values
 from projections import visibility as seen
+from projections.goal_views import indicator_library
 from projections.stops import ViewStopped
 from projections.views import ReadModel
 from schema.context import Information, services
 from schema.errors import PublicError
 from schema.fields import field
+from schema.goal_table import LibraryIndicator
 from schema.paging import check_page
 from schema.proofs import ProofFields
 from schema.rollup import RollupFields
@@ -101,6 +103,14 @@ class LedgerView(ProofFields):
         found = await services(info).run(seen.subject, self.read, self.vis,
                                          self.moment, code)
         return None if found is None else Subject.of(self.moment, found, self.read)
+
+    @field(description="The core indicator library (核心指标库) as of this moment, by sector "
+                      "(行业/领域) then code; retired entries only with includeRetired.")
+    async def indicator_library(self, info: Information, sector: str | None = None,
+                                include_retired: bool = False) -> list[LibraryIndicator]:
+        found = await services(info).run(indicator_library, self.read, self.moment,
+                                         sector=sector, include_retired=include_retired)
+        return found
 
     @field(description="Who did what, in log order, up to this moment.")
     async def audit_trail(self, info: Information, subject_code: str | None = None,

@@ -18,6 +18,7 @@ from projections import values
 from projections.views import ReadModel
 from schema.context import Information, services
 from schema.fields import field
+from schema.goal_table import GoalTable
 from schema.paging import check_page
 from schema.records import record_type
 from schema.types import (
@@ -91,6 +92,9 @@ class Subject:
     consequences: list[Consequence]
     rectifications: list[Rectification]
     corrections: list[Correction]
+    goal_table: GoalTable | None = strawberry.field(description=(
+        "绩效目标表: 年度总体目标, funds by source, the indicators, and the review exchange "
+        "(each return with its comments, each resubmission, the approval, each adjustment)."))
 
     @field(description="This subject's events up to the enclosing moment.")
     async def audit_trail(self, info: Information, first: int = 50,
@@ -113,4 +117,4 @@ class Subject:
             monitoring=list(d.monitoring), self_evaluation=d.self_evaluation,
             evaluations=list(d.evaluations), spot_checks=list(d.spot_checks), grading=d.grade,
             consequences=list(d.consequences), rectifications=list(d.rectifications),
-            corrections=list(d.corrections))
+            corrections=list(d.corrections), goal_table=d.goal_table)

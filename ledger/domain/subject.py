@@ -31,6 +31,7 @@ from ledger.domain.evaluation_rules import (
     ranked_evaluation,
     stored_kind,
 )
+from ledger.domain.goal_records import FundsBySource, GoalStep, GoalTable, GoalTableHeader
 from ledger.domain.records import (
     Commission,
     Consequence,
@@ -88,6 +89,8 @@ class Subject(LedgerAggregate):
         self.goal_status = "none"  # none / declared / returned / approved
         self.indicators: tuple[GoalIndicator, ...] = ()
         self.goal_revision = 0
+        self.goal_header = GoalTableHeader(overall_goal="", funds_by_source=None)
+        self.goal_history: list[GoalStep] = []  # every declaration, return, approval, adjustment
         self.monitoring: list[MonitoringSnapshot] = []
         self.self_evaluation: SelfEvaluation | None = None
         # Keyed by id, in the order recorded: the last one is the latest.
@@ -118,20 +121,33 @@ class Subject(LedgerAggregate):
 
     # -- goals (绩效目标) -------------------------------------------------------------
 
-    def declare_goals(self, indicators: list[dict[str, Any]], meta: Meta) -> None:
+    def declare_goals(self, indicators: list[dict[str, Any]], meta: Meta,
+                      overall_goal: str = "", funds_by_source: dict[str, Any] | None = None
+                      ) -> None:
         if self.goal_status in ("declared", "approved"):
             raise rule("GOALS_ALREADY_" + self.goal_status.upper(),
                        f"goals are {self.goal_status}; "
                        + ("adjust them with a reason" if self.goal_status == "approved"
                           else "wait for the review"),
                        "indicators", "goals are declared once, re-declared only after return")
-        self._goals_declared(indicators=indicators, meta=meta)
+        self._goals_declared(indicators=indicators, meta=meta, overall_goal=overall_goal,
+                             funds_by_source=funds_by_source)
 
     @event("GoalsDeclared")
-    def _goals_declared(self, indicators: list[dict[str, Any]], meta: Meta) -> None:
+    def _goals_declared(self, indicators: list[dict[str, Any]], meta: Meta,
+                        overall_goal: str = "", funds_by_source: dict[str, Any] | None = None
+                        ) -> None:
         self.indicators = tuple(map(GoalIndicator.of, indicators))
         self.goal_status = "declared"
         self.goal_revision += 1
+        self.goal_header = GoalTableHeader(overall_goal=overall_goal,
+                                           funds_by_source=FundsBySource.of(funds_by_source))
+        self._goal_step("declared", "", meta)
+
+    def _goal_step(self, action: str, text: str, meta: Meta) -> None:
+        self.goal_history.append(GoalStep(action=action, revision=self.goal_revision, text=text,
+                                          actor_role=meta.actor_role,
+                                          effective_on=meta.effective_on))
 
     def review_goals(self, approve: bool, comments: str, threshold: Decimal, meta: Meta) -> None:
         if self.goal_status != "declared":
@@ -157,29 +173,46 @@ class Subject(LedgerAggregate):
     @event("GoalsApproved")
     def _goals_approved(self, comments: str, meta: Meta) -> None:
         self.goal_status = "approved"
+        self._goal_step("approved", comments, meta)
 
     @event("GoalsReturned")
     def _goals_returned(self, comments: str, meta: Meta) -> None:
         self.goal_status = "returned"
+        self._goal_step("returned", comments, meta)
 
-    def adjust_goals(self, indicators: list[dict[str, Any]], reason: str, meta: Meta) -> None:
+    def adjust_goals(self, indicators: list[dict[str, Any]], reason: str, meta: Meta,
+                     overall_goal: str = "", funds_by_source: dict[str, Any] | None = None
+                     ) -> None:
         if self.goal_status != "approved":
             raise rule("GOALS_NOT_APPROVED", f"goals are {self.goal_status}",
                        "subjectCode", "only approved goals are adjusted")
         if not reason.strip():
             raise rule("ADJUSTMENT_NEEDS_REASON", "an adjustment needs a reason", "reason",
                        "调整 with a reason")
-        self._goals_adjusted(indicators=indicators, reason=reason, meta=meta)
+        self._goals_adjusted(indicators=indicators, reason=reason, meta=meta,
+                             overall_goal=overall_goal, funds_by_source=funds_by_source)
 
     @event("GoalsAdjusted")
-    def _goals_adjusted(self, indicators: list[dict[str, Any]], reason: str, meta: Meta) -> None:
+    def _goals_adjusted(self, indicators: list[dict[str, Any]], reason: str, meta: Meta,
+                        overall_goal: str = "", funds_by_source: dict[str, Any] | None = None
+                        ) -> None:
         self.indicators = tuple(map(GoalIndicator.of, indicators))
         self.goal_revision += 1
+        if overall_goal or funds_by_source is not None:  # else the declared header stands
+            self.goal_header = GoalTableHeader(overall_goal=overall_goal,
+                                               funds_by_source=FundsBySource.of(funds_by_source))
+        self._goal_step("adjusted", reason, meta)
 
     def check_goals_approved(self, what: str) -> None:
         if self.goal_status != "approved":
             raise rule("GOALS_NOT_APPROVED", f"{what} needs approved goals; goals are "
                        f"{self.goal_status}", "subjectCode", f"{what} follows goal approval")
+
+    def goal_table(self) -> GoalTable:
+        h = self.goal_header
+        return GoalTable(status=self.goal_status, revision=self.goal_revision,
+                         overall_goal=h.overall_goal, funds_by_source=h.funds_by_source,
+                         indicators=self.indicators, history=tuple(self.goal_history))
 
     def indicator_names(self) -> set[str]:
         return {i.name for i in self.indicators}

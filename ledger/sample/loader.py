@@ -25,6 +25,7 @@ from typing import Any
 from ledger.application import Ledger
 from ledger.grades import Grade
 from ledger.runtime import Actor
+from ledger.sample.goal_tables import declare_and_approve, load_library
 
 FISCAL_YEAR = 2022
 BUREAU = ("XS-CZJ", "相山区财政局")  # illustrative code
@@ -121,6 +122,7 @@ def load_sample(app: Ledger, *, publish: bool = False) -> int:
     run("adopt_rules", "xiangshan", rules={
         "version": 2, "effective_from": "2022-01-01",
         "monitoring": {"default_window_end_month": 8}}, effective_on=date(2022, 1, 1))
+    load_library(run)
     run("admit_agency", AGENCY[0], code=AGENCY[0], name=AGENCY[1],
         qualification="会计师事务所", effective_on=date(2022, 3, 1))
 
@@ -158,10 +160,7 @@ def load_subject(run: Any, row: SeedRow, unit_code: str) -> None:
             dimensions={"立项必要性": "必要", "投入经济性": "经济", "绩效目标合理性": "合理",
                         "实施方案可行性": "可行", "筹资合规性": "合规"},
             effective_on=date(2021, 10, 20))
-    run("declare_goals", code, subject_code=code, indicators=indicators(row),
-        effective_on=date(2021, 11, 15))
-    run("review_goals", code, subject_code=code, decision="approve", comments="同意",
-        effective_on=date(2022, 1, 10))
+    declare_and_approve(run, code, funds, indicators(row))  # ledger.sample.goal_tables
     # Illustrative: where the narrative says 预算执行不到位, the September snapshot lags.
     lagging = "预算执行不到位" in row.assessment
     executed = (funds * Decimal("0.35" if lagging else "0.62")).quantize(Decimal("0.01"))

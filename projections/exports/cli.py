@@ -55,6 +55,19 @@ def register(sub: Any) -> None:
     moment.add_argument("--position", type=int, metavar="N", help="as of ledger position N")
     p.set_defaults(handler=cmd_export)
 
+    p = sub.add_parser("export-goal-table", help="export one subject's goal table (绩效目标表)",
+                       description="Export one subject's goal table (绩效目标表) in the "
+                       "standard layout as it stood at a moment (default: now), with the "
+                       "same provenance as the annex exports.")
+    p.add_argument("--subject", required=True, metavar="CODE", help="the subject's code")
+    p.add_argument("--format", dest="fmt", required=True, choices=["xlsx", "pdf"])
+    p.add_argument("--out", type=Path, required=True, metavar="PATH", help="file to write")
+    moment = p.add_mutually_exclusive_group()
+    moment.add_argument("--as-of", type=parse_time, metavar="ISO-TIME",
+                        help="as the ledger stood at this recorded time (with timezone)")
+    moment.add_argument("--position", type=int, metavar="N", help="as of ledger position N")
+    p.set_defaults(handler=cmd_export_goal_table)
+
     p = sub.add_parser("disclose", help="build and record a disclosure package",
                        description=DISCLOSE_DESCRIPTION,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -100,6 +113,45 @@ def cmd_export(args: argparse.Namespace, db: Database) -> int:
     when = f" (recorded {moment.recorded_at.isoformat()})" if moment.recorded_at else ""
     print(f"wrote {', '.join(str(p) for p in written)}: {report.title}, {len(report.rows)} rows")
     print(f"ledger position {moment.position}{when}")
+    print(status.note)
+    return 0
+
+
+def cmd_export_goal_table(args: argparse.Namespace, db: Database) -> int:
+    from ledger.application import Ledger
+    from ledger.migrate import migrate
+    from projections.exports.coverage_report import (
+        ExportRefused,
+        checkpoint_status,
+        resolve_moment,
+    )
+    from projections.exports.goal_table import goal_table_report, write_goal_table
+    from projections.exports.pdf_export import CjkFontNotFoundError
+    from projections.views import ReadModel
+
+    migrate(db)
+    ledger = Ledger(db)
+    read = ReadModel(db, ledger)
+    try:
+        moment = resolve_moment(read, position=args.position, as_of=args.as_of)
+        found = read.subject(moment, args.subject)
+        if found is None:
+            raise ExportRefused(f"no subject {args.subject!r} at position {moment.position}",
+                                "subject")
+        status = checkpoint_status(read, moment)
+        report = goal_table_report(found, status.provenance)
+        write_goal_table(report, args.fmt, args.out)
+    except ExportRefused as exc:
+        print(f"export refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except CjkFontNotFoundError as exc:
+        print(f"export failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        read.close()
+        ledger.close()
+    print(f"wrote {args.out}: {report.title} {args.subject}, {len(report.rows)} indicators")
+    print(f"ledger position {moment.position}")
     print(status.note)
     return 0
 

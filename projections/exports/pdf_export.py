@@ -267,6 +267,20 @@ def _total_cells(total: tuple[Cell, ...]) -> list[tuple[str, int, int]]:
     return cells
 
 
+def _write_preamble(pdf: FPDF, preamble: tuple[tuple[str, str], ...]) -> None:
+    """The form's header block: a two-column table (label, value) above the main table."""
+    label_width = 40.0
+    inner = pdf.epw - label_width - _CELL_EXTRA
+    with pdf.table(width=pdf.epw, col_widths=(label_width, pdf.epw - label_width),
+                   line_height=_LINE_HEIGHT, first_row_as_headings=False,
+                   wrapmode=WrapMode.CHAR, padding=_PADDING) as table:
+        for label, value in preamble:
+            row = table.row()
+            row.cell(label, style=FontFace(emphasis="BOLD"))
+            row.cell(cell_lines(pdf, value, inner)[0])
+    pdf.ln(3)
+
+
 def build_pdf(report: Report) -> FPDF:
     """The document object; `write_pdf` saves it."""
     font = find_cjk_font()
@@ -293,6 +307,8 @@ def build_pdf(report: Report) -> FPDF:
     pdf.ln(2)
 
     pdf.set_font(_FAMILY, size=_BODY_SIZE)
+    if report.preamble:
+        _write_preamble(pdf, report.preamble)
     widths = _column_widths(pdf, report, pdf.epw)
     aligns = _alignments(report)
     with pdf.table(

@@ -43,6 +43,9 @@ class Report:
     wrap_columns: frozenset[int] = field(default_factory=frozenset)
     name: str = "report"
     fiscal_year: int | None = None
+    # Labelled lines between the title and the table (a form's header block, e.g. the goal
+    # table's 项目名称 … 年度总体目标); the annex tables have none.
+    preamble: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         width = len(self.headers)

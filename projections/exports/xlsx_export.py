@@ -110,6 +110,25 @@ def _fill_row(
     ws.row_dimensions[row_index].height = _row_height(texts, widths)
 
 
+def _write_preamble(ws: Any, report: Report, widths: list[int]) -> int:
+    """The header block under the title: the label in the first column, the value merged
+    across the others. Returns the rows written."""
+    ncols = len(report.headers)
+    rest = sum(widths[1:]) or widths[0]
+    for offset, (label, value) in enumerate(report.preamble):
+        row = 2 + offset
+        for column, text in ((1, label), (2, value)):
+            cell = ws.cell(row=row, column=column)
+            _set_text(cell, text)
+            cell.font = Font(bold=column == 1)
+            cell.alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
+            cell.border = _BORDER
+        if ncols > 2:
+            ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=ncols)
+        ws.row_dimensions[row].height = _row_height([label, value], [widths[0], rest])
+    return len(report.preamble)
+
+
 def build_workbook(report: Report) -> Any:
     """The workbook object, for callers that add sheets (e.g. a coverage view)."""
     wb = Workbook()
@@ -128,16 +147,17 @@ def build_workbook(report: Report) -> Any:
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
     ws.row_dimensions[1].height = 30
 
+    head = 2 + _write_preamble(ws, report, widths)
     for column, header in enumerate(report.headers, start=1):
-        cell = ws.cell(row=2, column=column)
+        cell = ws.cell(row=head, column=column)
         _set_text(cell, header)
         cell.font = Font(bold=True)
         cell.fill = _HEADER_FILL
         cell.border = _BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    ws.row_dimensions[2].height = _row_height(list(report.headers), widths)
+    ws.row_dimensions[head].height = _row_height(list(report.headers), widths)
 
-    row_index = 3
+    row_index = head + 1
     for row in report.rows:
         _fill_row(ws, row_index, report, row, widths, integer_columns, bold=False)
         row_index += 1
@@ -155,8 +175,8 @@ def build_workbook(report: Report) -> Any:
             ws.merge_cells(start_row=row_index, start_column=1, end_row=row_index, end_column=ncols)
         row_index += 1
 
-    ws.freeze_panes = "A3"
-    ws.print_title_rows = "2:2"
+    ws.freeze_panes = f"A{head + 1}"
+    ws.print_title_rows = f"{head}:{head}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1

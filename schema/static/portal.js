@@ -61,7 +61,10 @@
   const DETAIL_QUERY = `query Detail($p: Int!, $code: String!) {
   ledger(position: $p) { subject(code: $code) {
     code name kind unitName funds tags goalStatus grade score
-    goals { level1 level2 name comparator target unit weight }
+    goals { level1 level2 name comparator target unit weight libraryCode }
+    goalTable { status revision overallGoal
+      fundsBySource { currentAppropriation carriedOver other total }
+      history { action revision text actorRole effectiveOn } }
     evaluations { kind score publishedGrade evaluatedOn findings narrative }
     consequences { kind amount remarks }
     rectifications { items deadline status }
@@ -668,6 +671,7 @@
           h("td", { text: g.level1 }), h("td", { text: g.level2 }), h("td", { text: g.name }),
           h("td", { text: g.comparator === "qualitative" ? g.target : `${g.comparator} ${g.target}${g.unit}` }),
           h("td", { class: "num", text: g.weight })))))),
+      goalTableSection(s, position),
       section("detail.evaluations", s.evaluations, (evaluations) => evaluations.map((e) => h("div", {},
         h("p", {}, h("strong", { text: e.score === null
           ? t("detail.evaluationPublished", { kind: t(`eval.${e.kind}`), label: gradeLabel(e.publishedGrade), date: e.evaluatedOn })
@@ -685,6 +689,35 @@
         h("ol", { class: "timeline" }, edges.map(({ node }) => timelineItem(node))),
         s.auditTrail.pageInfo.hasNextPage ? h("p", { class: "hint", text: t("detail.more") }) : null]),
     ];
+  }
+
+  /* 绩效目标表: the header (overall goal, funds by source), the review exchange (each return
+     with its comments, each resubmission, the approval) and the downloads at this position. */
+  function goalTableSection(s, position) {
+    const g = s.goalTable;
+    if (!g || g.status === "none") return null;
+    const f = g.fundsBySource;
+    const money = (v) => t("detail.fundsValue", { funds: v });
+    const facts = [
+      ["goalTable.overallGoal", g.overallGoal || t("goalTable.notStated")],
+      ["goalTable.total", f ? money(f.total) : t("goalTable.notStated")],
+      ["goalTable.current", f ? money(f.currentAppropriation) : t("goalTable.notStated")],
+      ["goalTable.carried", f ? money(f.carriedOver) : t("goalTable.notStated")],
+      ["goalTable.other", f ? money(f.other) : t("goalTable.notStated")],
+      ["goalTable.revision", String(g.revision)],
+    ];
+    const downloads = h("p", { class: "downloads" }, ["xlsx", "pdf"].map((format) =>
+      h("a", { class: "download", download: "", "data-format": format,
+        href: `/exports/goal-tables/${encodeURIComponent(s.code)}.${format}?position=${position}` },
+      h("span", { class: "format", text: format.toUpperCase() }))));
+    return [h("h3", { text: t("goalTable.heading") }),
+      h("dl", { class: "kv goal-table" }, facts.map(([key, value]) => [h("dt", { text: t(key) }), h("dd", { text: value })])),
+      h("h4", { text: t("goalTable.history") }),
+      h("ol", { class: "goal-history" }, g.history.map((step) => h("li", { "data-action": step.action },
+        step.effectiveOn ? h("time", { datetime: step.effectiveOn, text: step.effectiveOn }) : null,
+        h("strong", { text: t(`goalTable.action.${step.action}`, { revision: step.revision }) }),
+        step.text ? `：${step.text}` : ""))),
+      downloads];
   }
 
   function describeValues(values) {
@@ -709,6 +742,8 @@
       if (c.score) parts.push(t("summary.score", { score: c.score }));
       if (c.grade) parts.push(t("summary.grade", { grade: gradeLabel(c.grade) }));
       if (c.result_kind) parts.push(t(`result.${c.result_kind}`));
+      if (c.comments) parts.push(c.comments); // a review's comments, e.g. why goals were returned
+      if (c.reason) parts.push(t("summary.reason", { reason: c.reason }));
     }
     return h("li", { class: correction ? "correction" : null },
       entry.effectiveOn ? h("time", { datetime: entry.effectiveOn, text: entry.effectiveOn }) : null,

@@ -191,6 +191,11 @@ def test_seed_tables_sorting_detail_verify_language_and_token(session: Session,
                      "登记评价对象", "申报绩效目标", "评定等级", "财政资金 640.85 万元"):
         assert expected in text, expected
     assert dialog.locator(".timeline li").count() >= 8
+    # its goal table: header, the review exchange (returned once, then approved), downloads
+    for expected in ("绩效目标表", "年度总体目标", "本年财政拨款", "第1版 退回", "第2版 批复"):
+        assert expected in text, expected
+    assert dialog.locator(".goal-history li").count() == 4
+    assert dialog.locator('a[href^="/exports/goal-tables/XS-2022-KP-05.pdf"]').count() == 1
     page.screenshot(path=str(artifacts / "portal-detail-1366x768.png"))
     page.keyboard.press("Escape")
     assert not dialog.evaluate("d => d.open")

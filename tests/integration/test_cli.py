@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from ledger.store import Database
 
@@ -23,7 +25,8 @@ def jixiao(db: Database, *args: str) -> str:
     return done.stdout
 
 
-def test_sample_load_then_log_shows_the_sixteen_subjects(database: Database) -> None:
+def test_sample_load_then_log_shows_the_sixteen_subjects(database: Database,
+                                                          tmp_path: Path) -> None:
     assert "sample loaded" in jixiao(database, "sample", "load")
     records = [json.loads(line) for line in jixiao(database, "log").splitlines()]
     positions = [r["position"] for r in records]
@@ -45,6 +48,14 @@ def test_sample_load_then_log_shows_the_sixteen_subjects(database: Database) -> 
     # Loading again appends nothing: every command id is fixed.
     jixiao(database, "sample", "load")
     assert len(jixiao(database, "log").splitlines()) == len(records)
+    # A subject's goal table (绩效目标表) as a file, at the last position.
+    out = tmp_path / "goal-table.xlsx"
+    said = jixiao(database, "export-goal-table", "--subject", "XS-2022-KP-05", "--format",
+                  "xlsx", "--out", str(out))
+    assert "ledger position" in said and "XS-2022-KP-05" in said
+    sheet = load_workbook(out).active
+    cells = {row[0]: row[1] for row in sheet.iter_rows(values_only=True) if row[0]}
+    assert cells["年度资金总额（万元）"] == "640.85" and "退回" in cells["审核记录"]
 
 
 def test_log_filters_by_subject_and_time(database: Database) -> None:

@@ -85,6 +85,13 @@ PAYLOADS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "admit_expert": lambda ids: {"code": f"E-{cid()[-6:]}", "name": "专家"},
     "remove_expert": lambda ids: {"code": "E1", "reason": "r"},
     "adopt_rules": lambda ids: {"rules": {"version": 99, "effective_from": "2030-01-01"}},
+    "add_library_indicator": lambda ids: {
+        "code": f"L-{cid()[-6:]}", "sector": "通用", "level1": "产出", "level2": "时效",
+        "name": "按期完成率", "unit": "%", "direction": ">=", "reference_value": "95"},
+    "revise_library_indicator": lambda ids: {
+        "code": "L1", "sector": "通用", "level1": "产出", "level2": "时效", "name": "按期完成率",
+        "unit": "%", "direction": ">=", "reference_value": "98", "reason": "r"},
+    "retire_library_indicator": lambda ids: {"code": "L2", "reason": "r"},
     "correct_event": lambda ids: {"position": ids["registered"], "values": {"name": "更正"},
                                   "reason": "r"},
 }
@@ -102,6 +109,9 @@ def test_the_whole_matrix(ledger: Ledger) -> None:
     for code in ("AG8", "AG9"):
         do(ledger, "admit_agency", code=code, name=code)
     do(ledger, "admit_expert", code="E1", name="专家")
+    for code in ("L1", "L2"):
+        do(ledger, "add_library_indicator", code=code, sector="通用", level1="产出",
+           level2="时效", name=code, unit="%", direction=">=")
     rect = do(ledger, "request_rectification", subject_code="S1", items=["a"],
               deadline="2023-06-30")
     com = do(ledger, "commission_evaluation", subject_code="S1", agency_code="AG1",
