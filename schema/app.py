@@ -43,6 +43,7 @@ from schema.http_input import GRAPHQL_PARAMS, BadRequest, graphql_params, read_j
 from schema.portal import portal_routes
 from schema.readiness import readiness_routes
 from schema.tlog import tlog_routes
+from schema.websocket import LegacyWSHandler, TransportWSHandler
 
 MAX_BODY = 1 << 20  # 1 MiB: far above any command, far below anything harmful
 BODY_TIMEOUT_SETTING = "JIXIAO_BODY_TIMEOUT"  # seconds to receive a whole request body
@@ -141,11 +142,17 @@ def cached_response(entry: Cached, if_none_match: str | None, reader: str) -> Re
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """strawberry's ASGI view plus our context and the pinned-answer cache for GET."""
+    """strawberry's ASGI view plus our context, the pinned-answer cache for GET, and tokens in
+    a WebSocket's connection_init (schema.websocket)."""
 
-    def __init__(self, services: Services, *, dev: bool) -> None:
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
+    def __init__(self, services: Services, *, dev: bool,
+                 tokens: TokenStore | None = None) -> None:
         super().__init__(build_schema(dev=dev), graphql_ide="graphiql")
         self.services = services
+        self.tokens = tokens
         self.cache = AnswerCache()
 
     def encode_json(self, data: object) -> str:
@@ -319,7 +326,7 @@ def build_app(services: Services, tokens: TokenStore, *, dev: bool = False,
     JIXIAO_RATE_LIMIT) and a body read timeout (default from JIXIAO_BODY_TIMEOUT). The app
     closes the services and the token store when it stops; what goes into them is assembled
     above this layer (jixiao.app.create_app)."""
-    graphql = GraphQLApp(services, dev=dev)
+    graphql = GraphQLApp(services, dev=dev, tokens=tokens)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
