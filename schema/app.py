@@ -38,6 +38,7 @@ from schema.auth import PUBLIC_ACTOR, Authenticate, RateLimit, scope_actor
 from schema.context import Context, Services, resolve_actor
 from schema.exports import routes as export_routes
 from schema.goal_table_exports import goal_table_routes
+from schema.graphiql import graphiql_page, graphiql_routes
 from schema.health import health_routes
 from schema.http_input import GRAPHQL_PARAMS, BadRequest, graphql_params, read_json
 from schema.portal import portal_routes
@@ -142,8 +143,8 @@ def cached_response(entry: Cached, if_none_match: str | None, reader: str) -> Re
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """strawberry's ASGI view plus our context, the pinned-answer cache for GET, and tokens in
-    a WebSocket's connection_init (schema.websocket)."""
+    """strawberry's ASGI view plus our context, the pinned-answer cache for GET, tokens in a
+    WebSocket's connection_init (schema.websocket) and a GraphiQL served from the package."""
 
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
@@ -154,6 +155,10 @@ class GraphQLApp(GraphQL[Context, None]):
         self.services = services
         self.tokens = tokens
         self.cache = AnswerCache()
+        self.ide = graphiql_page()
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return self.ide.response(request)
 
     def encode_json(self, data: object) -> str:
         """UTF-8 rather than \\u escapes: Chinese text is half the bytes and faster to write."""
@@ -349,6 +354,7 @@ def build_app(services: Services, tokens: TokenStore, *, dev: bool = False,
                                            pool=services.exports),
                             *portal_routes(read_model, run=services.run,
                                            actor_of=resolve_actor),
+                            *graphiql_routes(),
                             *health_routes(read_model, run=services.run),
                             *readiness_routes(read_model, run=services.run),
                             *tlog_routes(read_model, lambda request: services.ledger,
