@@ -38,11 +38,13 @@ from schema.auth import PUBLIC_ACTOR, Authenticate, RateLimit, scope_actor
 from schema.context import Context, Services, resolve_actor
 from schema.exports import routes as export_routes
 from schema.goal_table_exports import goal_table_routes
+from schema.graphiql import graphiql_page, graphiql_routes
 from schema.health import health_routes
 from schema.http_input import GRAPHQL_PARAMS, BadRequest, graphql_params, read_json
 from schema.portal import portal_routes
 from schema.readiness import readiness_routes
 from schema.tlog import tlog_routes
+from schema.websocket import LegacyWSHandler, TransportWSHandler
 
 MAX_BODY = 1 << 20  # 1 MiB: far above any command, far below anything harmful
 BODY_TIMEOUT_SETTING = "JIXIAO_BODY_TIMEOUT"  # seconds to receive a whole request body
@@ -141,12 +143,22 @@ def cached_response(entry: Cached, if_none_match: str | None, reader: str) -> Re
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """strawberry's ASGI view plus our context and the pinned-answer cache for GET."""
+    """strawberry's ASGI view plus our context, the pinned-answer cache for GET, tokens in a
+    WebSocket's connection_init (schema.websocket) and a GraphiQL served from the package."""
 
-    def __init__(self, services: Services, *, dev: bool) -> None:
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
+    def __init__(self, services: Services, *, dev: bool,
+                 tokens: TokenStore | None = None) -> None:
         super().__init__(build_schema(dev=dev), graphql_ide="graphiql")
         self.services = services
+        self.tokens = tokens
         self.cache = AnswerCache()
+        self.ide = graphiql_page()
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return self.ide.response(request)
 
     def encode_json(self, data: object) -> str:
         """UTF-8 rather than \\u escapes: Chinese text is half the bytes and faster to write."""
@@ -319,7 +331,7 @@ def build_app(services: Services, tokens: TokenStore, *, dev: bool = False,
     JIXIAO_RATE_LIMIT) and a body read timeout (default from JIXIAO_BODY_TIMEOUT). The app
     closes the services and the token store when it stops; what goes into them is assembled
     above this layer (jixiao.app.create_app)."""
-    graphql = GraphQLApp(services, dev=dev)
+    graphql = GraphQLApp(services, dev=dev, tokens=tokens)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -342,6 +354,7 @@ def build_app(services: Services, tokens: TokenStore, *, dev: bool = False,
                                            pool=services.exports),
                             *portal_routes(read_model, run=services.run,
                                            actor_of=resolve_actor),
+                            *graphiql_routes(),
                             *health_routes(read_model, run=services.run),
                             *readiness_routes(read_model, run=services.run),
                             *tlog_routes(read_model, lambda request: services.ledger,

@@ -8,7 +8,9 @@ buy a fresh bucket each (nor a database trip each).
 
 The actor is put in the ASGI scope; `schema.context.resolve_actor` reads it from there.
 No header means the anonymous `public` role; a header with an unknown or revoked token is
-a 401 (not silently public, so a client with a broken credential notices).
+a 401 (not silently public, so a client with a broken credential notices); on a WebSocket,
+a close with code 4401 and the reason. A token in a WebSocket's `connection_init` payload is
+read by schema.websocket.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ ACTOR_KEY = "jixiao.actor"
 PUBLIC_ACTOR = Actor(id="public", role=permissions.PUBLIC)
 RATE_SETTING = "JIXIAO_RATE_LIMIT"  # "RATE/BURST" requests per second per caller; "off"
 DEFAULT_RATE = (50.0, 200.0)
+BAD_TOKEN = "unknown, revoked or malformed bearer token"
+UNAVAILABLE = "the ledger's storage is unavailable; retry later"
 
 
 @dataclass
@@ -136,27 +140,43 @@ class Authenticate:
         """The live token for `secret`, or None once 401 or 503 is answered. A secret
         remembered as unknown or revoked costs no store trip."""
         try:
-            info = None if not secret or self.tokens.refused(secret) else \
-                await asyncio.get_running_loop().run_in_executor(None, self.tokens.lookup,
-                                                                 secret)
+            info = await token_info(self.tokens, secret)
         except Unavailable:
-            await refuse(scope, receive, send, 503, "STORAGE_UNAVAILABLE",
-                         "the ledger's storage is unavailable; retry later",
+            await refuse(scope, receive, send, 503, "STORAGE_UNAVAILABLE", UNAVAILABLE,
                          {"Retry-After": "1"})
             return None
         if info is None:
-            await refuse(scope, receive, send, 401, "UNAUTHENTICATED",
-                         "unknown, revoked or malformed bearer token",
+            await refuse(scope, receive, send, 401, "UNAUTHENTICATED", BAD_TOKEN,
                          {"WWW-Authenticate": 'Bearer realm="jixiao"'})
         return info
 
 
+async def token_info(tokens: TokenStore, secret: str) -> TokenInfo | None:
+    """The live token for `secret`, or None. A secret remembered as live, unknown or revoked
+    costs no store trip; raises Unavailable when the store cannot be asked."""
+    found = tokens.recall(secret)
+    if found is not None or not secret or tokens.refused(secret):
+        return found
+    return await asyncio.get_running_loop().run_in_executor(None, tokens.lookup, secret)
+
+
+# Closes for a refused WebSocket: 4401 as the graphql-ws protocols use it; 1013 "try again
+# later" (RFC 6455) for a rate limit or storage being down.
+WS_CLOSE = {401: 4401, 429: 1013, 503: 1013}
+
+
 async def refuse(scope: Scope, receive: Receive, send: Send, status: int, code: str,
                  message: str, headers: dict[str, str]) -> None:
-    """A GraphQL-shaped error body (clients parse one format), or a policy close for WS."""
+    """A GraphQL-shaped error body (clients parse one format), or for a WebSocket a close
+    with a code and the reason. A close before the handshake would reach the client as a bare
+    HTTP 403, so the socket is accepted first, with the first subprotocol the client asked
+    for (a browser fails a handshake that names none of them)."""
     if scope["type"] == "websocket":
         await receive()
-        await send({"type": "websocket.close", "code": 1008 if status != 429 else 1013})
+        offered = scope.get("subprotocols") or []
+        await send({"type": "websocket.accept", "subprotocol": offered[0] if offered else None})
+        await send({"type": "websocket.close", "code": WS_CLOSE.get(status, 1008),
+                    "reason": message})
         return
     body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
     raw = [(b"content-type", b"application/json"), (b"cache-control", b"no-store"),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -76,9 +76,10 @@ class Asset:
         return cls(body=body, media_type=MEDIA_TYPES[path.suffix],
                    etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"')
 
-    def response(self, request: Request) -> Response:
+    def response(self, request: Request, security: Mapping[str, str] = SECURITY_HEADERS
+                 ) -> Response:
         # no-cache, not max-age: a redeploy must show at once, and a 304 costs one round trip.
-        headers = {"ETag": self.etag, "Cache-Control": "no-cache", **SECURITY_HEADERS}
+        headers = {"ETag": self.etag, "Cache-Control": "no-cache", **security}
         if request.headers.get("if-none-match") == self.etag:
             return Response(status_code=304, headers=headers)
         return Response(self.body, media_type=self.media_type, headers=headers)

@@ -1,4 +1,5 @@
-"""The live event feed over graphql-transport-ws: every appended event, resumable.
+"""The live event feed over WebSocket (graphql-transport-ws or graphql-ws; who is asking:
+schema.websocket): every appended event, resumable.
 
 One poll of the log's head serves every feed (schema.feed.Head); each feed then reads the
 log (ledger.log.read_log) from the last position it sent, never assuming positions are

@@ -349,12 +349,6 @@ def test_unexpected_failures_are_masked(api: Api, monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.mark.slow
-def test_graphiql_is_served_to_browsers(api: Api) -> None:
-    page = api.client.get("/graphql", headers={"accept": "text/html"})
-    assert page.status_code == 200 and "graphiql" in page.text.lower()
-
-
-@pytest.mark.slow
 @pytest.mark.parametrize(("method", "kwargs", "status"), [
     ("POST", {"content": b'"just a string"'}, 400),
     ("POST", {"content": b"[1, 2]"}, 400),  # batching is off
