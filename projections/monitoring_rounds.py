@@ -173,11 +173,11 @@ def _subject(info: RoundInfo, row: SubjectRow, on: date | None) -> RoundSubject:
     executed = from_cents(int(latest.get("executed_cents", 0)))
     late = reported_on is not None and reported_on > info.due_on
     return replace(base, status="late" if late else "reported",
-                        snapshot_id=latest.get("id"), reported_on=reported_on,
-                        budget_amount=budget, executed_amount=executed,
-                        execution_rate=execution_rate(budget, executed),
-                        warnings=tuple(latest.get("warning_codes", ())),
-                        actions=tuple(a for s in mine for a in s.get("actions", ())))
+                   snapshot_id=latest.get("id"), reported_on=reported_on,
+                   budget_amount=budget, executed_amount=executed,
+                   execution_rate=execution_rate(budget, executed),
+                   warnings=tuple(latest.get("warning_codes", ())),
+                   actions=tuple(a for s in mine for a in s.get("actions", ())))
 
 
 def round_summary(read: ReadModel, moment: Moment, round_id: str,

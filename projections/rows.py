@@ -102,17 +102,19 @@ def tags_json(tags: list[str]) -> str:
 
 def monitoring_json(snapshots: list[MonitoringSnapshot],
                     actions: Iterable[WarningAction] = ()) -> str:
-    """Each snapshot as the coverage and the round summaries read it (projections.
-    monitoring_rounds), with the actions that cite its warnings."""
+    """Each snapshot as the coverage reads it; one that reports for a round also as the
+    round summaries read it (projections.monitoring_rounds), with the actions citing its
+    warnings. (A snapshot outside any round keeps the shape earlier builds stored.)"""
     acted: dict[str, list[str]] = {}
     for a in actions:
         acted.setdefault(a.snapshot_id, []).append(a.action)
     return orjson.dumps([
         {"round": m.round_name, "window_end": m.window_end,
-         "budget_cents": cents(m.budget_amount), "warnings": len(m.warnings),
-         "id": m.id, "round_id": m.round_id, "reported_on": m.reported_on,
-         "executed_cents": cents(m.executed_amount),
-         "warning_codes": [w.code for w in m.warnings], "actions": acted.get(m.id, [])}
+         "budget_cents": cents(m.budget_amount), "warnings": len(m.warnings)}
+        | ({} if m.round_id is None else {
+            "id": m.id, "round_id": m.round_id, "reported_on": m.reported_on,
+            "executed_cents": cents(m.executed_amount),
+            "warning_codes": [w.code for w in m.warnings], "actions": acted.get(m.id, [])})
         for m in snapshots]).decode()
 
 
