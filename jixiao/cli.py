@@ -19,6 +19,7 @@ import ledger.integrity.cli
 import ledger.tokens_cli
 import projections.cli
 import projections.exports.cli
+import projections.exports.monitoring_report
 import schema.cli
 from ledger.errors import DomainError
 from ledger.store import Database
@@ -30,6 +31,7 @@ COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
     ledger.cli.register,  # migrate, log, sample
     projections.cli.register,  # projections, replay
     projections.exports.cli.register,  # export, disclose
+    projections.exports.monitoring_report.register,  # export-round
     ledger.importing.cli.register,  # import-table
     jixiao.regions_cli.register,  # regions
     ledger.tokens_cli.register,  # tokens

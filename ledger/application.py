@@ -22,13 +22,14 @@ from ledger.goal_table_commands import GoalTableCommands
 from ledger.handling import Decision, Handlers, Input
 from ledger.handling import as_command as _as
 from ledger.monitoring import deviation_warnings, execution_rate
+from ledger.monitoring_commands import MonitoringCommands, check_causes, today
 from ledger.permissions import check_commissioner, units_over
 from ledger.registry_commands import RegistryCommands
 from ledger.runtime import SYSTEM, Actor, CommandResult, new_id
 from ledger.scoring import score_self_evaluation
 
 
-class Ledger(GoalTableCommands, RegistryCommands, Handlers):
+class Ledger(MonitoringCommands, GoalTableCommands, RegistryCommands, Handlers):
     """Every lifecycle step of 预算绩效管理 as a command that records immutable events."""
 
     # -- ex-ante assessment (goals: ledger.goal_table_commands) --------------------------
@@ -60,6 +61,11 @@ class Ledger(GoalTableCommands, RegistryCommands, Handlers):
                                     f"{', '.join(unknown)}", field="indicators.name",
                                     rule="monitoring reports on approved indicators")
             rules = self.rules_for(subject, cmd.window_end)
+            check_causes(cmd.indicators, rules.monitoring.deviation_causes)
+            if cmd.round_id is not None:
+                self._monitoring_round(cmd.round_id).check_snapshot(
+                    subject.fiscal_year, subject.kind, subject.unit_code, self.parent_of,
+                    cmd.window_start, cmd.window_end)
             rate = execution_rate(cmd.budget_amount, cmd.executed_amount)
             progress = [i.model_dump() for i in cmd.indicators]
             warnings = deviation_warnings(rules.monitoring, subject.fiscal_year, cmd.window_end,
@@ -70,7 +76,8 @@ class Ledger(GoalTableCommands, RegistryCommands, Handlers):
                 window_start=cmd.window_start, window_end=cmd.window_end,
                 budget_amount=cmd.budget_amount, executed_amount=cmd.executed_amount,
                 execution_rate=rate, indicators=progress, warnings=warnings,
-                rule_version=rules.version, meta=meta)
+                rule_version=rules.version, meta=meta, round_id=cmd.round_id,
+                reported_on=cmd.effective_on or today())
             return [subject], {"snapshotId": snapshot_id}
         return self.run("record_monitoring", cmd, actor, decide)
 

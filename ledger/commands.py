@@ -204,8 +204,9 @@ class IndicatorProgress(BaseModel):
                         Field(ge=0, le=1000, decimal_places=2)] | None = None
     expected_completion: Note = ""
     likelihood: Literal["确定能", "有可能", "完全不可能"]
-    deviation_cause: Literal["经费保障", "制度保障", "人员保障", "硬件条件保障",
-                             "其他"] | None = None
+    deviation_cause: Label | None = Field(
+        default=None, description="偏差原因: one of the rules in force (monitoring."
+        "deviation_causes; by default 经费保障, 制度保障, 人员保障, 硬件条件保障, 其他)")
     corrective_measures: Note = ""
 
 
@@ -217,6 +218,45 @@ class RecordMonitoring(Command):
     budget_amount: Money
     executed_amount: Money
     indicators: list[IndicatorProgress] = Field(default_factory=list, max_length=500)
+    round_id: Code | None = Field(default=None, description="the monitoring round this "
+                                  "snapshot reports for (openMonitoringRound)")
+
+
+class OpenMonitoringRound(Command):
+    """Open a monitoring round (绩效运行监控): its window, the subjects in scope, the due date."""
+
+    round_id: Code
+    name: Name
+    fiscal_year: Year
+    window_start_month: int = Field(default=1, ge=1, le=12)
+    window_end_month: int | None = Field(default=None, ge=1, le=12, description="the last "
+                                         "month of the window; by default the rules' "
+                                         "monitoring.default_window_end_month")
+    unit_codes: list[Code] = Field(default_factory=list, max_length=1000, description="units "
+                                   "in scope, with the units under them; empty: every unit")
+    subject_kinds: list[Literal["project", "policy", "department_overall",
+                                "fiscal_operations"]] = Field(
+        default_factory=list, description="kinds in scope; empty: every kind")
+    due_on: date
+
+
+class CloseMonitoringRound(Command):
+    round_id: Code
+    remarks: Note = ""
+
+
+class ActOnWarning(Command):
+    """Record what was done about a monitoring warning (调整目标 / 调整预算 / 暂缓 / 收回资金)."""
+
+    subject_code: Code
+    snapshot_id: Label
+    warning_index: int = Field(ge=0, le=10000, description="the warning's position (from 0) "
+                               "in the snapshot's warnings")
+    action: Literal["adjust_goals", "adjust_budget", "suspend", "recover_funds"]
+    amount: Money | None = Field(default=None, description="万元: by how much the budget is "
+                                 "reduced (adjust_budget) or how much is recovered "
+                                 "(recover_funds)")
+    remarks: Text
 
 
 class IndicatorResult(BaseModel):

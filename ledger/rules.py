@@ -15,6 +15,8 @@ from ledger.grades import DEFAULT_GRADE_SCALE, GradeScale
 from ledger.money import Money
 from ledger.text import DecimalText
 
+DEVIATION_CAUSES = ("经费保障", "制度保障", "人员保障", "硬件条件保障", "其他")
+
 
 class MonitoringRule(BaseModel):
     """When a monitoring snapshot raises a deviation warning."""
@@ -27,6 +29,16 @@ class MonitoringRule(BaseModel):
     execution_tolerance_points: DecimalText = Decimal("10")
     # Goal progress and budget execution more than this many points apart: a warning.
     max_progress_gap_points: DecimalText = Decimal("10")
+    # 偏差原因: the categories a snapshot may give for a deviation (the national monitoring
+    # table's 经费保障 / 制度保障 / 人员保障 / 硬件条件保障 / 其他; docs/domain.md, step 3).
+    deviation_causes: tuple[str, ...] = DEVIATION_CAUSES
+
+    @model_validator(mode="after")
+    def _causes_named(self) -> MonitoringRule:
+        if not self.deviation_causes or len(set(self.deviation_causes)) != len(
+                self.deviation_causes) or any(not c.strip() for c in self.deviation_causes):
+            raise ValueError("deviation_causes: distinct, non-empty names, at least one")
+        return self
 
 
 class SelfEvaluationWeights(BaseModel):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 import json
 import operator
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
 import orjson
 
+from ledger.domain.monitoring_round import WarningAction
 from ledger.domain.records import MonitoringSnapshot
 from ledger.domain.subject import Subject
 
@@ -98,10 +100,21 @@ def tags_json(tags: list[str]) -> str:
     return _tags_json(tuple(tags))
 
 
-def monitoring_json(snapshots: list[MonitoringSnapshot]) -> str:
+def monitoring_json(snapshots: list[MonitoringSnapshot],
+                    actions: Iterable[WarningAction] = ()) -> str:
+    """Each snapshot as the coverage reads it; one that reports for a round also as the
+    round summaries read it (projections.monitoring_rounds), with the actions citing its
+    warnings. (A snapshot outside any round keeps the shape earlier builds stored.)"""
+    acted: dict[str, list[str]] = {}
+    for a in actions:
+        acted.setdefault(a.snapshot_id, []).append(a.action)
     return orjson.dumps([
         {"round": m.round_name, "window_end": m.window_end,
          "budget_cents": cents(m.budget_amount), "warnings": len(m.warnings)}
+        | ({} if m.round_id is None else {
+            "id": m.id, "round_id": m.round_id, "reported_on": m.reported_on,
+            "executed_cents": cents(m.executed_amount),
+            "warning_codes": [w.code for w in m.warnings], "actions": acted.get(m.id, [])})
         for m in snapshots]).decode()
 
 
@@ -139,7 +152,8 @@ def subject_row(subject: Subject, unit_name: str, seq_key: int,
         funds_cents=cents(subject.funds), is_key=int(subject.is_key),
         is_new=int(subject.is_new), tags=tags_json(subject.tags), seq_key=seq_key,
         registered_on=iso(subject.registered_on), goal_status=subject.goal_status,
-        monitoring=monitoring_json(subject.monitoring) if subject.monitoring else "[]",
+        monitoring=monitoring_json(subject.monitoring, subject.warning_actions.values())
+        if subject.monitoring else "[]",
         self_score=text(self_evaluation.score) if self_evaluation else None,
         evaluations=len(subject.evaluations),
         assessment=evaluation.narrative if evaluation else None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ledger.application import Ledger
-from ledger.domain.base import CORRECTION_TYPE, type_name
+from ledger.domain.base import CORRECTION_TYPE, LedgerAggregate, type_name
 from ledger.domain.registry import Unit
 from ledger.domain.subject import Subject
 from ledger.log import LogRecord
@@ -18,6 +18,12 @@ from projections.rows import MAX_POSITION, SUBJECT_COLUMNS, SubjectRow, changed,
 from projections.view import Write
 
 UNIT_REGISTERED = type_name(Unit.Registered)
+# A subject's events: its own, and those of the parts it is made of (a mixin aggregate's
+# events keep the mixin's class, e.g. MonitoringFollowUp.WarningActed).
+SUBJECT_EVENTS: tuple[type, ...] = (Subject.Event, *(
+    part.Event for part in Subject.__mro__[1:]
+    if isinstance(part, type) and issubclass(part, LedgerAggregate)
+    and part is not LedgerAggregate))
 
 
 class SubjectView:
@@ -90,7 +96,7 @@ class SubjectView:
         units: list[tuple[str, tuple[Any, ...]]] = []  # unit_rows statements, in order
         for r in records:
             key = r.key
-            if isinstance(r.event, Subject.Event) or (r.type == CORRECTION_TYPE
+            if isinstance(r.event, SUBJECT_EVENTS) or (r.type == CORRECTION_TYPE
                                                       and self._is_subject(conn, r)):
                 subject = self._aggregate(r)
                 old = self._current(conn, key, known_new=r.version == 1)

@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 from ledger.annex import AnnexKind
 from ledger.domain import records
 from ledger.domain.goal_records import GoalTable
+from ledger.domain.monitoring_round import WarningAction
 from ledger.grades import Grade
 
 T = TypeVar("T")
@@ -79,6 +80,7 @@ class SubjectDetail:
     rectifications: tuple[records.Rectification, ...]
     corrections: tuple[records.Correction, ...]
     goal_table: GoalTable | None = None  # 绩效目标表: header, indicators, review history
+    warning_actions: tuple[WarningAction, ...] = ()  # what followed monitoring warnings
 
 
 @dataclass(frozen=True)

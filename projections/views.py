@@ -400,4 +400,5 @@ def detail(head: SubjectSummary, s: Subject) -> SubjectDetail:
         evaluations=tuple(s.evaluations.values()), spot_checks=tuple(s.spot_checks.values()),
         grade=s.grade, consequences=tuple(s.results.values()),
         rectifications=tuple(s.rectifications.values()), corrections=tuple(s.corrections),
-        goal_table=s.goal_table())
+        goal_table=s.goal_table(),
+        warning_actions=tuple(s.warning_actions.values()))

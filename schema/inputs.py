@@ -42,6 +42,8 @@ ENUM_NAMES: dict[tuple[str, str], str] = {
     ("ApplyResult", "kind"): "ResultKind",
     ("ApplyResult", "cites_kind"): "CitationKind",
     ("ReviewRectification", "decision"): "RectificationReviewDecision",
+    ("ActOnWarning", "action"): "WarningActionKind",
+    ("OpenMonitoringRound", "subject_kinds"): "SubjectKind",
 }
 # Enum values the ledger no longer takes, kept (deprecated) so that old clients still work:
 # the value is read as if the field had been left out.
@@ -175,6 +177,7 @@ COMMANDS: tuple[str, ...] = (
     "suspend_agency", "reinstate_agency", "remove_agency", "admit_expert", "remove_expert",
     "adopt_rules", "correct_event",
     "add_library_indicator", "revise_library_indicator", "retire_library_indicator",
+    "open_monitoring_round", "close_monitoring_round", "act_on_warning",
 )
 
 

@@ -53,12 +53,18 @@ DESCRIPTIONS: dict[str, str] = {
     "add_library_indicator": "Add an indicator to the core indicator library (核心指标库).",
     "revise_library_indicator": "Revise a library indicator, with a reason (a new revision).",
     "retire_library_indicator": "Retire a library indicator, with a reason.",
+    "open_monitoring_round": "Open a monitoring round (绩效运行监控): window, scope, due date.",
+    "close_monitoring_round": "Close a monitoring round: it takes no more snapshots.",
+    "act_on_warning": "Record what follows a monitoring warning, citing it (调整目标 / 调整预算 / "
+                      "暂缓 / 收回资金).",
 }
 
 # The ids each command reports (CommandResult.ids key, field name, type).
 ID_FIELDS: dict[str, tuple[tuple[str, str, type], ...]] = {
     "record_ex_ante_assessment": (("assessmentId", "assessment_id", str),),
     "record_monitoring": (("snapshotId", "snapshot_id", str),),
+    "open_monitoring_round": (("roundId", "round_id", str),),
+    "act_on_warning": (("actionId", "action_id", str),),
     "submit_self_evaluation": (("score", "score", Decimal),),
     "commission_evaluation": (("commissionId", "commission_id", str),),
     "record_evaluation": (("evaluationId", "evaluation_id", str), ("score", "score", Decimal)),

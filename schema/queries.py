@@ -29,6 +29,7 @@ from schema.context import Information, services
 from schema.errors import PublicError
 from schema.fields import field
 from schema.goal_table import LibraryIndicator
+from schema.monitoring import MonitoringFields
 from schema.paging import check_page
 from schema.proofs import ProofFields
 from schema.rollup import RollupFields
@@ -54,7 +55,7 @@ WAIT_SECONDS = 5.0
 
 @strawberry.type(name="Ledger", description="The ledger as of one moment. `position` is the last "
                  "event this answer includes; every field below reads exactly that state.")
-class LedgerView(ProofFields):
+class LedgerView(MonitoringFields, ProofFields):
     moment: strawberry.Private[values.Moment]
     # What the caller may read as of `moment` (projections.visibility: the one rule).
     vis: strawberry.Private[seen.Visibility]

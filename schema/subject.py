@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import strawberry
 from strawberry.scalars import JSON
 
-from ledger.domain import records
+from ledger.domain import monitoring_round, records
 from ledger.log import jsonable
 from projections import values
 from projections.views import ReadModel
@@ -29,6 +29,7 @@ from schema.types import (
 )
 
 if TYPE_CHECKING:  # the checker sees the records the resolvers return
+    from ledger.domain.monitoring_round import WarningAction
     from ledger.domain.records import (
         Consequence,
         Correction,
@@ -51,6 +52,7 @@ else:  # GraphQL sees the types declared from them
     GradeAssignment = record_type(records.GradeAssignment, derived={"label": str})
     Consequence = record_type(records.Consequence)
     Rectification = record_type(records.Rectification)
+    WarningAction = record_type(monitoring_round.WarningAction, derived={"label": str})
 
     def _values(self: records.Correction) -> JSON:
         return jsonable(self.values)
@@ -95,6 +97,8 @@ class Subject:
     goal_table: GoalTable | None = strawberry.field(description=(
         "绩效目标表: 年度总体目标, funds by source, the indicators, and the review exchange "
         "(each return with its comments, each resubmission, the approval, each adjustment)."))
+    warning_actions: list[WarningAction] = strawberry.field(
+        description="what followed monitoring warnings, each citing its warning")
 
     @field(description="This subject's events up to the enclosing moment.")
     async def audit_trail(self, info: Information, first: int = 50,
@@ -117,4 +121,5 @@ class Subject:
             monitoring=list(d.monitoring), self_evaluation=d.self_evaluation,
             evaluations=list(d.evaluations), spot_checks=list(d.spot_checks), grading=d.grade,
             consequences=list(d.consequences), rectifications=list(d.rectifications),
-            corrections=list(d.corrections), goal_table=d.goal_table)
+            corrections=list(d.corrections), goal_table=d.goal_table,
+            warning_actions=list(d.warning_actions))

@@ -117,6 +117,8 @@ class MonitoringSnapshot:
     indicators: tuple[IndicatorProgress, ...]
     warnings: tuple[MonitoringWarning, ...]
     rule_version: int | None
+    round_id: str | None = None  # the round it reports for (snapshots before rounds: none)
+    reported_on: date | None = None  # its effective date: on time or late against the round
 
 
 @dataclass(frozen=True, slots=True)

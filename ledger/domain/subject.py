@@ -32,6 +32,7 @@ from ledger.domain.evaluation_rules import (
     stored_kind,
 )
 from ledger.domain.goal_records import FundsBySource, GoalStep, GoalTable, GoalTableHeader
+from ledger.domain.monitoring_round import MonitoringFollowUp, WarningAction
 from ledger.domain.records import (
     Commission,
     Consequence,
@@ -67,7 +68,7 @@ def rule(code: str, message: str, field: str, broken: str) -> RuleViolation:
     return RuleViolation(code, message, field=field, rule=broken)
 
 
-class Subject(LedgerAggregate):
+class Subject(MonitoringFollowUp, LedgerAggregate):
     @staticmethod
     def create_id(code: str, **_: Any) -> UUID:
         return stable_id("subject", code)
@@ -92,6 +93,7 @@ class Subject(LedgerAggregate):
         self.goal_header = GoalTableHeader(overall_goal="", funds_by_source=None)
         self.goal_history: list[GoalStep] = []  # every declaration, return, approval, adjustment
         self.monitoring: list[MonitoringSnapshot] = []
+        self.warning_actions: dict[str, WarningAction] = {}  # what followed its warnings
         self.self_evaluation: SelfEvaluation | None = None
         # Keyed by id, in the order recorded: the last one is the latest.
         self.commissions: dict[str, Commission] = {}
@@ -223,14 +225,16 @@ class Subject(LedgerAggregate):
     def record_monitoring(self, snapshot_id: str, round_name: str, window_start: date,
                           window_end: date, budget_amount: Decimal, executed_amount: Decimal,
                           execution_rate: Decimal, indicators: list[dict[str, Any]],
-                          warnings: list[dict[str, Any]], rule_version: int, meta: Meta) -> None:
+                          warnings: list[dict[str, Any]], rule_version: int, meta: Meta,
+                          round_id: str | None = None, reported_on: date | None = None) -> None:
         self.items_by_version[self.next_version()] = ("monitoring", snapshot_id)
         self.monitoring.append(MonitoringSnapshot(
             id=snapshot_id, round_name=round_name, window_start=window_start,
             window_end=window_end, budget_amount=budget_amount,
             executed_amount=executed_amount, execution_rate=execution_rate,
             indicators=tuple(map(IndicatorProgress.of, indicators)),
-            warnings=tuple(map(MonitoringWarning.of, warnings)), rule_version=rule_version))
+            warnings=tuple(map(MonitoringWarning.of, warnings)), rule_version=rule_version,
+            round_id=round_id, reported_on=reported_on or meta.effective_on))
 
     # -- self-evaluation, evaluations, spot checks ------------------------------------
 

@@ -3,13 +3,15 @@
 FACTS (from the source report, verbatim; see xiangshan_2022_annexes.json): the 16 subjects of
 附件1 and 附件2, their names, implementing units, funds, 评价情况 narratives and grades; the
 agency 安徽准信会计师事务所 and its evaluation of 渠沟镇's fiscal operations from 2022-12-09;
-the 1–8月 monitoring window with the snapshot taken in September; the 100万元 ex-ante threshold;
-that the evaluation results were reported to the standing committee and published.
+the 1–8月 monitoring window with the snapshot taken in September (ledger.sample.monitoring);
+the 100万元 ex-ante threshold; that the evaluation results were reported to the standing
+committee and published.
 
 ILLUSTRATIVE (invented to give each subject a plausible lifecycle; marked `illustrative`):
-unit codes, subject codes, the indicator trees, the monitoring figures, the self-evaluation
-results, the dimension scores (chosen so each total falls in the published grade's band),
-dates other than those above, and the consequence recorded for each grade.
+unit codes, subject codes, the indicator trees, the monitoring round's figures and who
+reported, the self-evaluation results, the dimension scores (chosen so each total falls in
+the published grade's band), dates other than those above, and the consequence recorded for
+each grade.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from ledger.application import Ledger
 from ledger.grades import Grade
 from ledger.runtime import Actor
+from ledger.sample import monitoring
 from ledger.sample.goal_tables import declare_and_approve, load_library
 
 FISCAL_YEAR = 2022
@@ -126,6 +129,7 @@ def load_sample(app: Ledger, *, publish: bool = False) -> int:
     run("admit_agency", AGENCY[0], code=AGENCY[0], name=AGENCY[1],
         qualification="会计师事务所", effective_on=date(2022, 3, 1))
 
+    monitoring.open_round(run)
     for row in rows:
         load_subject(run, row, codes[row.unit])
     if not publish:
@@ -162,17 +166,7 @@ def load_subject(run: Any, row: SeedRow, unit_code: str) -> None:
             effective_on=date(2021, 10, 20))
     declare_and_approve(run, code, funds, indicators(row))  # ledger.sample.goal_tables
     # Illustrative: where the narrative says 预算执行不到位, the September snapshot lags.
-    lagging = "预算执行不到位" in row.assessment
-    executed = (funds * Decimal("0.35" if lagging else "0.62")).quantize(Decimal("0.01"))
-    run("record_monitoring", code, subject_code=code, round_name="2022年1-8月绩效运行监控",
-        window_start="2022-01-01", window_end="2022-08-31", budget_amount=str(funds),
-        executed_amount=str(executed), effective_on=date(2022, 9, 15), indicators=[
-            {"name": "任务完成数", "progress": "50" if lagging else "65",
-             "likelihood": "有可能" if lagging else "确定能",
-             "deviation_cause": "其他" if lagging else None,
-             "corrective_measures": "加快合同约定的付款进度" if lagging else ""},
-            {"name": "按期完成率", "progress": "60", "likelihood": "确定能"},
-        ])
+    monitoring.report(run, code, funds, lagging="预算执行不到位" in row.assessment)
     run("submit_self_evaluation", code, subject_code=code, budget_amount=str(funds),
         executed_amount=str((funds * Decimal("0.97")).quantize(Decimal("0.01"))),
         effective_on=date(2023, 2, 28), indicator_results=[

@@ -58,6 +58,10 @@
   ledger(position: $p) { disclosure(fiscalYear: $year, audience: $audience) {
     disclosures { id title position recordedAt contentHash subjectCodes checkpoint }
     subjects { code name } } } }`;
+  const MONITORING_FIELDS = "monitoring { id roundName windowStart windowEnd budgetAmount " +
+    "executedAmount executionRate reportedOn indicators { name progress likelihood " +
+    "deviationCause correctiveMeasures } warnings { code indicator message } } " +
+    "warningActions { snapshotId warningIndex label amount remarks actedOn }";
   const DETAIL_QUERY = `query Detail($p: Int!, $code: String!) {
   ledger(position: $p) { subject(code: $code) {
     code name kind unitName funds tags goalStatus grade score
@@ -65,6 +69,7 @@
     goalTable { status revision overallGoal
       fundsBySource { currentAppropriation carriedOver other total }
       history { action revision text actorRole effectiveOn } }
+    ${MONITORING_FIELDS}
     evaluations { kind score publishedGrade evaluatedOn findings narrative }
     consequences { kind amount remarks }
     rectifications { items deadline status }
@@ -672,6 +677,7 @@
           h("td", { text: g.comparator === "qualitative" ? g.target : `${g.comparator} ${g.target}${g.unit}` }),
           h("td", { class: "num", text: g.weight })))))),
       goalTableSection(s, position),
+      latestMonitoring(s),
       section("detail.evaluations", s.evaluations, (evaluations) => evaluations.map((e) => h("div", {},
         h("p", {}, h("strong", { text: e.score === null
           ? t("detail.evaluationPublished", { kind: t(`eval.${e.kind}`), label: gradeLabel(e.publishedGrade), date: e.evaluatedOn })
@@ -718,6 +724,31 @@
         h("strong", { text: t(`goalTable.action.${step.action}`, { revision: step.revision }) }),
         step.text ? `：${step.text}` : ""))),
       downloads];
+  }
+
+  /* The latest monitoring snapshot: execution, each indicator's progress and deviation cause,
+     the warnings, and what followed each warning (the actions cite it). */
+  function latestMonitoring(s) {
+    const latest = s.monitoring.length ? [s.monitoring[s.monitoring.length - 1]] : [];
+    return section("detail.monitoring", latest, ([m]) => {
+      const actions = s.warningActions.filter((a) => a.snapshotId === m.id);
+      return h("div", { class: "monitoring" },
+        h("p", {}, h("strong", { text: t("detail.monitoringHead", { round: m.roundName,
+          start: m.windowStart, end: m.windowEnd }) }),
+        " ", t("detail.monitoringFigures", { budget: m.budgetAmount, executed: m.executedAmount,
+          rate: m.executionRate }),
+        m.reportedOn ? ` ${t("detail.monitoringReported", { date: m.reportedOn })}` : ""),
+        m.indicators.length ? h("ul", { "aria-label": t("detail.goals") }, m.indicators.map((i) =>
+          h("li", {}, h("strong", { text: i.name }), "：",
+            [i.progress !== null ? t("detail.progress", { progress: i.progress }) : null,
+              i.likelihood, i.deviationCause ? t("detail.cause", { cause: i.deviationCause }) : null,
+              i.correctiveMeasures || null].filter(Boolean).join("；")))) : null,
+        m.warnings.length ? h("ul", { class: "warnings", "aria-label": t("detail.warnings") },
+          m.warnings.map((w, index) => h("li", {}, h("strong", { text: t("detail.warning") }), ` ${w.message}`,
+            ...actions.filter((a) => a.warningIndex === index).map((a) => h("span", { class: "action",
+              text: ` → ${t("detail.action", { label: a.label, amount: a.amount ? `（${a.amount} 万元）` : "",
+                remarks: a.remarks, date: a.actedOn || "" })}` }))))) : null);
+    });
   }
 
   function describeValues(values) {

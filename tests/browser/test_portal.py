@@ -188,7 +188,8 @@ def test_seed_tables_sorting_detail_verify_language_and_token(session: Session,
     assert page.inner_text("#detail-title") == KP05
     text = dialog.inner_text()
     for expected in ("XS-2022-KP-05", "任务完成数", "优（92.50 分）", "继续支持", "财政评价",
-                     "登记评价对象", "申报绩效目标", "评定等级", "财政资金 640.85 万元"):
+                     "登记评价对象", "申报绩效目标", "评定等级", "财政资金 640.85 万元",
+                     "最新运行监控", "2022年1-8月绩效运行监控", "执行率 62.00%"):
         assert expected in text, expected
     assert dialog.locator(".timeline li").count() >= 8
     # its goal table: header, the review exchange (returned once, then approved), downloads
@@ -204,6 +205,14 @@ def test_seed_tables_sorting_detail_verify_language_and_token(session: Session,
     dialog.locator(".timeline li").first.wait_for()
     page.click("#detail-close")
     assert not dialog.evaluate("d => d.open")
+    # the lagging project: its monitoring warning and the action that cites it, in its history
+    page.locator("#annex-key button.open", has_text="农村人居环境整治").click()
+    dialog.locator(".timeline li").first.wait_for()
+    text = dialog.inner_text()
+    for expected in ("偏差原因：经费保障", "执行率 35.00%", "调整预算（300.00 万元）",
+                     "监控预警处理"):
+        assert expected in text, expected
+    page.click("#detail-close")
 
     # downloads state their position and checkpoint; the verify panel shows both
     position = page.evaluate("new URL(document.querySelector("

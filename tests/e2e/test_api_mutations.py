@@ -111,6 +111,21 @@ def expert(app: Ledger) -> dict[str, Any]:
     return {}
 
 
+def round_opened(app: Ledger) -> dict[str, Any]:
+    approved(app)
+    do(app, "open_monitoring_round", round_id="R1", name="2022年1-8月绩效运行监控",
+       fiscal_year=2022, window_end_month=8, due_on="2022-09-20")
+    return {}
+
+
+def warned(app: Ledger) -> dict[str, Any]:
+    approved(app)
+    snapshot = do(app, "record_monitoring", subject_code="S1", round_name="1-8月",
+                  window_start="2022-01-01", window_end="2022-08-31", budget_amount="640.85",
+                  executed_amount="100.00")  # behind: EXECUTION_BEHIND
+    return {"snapshot": snapshot.ids["snapshotId"]}
+
+
 @dataclass(frozen=True)
 class Case:
     setup: Setup
@@ -252,6 +267,24 @@ CASES: dict[str, Case] = {
                                       "ex_ante_threshold": "100.00"}},
         lambda c: {"rules": {"version": 3, "ex_ante_threshold": 100.5}},
         ("ValidationError", "INVALID_INPUT")),
+    "openMonitoringRound": Case(
+        units, lambda c: {"roundId": "R1", "name": "2022年1-8月绩效运行监控",
+                          "fiscalYear": 2022, "dueOn": "2022-09-20",
+                          "subjectKinds": ["PROJECT", "POLICY"], "unitCodes": ["MZJ"]},
+        lambda c: {"roundId": "R2", "name": "r", "fiscalYear": 2022, "dueOn": "2022-09-20",
+                   "unitCodes": ["NOPE"]},
+        ("NotFound", "UNIT_NOT_FOUND")),
+    "closeMonitoringRound": Case(
+        round_opened, lambda c: {"roundId": "R1", "remarks": "汇总完毕"},
+        lambda c: {"roundId": "NOPE"},
+        ("NotFound", "MONITORING_ROUND_NOT_FOUND")),
+    "actOnWarning": Case(
+        warned, lambda c: {"subjectCode": "S1", "snapshotId": c["snapshot"], "warningIndex": 0,
+                           "action": "RECOVER_FUNDS", "amount": "100.00",
+                           "remarks": "收回闲置资金"},
+        lambda c: {"subjectCode": "S1", "snapshotId": c["snapshot"], "warningIndex": 7,
+                   "action": "SUSPEND", "remarks": "暂缓"},
+        ("RuleViolation", "WARNING_NOT_FOUND")),
     "correctEvent": Case(
         registered, lambda c: {"position": c["registered"], "values": {"funds": "604.85"},
                                "reason": "录入错误"},

@@ -72,6 +72,10 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "correct_event": {"position": 5, "values": {"name": "改"}, "reason": "x"},
     "commission_evaluation": {"subject_code": S, "agency_code": AGENCY[0],
                               "commissioned_by": "XS-CZJ"},
+    "open_monitoring_round": {"round_id": "FZ-R1", "name": "r", "fiscal_year": 2022,
+                              "due_on": "2022-09-20", "unit_codes": ["XS-U01"]},
+    "act_on_warning": {"subject_code": "XS-2022-KP-10", "snapshot_id": "mon-x",
+                       "warning_index": 0, "action": "suspend", "remarks": "暂缓"},
 }
 command_ids = st.one_of(st.sampled_from([f"fuzz-cmd-{i:04d}" for i in range(8)]),
                         st.uuids().map(lambda u: f"fuzz-{u.hex}"),

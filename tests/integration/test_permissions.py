@@ -94,6 +94,11 @@ PAYLOADS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "retire_library_indicator": lambda ids: {"code": "L2", "reason": "r"},
     "correct_event": lambda ids: {"position": ids["registered"], "values": {"name": "更正"},
                                   "reason": "r"},
+    "open_monitoring_round": lambda ids: {"round_id": f"R-{cid()[-6:]}", "name": "1-8月",
+                                          "fiscal_year": 2022, "due_on": "2022-09-20"},
+    "close_monitoring_round": lambda ids: {"round_id": "R-MATRIX"},
+    "act_on_warning": lambda ids: {"subject_code": "S1", "snapshot_id": "mon-none",
+                                   "warning_index": 0, "action": "suspend", "remarks": "暂缓"},
 }
 
 
@@ -112,6 +117,8 @@ def test_the_whole_matrix(ledger: Ledger) -> None:
     for code in ("L1", "L2"):
         do(ledger, "add_library_indicator", code=code, sector="通用", level1="产出",
            level2="时效", name=code, unit="%", direction=">=")
+    do(ledger, "open_monitoring_round", round_id="R-MATRIX", name="1-8月", fiscal_year=2022,
+       due_on="2022-09-20")
     rect = do(ledger, "request_rectification", subject_code="S1", items=["a"],
               deadline="2023-06-30")
     com = do(ledger, "commission_evaluation", subject_code="S1", agency_code="AG1",
