@@ -111,6 +111,19 @@ def expert(app: Ledger) -> dict[str, Any]:
     return {}
 
 
+LIBRARY_ENTRY = {"code": "TY-MY-001", "sector": "通用", "level1": "满意度",
+                 "level2": "服务对象满意度", "name": "服务对象满意度", "unit": "%",
+                 "direction": ">=", "reference_value": "90"}
+LIBRARY_INPUT = {"code": "TY-MY-001", "sector": "通用", "level1": "满意度",
+                 "level2": "服务对象满意度", "name": "服务对象满意度", "unit": "%",
+                 "direction": ">=", "referenceValue": "90"}
+
+
+def library_entry(app: Ledger) -> dict[str, Any]:
+    do(app, "add_library_indicator", **LIBRARY_ENTRY)
+    return {}
+
+
 def round_opened(app: Ledger) -> dict[str, Any]:
     approved(app)
     do(app, "open_monitoring_round", round_id="R1", name="2022年1-8月绩效运行监控",
@@ -267,6 +280,18 @@ CASES: dict[str, Case] = {
                                       "ex_ante_threshold": "100.00"}},
         lambda c: {"rules": {"version": 3, "ex_ante_threshold": 100.5}},
         ("ValidationError", "INVALID_INPUT")),
+    "addLibraryIndicator": Case(
+        nothing, lambda c: LIBRARY_INPUT,
+        lambda c: {**LIBRARY_INPUT, "code": "X1", "level1": "产出"},
+        ("RuleViolation", "INDICATOR_LEVELS_NOT_ALLOWED")),
+    "reviseLibraryIndicator": Case(
+        library_entry, lambda c: {**LIBRARY_INPUT, "referenceValue": "95", "reason": "提高标准"},
+        lambda c: {**LIBRARY_INPUT, "code": "NOPE", "reason": "提高标准"},
+        ("RuleViolation", "LIBRARY_INDICATOR_NOT_FOUND")),
+    "retireLibraryIndicator": Case(
+        library_entry, lambda c: {"code": "TY-MY-001", "reason": "并入新版指标"},
+        lambda c: {"code": "NOPE", "reason": "并入新版指标"},
+        ("RuleViolation", "LIBRARY_INDICATOR_NOT_FOUND")),
     "openMonitoringRound": Case(
         units, lambda c: {"roundId": "R1", "name": "2022年1-8月绩效运行监控",
                           "fiscalYear": 2022, "dueOn": "2022-09-20",
