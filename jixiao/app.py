@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 
 from jixiao.regions import RegionRegistry
 from jixiao.replicas import ReplicaRouter
-from jixiao.watch import IntegrityWatch
+from jixiao.watch import IntegrityWatch, Leadership
 from ledger.application import Ledger
 from ledger.store import Database
 from ledger.tokens import TokenStore
@@ -31,11 +31,12 @@ def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THRE
                rate_limit: RateLimit | str | None = "env",
                replicas: Sequence[Database] = (), body_timeout: float | None = None,
                checkpoint_every: float | None = None,
-               check_views_every: float | None = None) -> Starlette:
+               check_views_every: float | None = None, one_of_many: bool = False) -> Starlette:
     """The app `jixiao serve` runs: commands to `db`, queries from `replicas` (hot standbys)
     once they have replayed the position asked for, other regions as routed from `db`.
     With intervals (seconds), its integrity watch signs checkpoints and checks the views
-    against a replay of the sealed log while it runs (jixiao.watch)."""
+    against a replay of the sealed log while it runs (jixiao.watch); `one_of_many`: one of
+    several worker processes, so the watch runs in whichever holds its leadership."""
     ledger = Ledger(db)
     read = ReadModel(db, ledger)
     router = (ReplicaRouter(db, list(replicas), ledger=ledger, read_model=read)
@@ -47,7 +48,8 @@ def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THRE
     app = build_app(services, TokenStore(db), dev=dev, rate_limit=rate_limit,
                     body_timeout=body_timeout)
     watch = IntegrityWatch(db, ledger, read, checkpoint_every=checkpoint_every,
-                           check_views_every=check_views_every)
+                           check_views_every=check_views_every,
+                           leadership=Leadership(db) if one_of_many else None)
     serving = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
