@@ -12,6 +12,8 @@ import argparse
 import json
 import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.store import Database
@@ -112,7 +114,8 @@ def worker_app() -> Starlette:
                       write_threads=settings["write_threads"],
                       replicas=[Database.from_url(url) for url in settings["read_urls"]],
                       checkpoint_every=settings["checkpoint_every"],
-                      check_views_every=settings["check_views_every"], one_of_many=True)
+                      check_views_every=settings["check_views_every"], one_of_many=True,
+                      export_dir=Path(settings["export_dir"]))
 
 
 def prepare(db: Database, *, sample: bool) -> int:
@@ -157,13 +160,15 @@ def cmd_serve(args: argparse.Namespace, db: Database) -> int:
           f"{'s' if workers > 1 else ''})", file=sys.stderr)
     log_level = "info" if args.dev else "warning"
     if workers > 1:
-        os.environ[WORKER_SETTING] = json.dumps({
-            "url": db.url, "dev": args.dev, "read_threads": args.read_threads,
-            "write_threads": args.write_threads, "read_urls": args.read_url,
-            "checkpoint_every": checkpoint_every, "check_views_every": check_views_every})
-        uvicorn.run("jixiao.serve:worker_app", factory=True, host=args.host, port=args.port,
-                    workers=workers, ws_max_size=MAX_BODY, log_level=log_level,
-                    timeout_worker_healthcheck=WORKER_START_SECONDS)
+        with tempfile.TemporaryDirectory(prefix="jixiao-exports-") as export_dir:  # 0700
+            os.environ[WORKER_SETTING] = json.dumps({
+                "url": db.url, "dev": args.dev, "read_threads": args.read_threads,
+                "write_threads": args.write_threads, "read_urls": args.read_url,
+                "checkpoint_every": checkpoint_every, "check_views_every": check_views_every,
+                "export_dir": export_dir})
+            uvicorn.run("jixiao.serve:worker_app", factory=True, host=args.host,
+                        port=args.port, workers=workers, ws_max_size=MAX_BODY,
+                        log_level=log_level, timeout_worker_healthcheck=WORKER_START_SECONDS)
         return 0
     app = create_app(db, dev=args.dev, read_threads=args.read_threads,
                      write_threads=args.write_threads,

@@ -76,13 +76,15 @@ class Services:
 
     def __init__(self, ledger: Ledger, read_model: ReadModel, *,
                  regions: Callable[[], RegionSource], read_threads: int = READ_THREADS,
-                 write_threads: int = WRITE_THREADS, replicas: ReadRouter | None = None) -> None:
+                 write_threads: int = WRITE_THREADS, replicas: ReadRouter | None = None,
+                 exports: ExportPool | None = None) -> None:
         self.ledger = ledger
         self.read_model = read_model
         self.reads = ThreadPoolExecutor(max_workers=read_threads, thread_name_prefix="jixiao-read")
         self.writes = ThreadPoolExecutor(max_workers=write_threads,
                                          thread_name_prefix="jixiao-write")
-        self.exports = ExportPool()  # downloads render here, never on the read pool
+        # downloads render here, never on the read pool
+        self.exports = exports if exports is not None else ExportPool()
         self.head = Head(lambda: self.run(self.newest))
         self.replicas = replicas  # hot standbys for reads (jixiao.replicas), if any
         self._open_regions = regions  # the routing table, opened on first use

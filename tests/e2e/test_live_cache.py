@@ -14,8 +14,8 @@ from tests.e2e.test_visibility import SUBJECTS, TABLE, World, world  # noqa: F40
 pytestmark = pytest.mark.slow  # each test loads the sample
 
 
-def live_hits(world: World) -> int:
-    hits: int = world.client.app.state.graphql.cache.live_hits  # type: ignore[attr-defined]
+def live_hits(served: World) -> int:
+    hits: int = served.client.app.state.graphql.cache.live_hits  # type: ignore[attr-defined]
     return hits
 
 
