@@ -115,7 +115,7 @@ def server(kind: str, url: str = "") -> Iterator[tuple[str, int]]:
                              "--url", url], env={**os.environ, "PYTHONWARNINGS": "ignore"})
     base = f"http://{HOST}:{port}/graphql"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 180  # a busy machine starts Python slowly
         while True:
             try:
                 httpx.post(base, json={"query": "{ __typename }"}, timeout=1)

@@ -8,13 +8,8 @@ acknowledged command id is reconciled against the log (none lost, none twice).
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -23,7 +18,7 @@ from dataclasses import dataclass, field
 
 import httpx2 as httpx
 
-from bench.common import fresh
+from bench.common import fresh, served
 from ledger.application import Ledger
 from ledger.domain.base import type_name
 from ledger.domain.registry import Unit
@@ -45,13 +40,6 @@ class Stats:
                                                                        "query": []})
     acked: set[str] = field(default_factory=set)
     errors: Counter[str] = field(default_factory=Counter)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def client(url: str, headers: dict[str, str], stop: threading.Event, stats: Stats,
@@ -98,26 +86,32 @@ def percentile(values: list[float], q: int) -> float:
         else values[0]
 
 
-def run(db: Database, seconds: float, clients: int) -> int:
+@dataclass
+class Outcome:
+    """What one load run measured (bench_workers compares them)."""
+
+    rate: float
+    query_p95_ms: float
+    mutation_p95_ms: float
+    errors: int
+    lost: int
+    duplicated: int
+
+
+def run(db: Database, seconds: float, clients: int, workers: int | None = None) -> int:
+    outcome = measure(db, seconds, clients, workers)
+    return 1 if outcome.lost or outcome.duplicated else 0
+
+
+def measure(db: Database, seconds: float, clients: int, workers: int | None = None) -> Outcome:
+    """One run against `jixiao serve` (with `--workers N` when given, else its default)."""
     ledger = Ledger(db)
     head = load_sample(ledger)
     ledger.close()
     store = TokenStore(db)
     headers = {"Authorization": f"Bearer {store.create('finance_bureau', 'bench')[1]}"}
     store.close()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/graphql"
-    env = {**os.environ, "JIXIAO_DATABASE_URL": db.url, "JIXIAO_RATE_LIMIT": "off"}
-    server = subprocess.Popen([sys.executable, "-m", "jixiao.cli", "serve", "--host",
-                               "127.0.0.1", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(url, params={"query": "{ ledger { position } }"}).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    with served(db.url, workers) as (url, _pid):
         stats, lock, stop = Stats(), threading.Lock(), threading.Event()
         threads = [threading.Thread(target=client, args=(url, headers, stop, stats, lock, head,
                                                          i)) for i in range(clients)]
@@ -129,9 +123,6 @@ def run(db: Database, seconds: float, clients: int) -> int:
         for t in threads:
             t.join(60)
         wall = time.perf_counter() - started
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
     ledger = Ledger(db)
     counts = Counter(r.meta.command_id for r in read_log(ledger)
                      if r.type == type_name(Unit.Registered) and r.meta is not None
@@ -149,7 +140,11 @@ def run(db: Database, seconds: float, clients: int) -> int:
     print(f"  errors: {dict(stats.errors) or 'none'}")
     print(f"  acknowledged {len(stats.acked)}, in log {len(counts)}, lost {len(lost)}, "
           f"duplicated {len(twice)}")
-    return 1 if lost or twice else 0
+    return Outcome(rate=total / wall,
+                   query_p95_ms=percentile([v * 1000 for v in stats.latencies["query"]], 95),
+                   mutation_p95_ms=percentile([v * 1000 for v in stats.latencies["mutation"]],
+                                              95),
+                   errors=sum(stats.errors.values()), lost=len(lost), duplicated=len(twice))
 
 
 def main() -> int:
@@ -157,9 +152,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--workers", type=int, help="passed to jixiao serve (default: its own)")
     args = parser.parse_args()
     with fresh(args.backend) as db:
-        return run(db, args.seconds, args.clients)
+        return run(db, args.seconds, args.clients, args.workers)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,13 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 from starlette.applications import Starlette
 
 from jixiao.regions import RegionRegistry
 from jixiao.replicas import ReplicaRouter
-from jixiao.watch import IntegrityWatch
+from jixiao.watch import IntegrityWatch, Leadership
 from ledger.application import Ledger
 from ledger.store import Database
 from ledger.tokens import TokenStore
@@ -24,6 +25,7 @@ from projections.views import ReadModel
 from schema.app import build_app
 from schema.auth import RateLimit
 from schema.context import READ_THREADS, WRITE_THREADS, Services
+from schema.export_pool import ExportPool
 
 
 def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THREADS,
@@ -31,11 +33,14 @@ def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THRE
                rate_limit: RateLimit | str | None = "env",
                replicas: Sequence[Database] = (), body_timeout: float | None = None,
                checkpoint_every: float | None = None,
-               check_views_every: float | None = None) -> Starlette:
+               check_views_every: float | None = None, one_of_many: bool = False,
+               export_dir: Path | None = None) -> Starlette:
     """The app `jixiao serve` runs: commands to `db`, queries from `replicas` (hot standbys)
     once they have replayed the position asked for, other regions as routed from `db`.
     With intervals (seconds), its integrity watch signs checkpoints and checks the views
-    against a replay of the sealed log while it runs (jixiao.watch)."""
+    against a replay of the sealed log while it runs (jixiao.watch); `one_of_many`: one of
+    several worker processes, so the watch runs in whichever holds its leadership;
+    `export_dir`: where the workers share rendered downloads."""
     ledger = Ledger(db)
     read = ReadModel(db, ledger)
     router = (ReplicaRouter(db, list(replicas), ledger=ledger, read_model=read)
@@ -43,11 +48,12 @@ def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THRE
     # The routing table is opened on first use: most deployments never route a region.
     services = Services(ledger, read, regions=functools.partial(RegionRegistry, db),
                         read_threads=read_threads, write_threads=write_threads,
-                        replicas=router)
+                        replicas=router, exports=ExportPool(shared=export_dir))
     app = build_app(services, TokenStore(db), dev=dev, rate_limit=rate_limit,
                     body_timeout=body_timeout)
     watch = IntegrityWatch(db, ledger, read, checkpoint_every=checkpoint_every,
-                           check_views_every=check_views_every)
+                           check_views_every=check_views_every,
+                           leadership=Leadership(db) if one_of_many else None)
     serving = app.router.lifespan_context
 
     @contextlib.asynccontextmanager

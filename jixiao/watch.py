@@ -11,10 +11,13 @@ and to the log. `jixiao serve` turns it on (jixiao.serve: every 60 s and 300 s b
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from ledger.application import Ledger
 from ledger.integrity.sealer import UnauthenticatedEvent
@@ -26,13 +29,54 @@ from projections.views import ReadModel
 log = logging.getLogger("jixiao.integrity")
 
 
+class Leadership:
+    """Whether this process is the one of a server's workers that runs the watch: whoever
+    holds a PostgreSQL session advisory lock (per schema) on a connection of its own. A
+    worker that dies releases it with its connection, and another takes it on its next try."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        digest = hashlib.sha256(f"jixiao-watch|{db.schema}".encode()).digest()
+        self.key = int.from_bytes(digest[:8], "big", signed=True)
+        self.conn: Any = None
+
+    def held(self) -> bool:
+        if self.conn is not None:
+            try:
+                self.conn.execute("SELECT 1")
+                return True
+            except Exception:  # the connection, and so the lock, is gone: try again
+                self.close()
+        try:
+            conn = self.db.connect()
+        except Exception:
+            return False
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        if row and row[0]:
+            self.conn = conn
+            return True
+        conn.close()
+        return False
+
+    def close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            self.conn = None
+
+
 class IntegrityWatch:
-    """One thread running both jobs in turn; an interval of None or 0 turns a job off."""
+    """One thread running both jobs in turn; an interval of None or 0 turns a job off.
+
+    With `leadership` (a server with several workers), the jobs run only in the worker that
+    holds it: checkpoints are signed once, not once per worker."""
 
     def __init__(self, db: Database, ledger: Ledger, read: ReadModel, *,
                  checkpoint_every: float | None = None,
-                 check_views_every: float | None = None) -> None:
+                 check_views_every: float | None = None,
+                 leadership: Leadership | None = None) -> None:
         self.db = db
+        self.leadership = leadership
         self.ledger = ledger
         self.read = read
         self.every = {"seal": checkpoint_every or 0.0, "views": check_views_every or 0.0}
@@ -51,15 +95,19 @@ class IntegrityWatch:
         self.stopping.set()
         if self.thread is not None:
             self.thread.join(timeout=30)
+        if self.leadership is not None:
+            self.leadership.close()
         self.views.close()
 
     def _run(self) -> None:
         due = {job: time.monotonic() for job, every in self.every.items() if every > 0}
         jobs = {"seal": self.seal_once, "views": self.check_views_once}
         while not self.stopping.is_set():
+            leading = self.leadership is None or self.leadership.held()
             for job in sorted(due):  # "seal" first: the views are compared where it sealed
                 if due[job] <= time.monotonic():
-                    jobs[job]()
+                    if leading:
+                        jobs[job]()
                     due[job] = time.monotonic() + self.every[job]
             self.stopping.wait(max(0.0, min(due.values()) - time.monotonic()))
 

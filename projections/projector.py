@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -121,7 +122,7 @@ class Runner:
         A view that cannot project an event stops just before it (see `stopped`); the
         position returned is then the one before it. Only the store's unavailability and
         another projector's progress are raised."""
-        with self.lock:
+        with self.lock, self._one_at_a_time():
             while True:
                 try:
                     return self._catch_up(limit, progress)
@@ -141,6 +142,30 @@ class Runner:
                 if not moved:  # no event is to blame: the failure is not the log's
                     raise failed
 
+    @contextlib.contextmanager
+    def _one_at_a_time(self) -> Iterator[None]:
+        """On PostgreSQL, one catch-up of these views at a time across processes (a session
+        advisory lock): the server's workers all project on demand, and one that comes second
+        waits and finds the work done, rather than deriving the same batch and losing the
+        compare-and-set in `_advance`. A dropped connection releases the lock."""
+        if self.db.backend != "postgres":
+            yield
+            return
+        self.conn.execute("SELECT pg_advisory_lock(%s)", (self.lock_key,))
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                self.conn.execute("SELECT pg_advisory_unlock(%s)", (self.lock_key,))
+
+    @property
+    def lock_key(self) -> int:
+        """Per schema and set of views: a rebuild's processes, each with views of its own,
+        still run side by side."""
+        names = ",".join(sorted(v.name for v in self.views))
+        digest = hashlib.sha256(f"jixiao-projector|{self.db.schema}|{names}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
     def _forget(self) -> None:
         for view in self.views:
             view.forget()
@@ -157,6 +182,9 @@ class Runner:
     def _catch_up(self, limit: int | None, progress: Callable[[int], None] | None) -> int:
         skips = self.feed.skipped()
         positions = self.tracked()
+        for view in self.views:  # moved by another process: what this one remembers is stale
+            if positions[view.name] != self.positions.get(view.name, 0):
+                view.forget()
         self._resume(positions, skips)
         active = {n: p for n, p in positions.items() if n not in self.stopped}
         done = min(active.values(), default=0)

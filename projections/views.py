@@ -29,7 +29,7 @@ from ledger.store import Database, fetchall
 from ledger.transcoder import LedgerMapper
 from projections.coverage import coverage_of
 from projections.follow import Listener
-from projections.projector import Runner
+from projections.projector import ConcurrentProjector, Runner
 from projections.rows import SUBJECT_COLUMNS, SubjectRow, from_cents, from_micros, micros
 from projections.stops import ViewStopped
 from projections.values import (
@@ -47,6 +47,7 @@ from projections.view_check import IntegrityStatus
 
 MAX_PAGE = 200
 POLL_SECONDS = 1.0  # the longest "now" may trust silence (see ReadModel.listen)
+CONCURRENT_RETRIES = 3  # catch-ups that may find another process's projection first
 VISIBLE = "valid_from <= ? AND valid_to > ?"
 AUDIT_COLUMNS = ("position, recorded_at, type, aggregate_id, version, subject_id, unit_code, "
                  "actor_id, actor_role, command_id, effective_on, corrects_position")
@@ -121,7 +122,13 @@ class ReadModel:
 
     def catch_up(self) -> int:
         heard, began = self._heard_count, time.monotonic()  # before the log is read
-        projected = self.runner.catch_up()
+        for attempt in range(1, CONCURRENT_RETRIES + 1):
+            try:
+                projected = self.runner.catch_up()
+                break
+            except ConcurrentProjector:  # another process projected first: take it from there
+                if attempt == CONCURRENT_RETRIES:
+                    raise
         with self._fresh_lock:
             self._heard_before = max(self._heard_before, heard)
             self._checked = max(self._checked, began)
@@ -129,13 +136,19 @@ class ReadModel:
 
     def current(self) -> int:
         """The position "now" is answered at: caught up first, unless nothing can be new."""
+        trusted = self.trusted()
+        return self.catch_up() if trusted is None else trusted
+
+    def trusted(self) -> int | None:
+        """The projected position when nothing can be new (no trip to the store, so it may
+        be asked on the event loop), else None: then `current` must catch up."""
         listener = self.listener
         if (listener is None or not listener.listening
                 or self._heard_count != self._heard_before
                 or self.runner.projected < self._saved_upto
                 or time.monotonic() - self._checked > listener.poll_seconds
                 or len(self.runner.positions) < len(self.runner.views)):  # views reset
-            return self.catch_up()
+            return None
         return self.runner.projected
 
     def position(self) -> int:

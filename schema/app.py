@@ -35,7 +35,7 @@ from projections.views import ReadModel
 from projections.visibility import READ_ALL
 from schema import build_schema
 from schema.auth import PUBLIC_ACTOR, Authenticate, RateLimit, scope_actor
-from schema.context import Context, Services, resolve_actor
+from schema.context import PINNED, Context, Services, resolve_actor
 from schema.exports import routes as export_routes
 from schema.goal_table_exports import goal_table_routes
 from schema.graphiql import graphiql_page, graphiql_routes
@@ -55,6 +55,7 @@ CACHE_BYTES = 64 << 20
 IMMUTABLE = "public, max-age=31536000, immutable"
 PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
 SCOPE_KEY = "jixiao.context"
+NOW_KEY = "jixiao.now"  # the position "now" was resolved to before execution (AnswerCache)
 # The body checked_body decoded, for strawberry to take rather than decode it again: per
 # request (a context variable is per task), and only for that very bytes object.
 DECODED_BODY: ContextVar[tuple[bytes, object] | None] = ContextVar("decoded_body", default=None)
@@ -67,30 +68,38 @@ class Cached:
     etag: str
 
 
-CacheKey = tuple[str, str]
+Shape = tuple[str, str]  # (the GraphQL parameters as executed, reader scope)
+CacheKey = tuple[str, str, int]  # and the position the answer was read at, or PINNED
 
 
 class AnswerCache:
-    """An LRU of pinned answers keyed by (the GraphQL parameters as executed, reader scope),
-    bounded both in entries and in bytes so that many distinct large answers cannot exhaust
-    memory. The scope keeps one caller's visible answer from being served to another."""
+    """An LRU of immutable answers keyed by (the GraphQL parameters as executed, reader scope,
+    position), bounded both in entries and in bytes so that many distinct large answers cannot
+    exhaust memory. The scope keeps one caller's visible answer from being served to another.
+
+    A pinned answer is kept under PINNED (its positions are in its parameters); an answer
+    "now" under the projected position "now" resolved to, which it will always be the answer
+    at. `live` remembers which shapes were answered that way, so that only those resolve "now"
+    before execution. `hits` and `live_hits` count answers served without execution."""
 
     def __init__(self, entries: int = CACHE_ENTRIES, budget: int = CACHE_BYTES) -> None:
         self.entries = entries
         self.budget = budget
         self.size = 0
         self.items: OrderedDict[CacheKey, Cached] = OrderedDict()
+        self.live: OrderedDict[Shape, None] = OrderedDict()
         self.hits = 0
+        self.live_hits = 0
 
     @staticmethod
     def cost(key: CacheKey, entry: Cached) -> int:
-        return len(entry.body) + sum(len(part) for part in key)
+        return len(entry.body) + len(key[0]) + len(key[1])
 
     @staticmethod
-    def key(params: dict[str, Any], scope: Scope) -> CacheKey | None:
-        """From the parameters exactly as they are executed (GraphQLApp.parse_query_params),
-        a missing one (None) kept apart from an empty one."""
-        if not params.get("query"):
+    def key(params: dict[str, Any], scope: Scope) -> Shape | None:
+        """From the parameters exactly as they are executed (GraphQLApp.parse_query_params, or
+        the JSON body strawberry reads), a missing one (None) kept apart from an empty one."""
+        if not isinstance(params.get("query"), str) or not params["query"]:
             return None
         executed = json.dumps({name: params.get(name) for name in GRAPHQL_PARAMS},
                               sort_keys=True, ensure_ascii=False)
@@ -101,7 +110,15 @@ class AnswerCache:
         if found is not None:
             self.items.move_to_end(key)
             self.hits += 1
+            if key[2] != PINNED:
+                self.live_hits += 1
         return found
+
+    def answered_live(self, shape: Shape) -> None:
+        self.live[shape] = None
+        self.live.move_to_end(shape)
+        while len(self.live) > self.entries:
+            self.live.popitem(last=False)
 
     def put(self, key: CacheKey, body: bytes) -> Cached:
         entry = Cached(body=body, etag='"' + hashlib.sha256(body).hexdigest()[:40] + '"')
@@ -182,7 +199,8 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket,
                           response: Response | WebSocket) -> Context:
         context = Context(services=self.services, actor=resolve_actor(request),
-                          connection=request, response=response)
+                          connection=request, response=response,
+                          now=request.scope.get(NOW_KEY))
         request.scope[SCOPE_KEY] = context
         return context
 
@@ -193,15 +211,19 @@ class GraphQLApp(GraphQL[Context, None]):
         headers = dict(scope["headers"])
         if_none_match = headers.get(b"if-none-match", b"").decode("latin-1") or None
         request = Request(scope=scope, receive=receive)
-        key: CacheKey | None = None
+        shape: Shape | None = None
         try:
-            if scope["method"] in ("GET", "HEAD"):  # the very params strawberry will execute
-                key = self.cache.key(self.parse_query_params(request.query_params), scope)
-            found = self.cache.get(key) if key is not None else None
-            if found is not None and key is not None:
-                await cached_response(found, if_none_match, key[1])(scope, receive, send)
-                return
-            response = await self.checked_body(request) or await self.run(request)
+            params = await self.checked_params(request)
+            if isinstance(params, Response):
+                response = params
+            else:
+                shape = self.cache.key(params, scope) if params is not None else None
+                found = await self.lookup(scope, shape) if shape is not None else None
+                if found is not None and shape is not None:
+                    await self.kept_response(scope, found, if_none_match, shape[1])(
+                        scope, receive, send)
+                    return
+                response = await self.run(request)
         except BadRequest as exc:
             response = exc.response()
         except HTTPException as exc:
@@ -210,29 +232,67 @@ class GraphQLApp(GraphQL[Context, None]):
             log.exception("request failed outside GraphQL execution")
             response = JSONResponse({"errors": [{"message": "Unexpected error."}]},
                                     status_code=500)
-        response = self.finish(scope, key, response, if_none_match)
+        response = self.finish(scope, shape, response, if_none_match)
         await response(scope, receive, send)
 
-    async def checked_body(self, request: Request) -> Response | None:
-        """A typed 400 for a JSON body that is malformed (not UTF-8, not JSON, too deep), and
-        a 400 for one that is not an operation object (strawberry would raise)."""
+    async def lookup(self, scope: Scope, shape: Shape) -> tuple[Cached, int] | None:
+        """The kept answer and its position: pinned, or "now" once resolved to a position
+        (only for shapes answered live before; then execution reads that position too)."""
+        found = self.cache.get((*shape, PINNED))
+        if found is not None:
+            return found, PINNED
+        if shape not in self.cache.live or self.services.replicas is not None:
+            return None
+        read = self.services.read_model
+        now = read.trusted()  # no trip to the store while nothing can be new
+        if now is None:
+            now = await self.services.run(read.current)
+        scope[NOW_KEY] = now
+        found = self.cache.get((*shape, now))
+        return None if found is None else (found, now)
+
+    def kept_response(self, scope: Scope, kept: tuple[Cached, int], if_none_match: str | None,
+                      reader: str) -> Response:
+        """A GET pinned answer as immutable; anything else as a fresh execution answers it."""
+        entry, position = kept
+        if position == PINNED and scope["method"] in ("GET", "HEAD"):
+            return cached_response(entry, if_none_match, reader)
+        return Response(entry.body, media_type="application/json",
+                        headers={"Cache-Control": "no-store"})
+
+    async def checked_params(self, request: Request) -> dict[str, Any] | Response | None:
+        """The GraphQL parameters strawberry will execute (None: not one keepable operation),
+        or the 400 for a JSON body that is malformed (not UTF-8, not JSON, too deep) or not an
+        operation object (strawberry would raise)."""
+        if request.method in ("GET", "HEAD"):
+            return self.parse_query_params(request.query_params)
         if request.method != "POST" or "json" not in request.headers.get("content-type", ""):
             return None
         body = await request.body()
         data = read_json("body", body)
         DECODED_BODY.set((body, data))
-        if isinstance(data, dict | list):
+        if isinstance(data, list):  # a batch: executed, never kept
             return None
-        return PlainTextResponse("the request body must be a JSON object", status_code=400)
+        if not isinstance(data, dict):
+            return PlainTextResponse("the request body must be a JSON object", status_code=400)
+        accept = request.headers.get("accept", "")
+        if "multipart" in accept or "event-stream" in accept:  # a streamed answer
+            return None
+        return data
 
-    def finish(self, scope: Scope, key: CacheKey | None, response: Response,
+    def finish(self, scope: Scope, shape: Shape | None, response: Response,
                if_none_match: str | None) -> Response:
-        """Cache a pinned, error-free GET answer; mark everything else uncacheable."""
+        """Keep an error-free answer that is pinned, or read "now" at one position; mark
+        everything else uncacheable (a live answer is kept here, never by HTTP caches)."""
         context: Context | None = scope.get(SCOPE_KEY)
-        if (key is not None and context is not None and context.pinned
-                and response.status_code == 200 and error_free(bytes(response.body))):
-            return cached_response(self.cache.put(key, bytes(response.body)), if_none_match,
-                                   key[1])
+        at = context.kept_at() if context is not None else None
+        if (shape is not None and at is not None and response.status_code == 200
+                and error_free(bytes(response.body))):
+            entry = self.cache.put((*shape, at), bytes(response.body))
+            if at == PINNED and scope["method"] in ("GET", "HEAD"):
+                return cached_response(entry, if_none_match, shape[1])
+            if at != PINNED:
+                self.cache.answered_live(shape)
         if "cache-control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
         return response

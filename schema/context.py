@@ -51,6 +51,7 @@ def resolve_actor(connection: HTTPConnection | None) -> Actor:
 
 
 READ_THREADS = 2
+PINNED = -1  # the cache position of an answer pinned by its own arguments (Context.kept_at)
 WRITE_THREADS = 2
 
 
@@ -75,13 +76,15 @@ class Services:
 
     def __init__(self, ledger: Ledger, read_model: ReadModel, *,
                  regions: Callable[[], RegionSource], read_threads: int = READ_THREADS,
-                 write_threads: int = WRITE_THREADS, replicas: ReadRouter | None = None) -> None:
+                 write_threads: int = WRITE_THREADS, replicas: ReadRouter | None = None,
+                 exports: ExportPool | None = None) -> None:
         self.ledger = ledger
         self.read_model = read_model
         self.reads = ThreadPoolExecutor(max_workers=read_threads, thread_name_prefix="jixiao-read")
         self.writes = ThreadPoolExecutor(max_workers=write_threads,
                                          thread_name_prefix="jixiao-write")
-        self.exports = ExportPool()  # downloads render here, never on the read pool
+        # downloads render here, never on the read pool
+        self.exports = exports if exports is not None else ExportPool()
         self.head = Head(lambda: self.run(self.newest))
         self.replicas = replicas  # hot standbys for reads (jixiao.replicas), if any
         self._open_regions = regions  # the routing table, opened on first use
@@ -173,10 +176,35 @@ class Context:
     # None: nothing said either way; True: every root field was pinned to a past position;
     # False: some part of the answer can still change (now, the raw log, a future time).
     pinned: bool | None = field(default=None)
+    # The position "now" is read at in this request: set before execution when the app
+    # resolved it to look the answer up (schema.app), else by the first live field.
+    now: int | None = None
+    # Some field's answer is not fixed by a position (the raw log, a time, another region,
+    # a mutation, a live field read elsewhere than `now`): the answer cannot be kept.
+    volatile: bool = False
 
     def mark(self, pinned: bool) -> None:
         """Record whether one root field's answer is immutable; one volatile field wins."""
         self.pinned = pinned if self.pinned is None else (self.pinned and pinned)
+        self.volatile = self.volatile or not pinned
+
+    def mark_live(self, position: int) -> None:
+        """A root field read "now", at `position`: it changes with the log, but the answer
+        at that position never does, so it can be kept under the position."""
+        self.pinned = False
+        if self.now is None:
+            self.now = position
+        elif position != self.now:
+            self.volatile = True
+
+    def kept_at(self) -> int | None:
+        """Where the answer may be kept: PINNED (its positions are in the query itself), the
+        position "now" was read at, or None (it can change at the same position)."""
+        if self.pinned:
+            return PINNED
+        if self.pinned is False and not self.volatile and self.now is not None:
+            return self.now
+        return None
 
 
 Information = Info[Context, None]

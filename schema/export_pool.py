@@ -18,8 +18,12 @@ let six downloads hold up every GraphQL read for half a minute. Here:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import hashlib
+import json
 import math
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -27,6 +31,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 CACHE_ENTRIES = 256
@@ -108,7 +113,10 @@ class ExportPool:
 
     def __init__(self, *, pdf_threads: int = 1, pdf_waiting: int = 2, tabular_threads: int = 1,
                  tabular_waiting: int = 6, entries: int = CACHE_ENTRIES,
-                 budget: int = CACHE_BYTES) -> None:
+                 budget: int = CACHE_BYTES, shared: Path | None = None) -> None:
+        # A directory the workers of one server share (jixiao serve --workers): a file one
+        # rendered is not rendered again by another.
+        self.shared = shared
         self.pdf = Lane("pdf", pdf_threads, pdf_waiting, typical_seconds=4.0)
         self.tabular = Lane("tabular", tabular_threads, tabular_waiting, typical_seconds=0.5)
         self.entries, self.budget, self.size = entries, budget, 0
@@ -125,7 +133,50 @@ class ExportPool:
             found = self.kept.get(key)
             if found is not None:
                 self.kept.move_to_end(key)
-            return found
+                return found
+        found = self.read_shared(key)
+        if found is not None:
+            self.keep(key, found)
+        return found
+
+    def shared_path(self, key: ExportKey) -> Path | None:
+        if self.shared is None:
+            return None
+        return self.shared / (hashlib.sha256(repr(key).encode()).hexdigest() + ".export")
+
+    def read_shared(self, key: ExportKey) -> Export | None:
+        """Another worker's render of the same key: a header line, then the bytes."""
+        path = self.shared_path(key)
+        if path is None:
+            return None
+        try:
+            head, _, body = path.read_bytes().partition(b"\n")
+            meta = json.loads(head)
+            if meta.pop("key") != repr(key):  # a hash collision, however unlikely
+                return None
+            recorded = meta.pop("recorded_at")
+            return Export(body=body, recorded_at=None if recorded is None
+                          else datetime.fromisoformat(recorded), **meta)
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+    def write_shared(self, key: ExportKey, export: Export) -> None:
+        """Written whole under a temporary name, then renamed: a reader sees all or none."""
+        path = self.shared_path(key)
+        if path is None or len(export.body) > CACHE_ENTRY_BYTES:
+            return
+        meta = {"key": repr(key), "media_type": export.media_type,
+                "ascii_name": export.ascii_name, "utf8_name": export.utf8_name,
+                "position": export.position, "checkpoint": export.checkpoint,
+                "recorded_at": None if export.recorded_at is None
+                else export.recorded_at.isoformat()}
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            temporary.write_bytes(json.dumps(meta).encode() + b"\n" + export.body)
+            os.replace(temporary, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
 
     def keep(self, key: ExportKey, export: Export) -> None:
         if len(export.body) > CACHE_ENTRY_BYTES:
@@ -165,6 +216,9 @@ class ExportPool:
         self.flights.pop(key, None)
         if not flight.cancelled() and flight.exception() is None:
             self.keep(key, flight.result())
+            if self.shared is not None:  # off the event loop: a file write
+                with contextlib.suppress(RuntimeError):  # the pool is closing
+                    self.lane(key).executor.submit(self.write_shared, key, flight.result())
 
     def close(self) -> None:
         for lane in (self.pdf, self.tabular):

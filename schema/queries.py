@@ -195,10 +195,15 @@ async def resolve_ledger(info: Information, position: int | None, as_of: datetim
     if wanted > 0:  # an explicit position is read-your-writes too: never answer earlier
         await svc.run(reach, ledger, read, wanted, WAIT_SECONDS)
     actor = info.context.actor
+    # "Now" on our own views is a position: the one this request resolved it to (the app
+    # looked its answer up there), unless the caller waits for a later one.
+    live = position is None and as_of is None and region is None and svc.replicas is None
+    now = info.context.now
+    at = now if live and now is not None and now >= wanted else position
 
     def moment_and_visibility() -> tuple[values.Moment, seen.Visibility]:
         """One trip to the thread pool for both: each trip costs more than either call."""
-        moment = read.resolve(position=position, as_of=as_of, effective_on=effective_on)
+        moment = read.resolve(position=at, as_of=as_of, effective_on=effective_on)
         return moment, seen.visibility(read, actor, moment)
 
     try:
@@ -207,7 +212,10 @@ async def resolve_ledger(info: Information, position: int | None, as_of: datetim
         raise PublicError(str(exc), code="BAD_MOMENT") from None
     # Pinned: an explicit position, reached above, so the answer is exactly that position
     # forever. Times are not pinned: a time can still be ahead of the last event.
-    info.context.mark(position is not None and as_of is None and moment.position == position)
+    if live:
+        info.context.mark_live(moment.position)
+    else:
+        info.context.mark(position is not None and as_of is None and moment.position == position)
     return LedgerView(moment=moment, vis=vis, read=read)
 
 

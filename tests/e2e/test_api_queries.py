@@ -389,11 +389,11 @@ def test_the_answer_cache_is_bounded_in_entries_and_bytes() -> None:
 
     cache = AnswerCache(entries=3, budget=100)
     for i in range(5):
-        cache.put((f"q{i}", "", ""), b"x" * 10)
-    assert list(cache.items) == [("q2", "", ""), ("q3", "", ""), ("q4", "", "")]
-    cache.put(("big", "", ""), b"y" * 90)
-    assert cache.size <= 100 and ("big", "", "") in cache.items
-    assert cache.get(("q2", "", "")) is None
+        cache.put((f"q{i}", "", 1), b"x" * 10)
+    assert list(cache.items) == [("q2", "", 1), ("q3", "", 1), ("q4", "", 1)]
+    cache.put(("big", "", 1), b"y" * 90)
+    assert cache.size <= 100 and ("big", "", 1) in cache.items
+    assert cache.get(("q2", "", 1)) is None
 
 
 @pytest.mark.slow
