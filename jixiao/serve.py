@@ -46,6 +46,9 @@ def register(sub: Any) -> None:
                    help="compare the views with a replay of the sealed log this often "
                         f"(default {CHECK_VIEWS_EVERY:g}, or {CHECK_VIEWS_EVERY_SETTING}; 0: "
                         "never); a difference shows at /health and stops checkpoint citations")
+    p.add_argument("--log-format", choices=["text", "json"],
+                   help="log lines as text (default) or one JSON object each (default from "
+                        "JIXIAO_LOG_FORMAT; jixiao.logs)")
     p.set_defaults(handler=cmd_serve)
 
 
@@ -71,13 +74,16 @@ def prepare(db: Database, *, sample: bool) -> int:
     from ledger.application import Ledger
     from ledger.migrate import migrate
     from ledger.sample.loader import load_sample
+    from ledger.sample.signing import prepare_sample_key, sign_sample
 
     migrate(db)
     ledger = Ledger(db)
     try:
         position = int(ledger.recorder.max_notification_id() or 0)
         if sample and position == 0:
+            prepare_sample_key(db)
             position = load_sample(ledger, publish=True)
+            print(sign_sample(db, ledger), file=sys.stderr)
         return position
     finally:
         ledger.close()
@@ -87,11 +93,13 @@ def cmd_serve(args: argparse.Namespace, db: Database) -> int:
     import uvicorn
 
     from jixiao.app import create_app
+    from jixiao.logs import log_format, log_options
     from schema.app import MAX_BODY
 
     checkpoint_every = interval(args.checkpoint_every, CHECKPOINT_EVERY_SETTING, CHECKPOINT_EVERY)
     check_views_every = interval(args.check_views_every, CHECK_VIEWS_EVERY_SETTING,
                                  CHECK_VIEWS_EVERY)
+    logs = log_format(args.log_format)
     if args.write_url:
         db = Database.from_url(args.write_url)
 
@@ -108,6 +116,7 @@ def cmd_serve(args: argparse.Namespace, db: Database) -> int:
                      write_threads=args.write_threads,
                      replicas=[Database.from_url(url) for url in args.read_url],
                      checkpoint_every=checkpoint_every, check_views_every=check_views_every)
+    level = "info" if args.dev else "warning"
     uvicorn.run(app, host=args.host, port=args.port, workers=1, ws_max_size=MAX_BODY,
-                log_level="info" if args.dev else "warning")
+                log_level=level, **log_options(logs, level))
     return 0
