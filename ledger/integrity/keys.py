@@ -20,13 +20,14 @@ import hashlib
 import os
 from pathlib import Path
 
+from ledger.integrity.checkpoint import DEV_KEY_SUFFIX as DEV_KEY_SUFFIX
 from ledger.integrity.checkpoint import NoteSigner, NoteVerifier, init_key_file, load_signer
+from ledger.integrity.checkpoint import is_dev_key as is_dev_key
 from ledger.store import Database
 
 KEY_SETTING = "JIXIAO_KEY_FILE"
 KEY_FILE_NAME = "jixiao-signing.key"  # the name when no database is given
 EVENTS_KEY_LABEL = b"jixiao/event-mac/v1"
-DEV_KEY_SUFFIX = "-dev"
 
 
 def data_dir() -> Path:
@@ -76,12 +77,6 @@ def create_key(db: Database | None, name: str) -> tuple[Path, NoteVerifier]:
 
 def dev_key_name(origin: str) -> str:
     return origin + DEV_KEY_SUFFIX
-
-
-def is_dev_key(verifier: NoteVerifier | str) -> bool:
-    """A key (or key name) made for development: its name says so."""
-    name = verifier if isinstance(verifier, str) else verifier.name
-    return name.endswith(DEV_KEY_SUFFIX)
 
 
 def ensure_dev_key(db: Database, origin: str) -> NoteSigner | None:
