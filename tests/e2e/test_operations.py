@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,3 +147,17 @@ def test_json_log_lines_cannot_be_forged_by_client_input() -> None:
     assert log_format("JSON") == "json" and uvicorn_log_config("text", "warning") is None
     with pytest.raises(SystemExit):
         log_format("xml")
+
+
+@pytest.mark.slow
+def test_metrics_of_several_processes_add_up_in_multiprocess_mode(tmp_path: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR (several `jixiao serve` workers), any process's /metrics
+    answers the sum over every process that counted."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    count = "import schema.metrics as m; m.record_command('register_unit', 'accepted')"
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", count], env=env, check=True, timeout=120)
+    shown = subprocess.run([sys.executable, "-c", "import schema.metrics as m; "
+                            "print(m.exposition().decode())"], env=env, check=True,
+                           timeout=120, capture_output=True, text=True).stdout
+    assert 'jixiao_commands_total{command="register_unit",outcome="accepted"} 2.0' in shown
