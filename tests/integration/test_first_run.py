@@ -126,12 +126,12 @@ def test_serve_sample_signs_a_checkpoint_with_a_development_key(
 def test_no_public_answer_names_a_server_path(sample_served: tuple[Database, str]) -> None:
     db, path = sample_served
     secrets = [path, str(Path(path).parent), str(Path(db.sqlite_path).parent), os.getcwd()]
-    query = ('{ ledger { disclosure(fiscalYear: 2022, audience: PUBLIC) { '
-             'disclosures { checkpoint } } } }')
+    query = ('{ ledger { checkpoint { size root note } '
+             'disclosure(fiscalYear: 2022, audience: PUBLIC) { disclosures { checkpoint } } } }')
     with TestClient(create_app(db, rate_limit=None)) as client:
         answers = {url: client.get(url) for url in (
             "/portal/info.json", "/portal/public.key", "/portal/checkpoint.note", "/health",
-            "/healthz", "/readyz", "/exports/2022/key-projects.csv")}
+            "/healthz", "/readyz", "/checkpoint", "/exports/2022/key-projects.csv")}
         answers["graphql"] = client.post("/graphql", json={"query": query})
     for url, response in answers.items():
         assert response.status_code == 200, (url, response.text)
