@@ -26,6 +26,7 @@ CHECK_VIEWS_EVERY_SETTING = "JIXIAO_CHECK_VIEWS_EVERY"
 CHECKPOINT_EVERY = 60.0  # seconds an event may stay unsealed, at most (plus one seal)
 CHECK_VIEWS_EVERY = 300.0  # seconds a changed view row may be served before it is noticed
 WORKER_SETTING = "JIXIAO_SERVE_WORKER"  # what the parent tells the worker processes it starts
+METRICS_DIR_SETTING = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's, read by schema.metrics
 # How long a worker may take to answer the supervisor's first ping: a new process imports the
 # whole service and catches its views up first; on a busy machine that is well past uvicorn's
 # default 5 s, and a worker killed for it would be started again, and again.
@@ -62,6 +63,9 @@ def register(sub: Any) -> None:
                    help="compare the views with a replay of the sealed log this often "
                         f"(default {CHECK_VIEWS_EVERY:g}, or {CHECK_VIEWS_EVERY_SETTING}; 0: "
                         "never); a difference shows at /health and stops checkpoint citations")
+    p.add_argument("--log-format", choices=["text", "json"],
+                   help="log lines as text (default) or one JSON object each (default from "
+                        "JIXIAO_LOG_FORMAT; jixiao.logs)")
     p.set_defaults(handler=cmd_serve)
 
 
@@ -123,13 +127,16 @@ def prepare(db: Database, *, sample: bool) -> int:
     from ledger.application import Ledger
     from ledger.migrate import migrate
     from ledger.sample.loader import load_sample
+    from ledger.sample.signing import prepare_sample_key, sign_sample
 
     migrate(db)
     ledger = Ledger(db)
     try:
         position = int(ledger.recorder.max_notification_id() or 0)
         if sample and position == 0:
+            prepare_sample_key(db)
             position = load_sample(ledger, publish=True)
+            print(sign_sample(db, ledger), file=sys.stderr)
         return position
     finally:
         ledger.close()
@@ -139,11 +146,13 @@ def cmd_serve(args: argparse.Namespace, db: Database) -> int:
     import uvicorn
 
     from jixiao.app import create_app
+    from jixiao.logs import log_format, log_options
     from schema.app import MAX_BODY
 
     checkpoint_every = interval(args.checkpoint_every, CHECKPOINT_EVERY_SETTING, CHECKPOINT_EVERY)
     check_views_every = interval(args.check_views_every, CHECK_VIEWS_EVERY_SETTING,
                                  CHECK_VIEWS_EVERY)
+    logs = log_format(args.log_format)
     if args.write_url:
         db = Database.from_url(args.write_url)
 
@@ -166,14 +175,19 @@ def cmd_serve(args: argparse.Namespace, db: Database) -> int:
                 "write_threads": args.write_threads, "read_urls": args.read_url,
                 "checkpoint_every": checkpoint_every, "check_views_every": check_views_every,
                 "export_dir": export_dir})
+            if not os.environ.get(METRICS_DIR_SETTING):  # /metrics sums every worker's values
+                metrics_dir = Path(export_dir) / "metrics"
+                metrics_dir.mkdir()
+                os.environ[METRICS_DIR_SETTING] = str(metrics_dir)
             uvicorn.run("jixiao.serve:worker_app", factory=True, host=args.host,
                         port=args.port, workers=workers, ws_max_size=MAX_BODY,
-                        log_level=log_level, timeout_worker_healthcheck=WORKER_START_SECONDS)
+                        log_level=log_level, timeout_worker_healthcheck=WORKER_START_SECONDS,
+                        **log_options(logs, log_level))
         return 0
     app = create_app(db, dev=args.dev, read_threads=args.read_threads,
                      write_threads=args.write_threads,
                      replicas=[Database.from_url(url) for url in args.read_url],
                      checkpoint_every=checkpoint_every, check_views_every=check_views_every)
     uvicorn.run(app, host=args.host, port=args.port, workers=1, ws_max_size=MAX_BODY,
-                log_level=log_level)
+                log_level=log_level, **log_options(logs, log_level))
     return 0

@@ -61,11 +61,17 @@ def cmd_sample(args: argparse.Namespace, db: Database) -> int:
     from ledger.application import Ledger
     from ledger.migrate import migrate
     from ledger.sample.loader import load_sample
+    from ledger.sample.signing import prepare_sample_key, sign_sample
 
     migrate(db)
+    prepare_sample_key(db)
     app = Ledger(db)
-    position = load_sample(app, publish=True)
-    print(f"sample loaded: 16 subjects of 相山区 2022, published; ledger position {position}")
+    try:
+        position = load_sample(app, publish=True)
+        print(f"sample loaded: 16 subjects of 相山区 2022, published; ledger position {position}")
+        print(sign_sample(db, app))
+    finally:
+        app.close()
     return 0
 
 

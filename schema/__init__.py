@@ -26,6 +26,7 @@ from strawberry.types.graphql import OperationType
 from schema.arguments import QueryTextArguments
 from schema.errors import PublicError
 from schema.limits import OffLoopValidation, Validations, limit_rule
+from schema.metrics import RequestMetrics
 from schema.mutations import Mutation
 from schema.queries import Query
 from schema.scalars import SCALARS
@@ -80,6 +81,7 @@ def build_schema(*, dev: bool = False) -> Schema:
     event loop under a time cap, masked errors."""
     validations = Validations(size=CACHED_DOCUMENTS)
     extensions: list[type[SchemaExtension] | object] = [
+        RequestMetrics,  # first: it times everything the others do
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
         lambda: AddValidationRules(list(LIMIT_RULES)),

@@ -41,6 +41,7 @@ from schema.goal_table_exports import goal_table_routes
 from schema.graphiql import graphiql_page, graphiql_routes
 from schema.health import health_routes
 from schema.http_input import GRAPHQL_PARAMS, BadRequest, graphql_params, read_json
+from schema.metrics import metrics_routes, record_cache
 from schema.portal import portal_routes
 from schema.readiness import readiness_routes
 from schema.tlog import tlog_routes
@@ -107,6 +108,7 @@ class AnswerCache:
 
     def get(self, key: CacheKey) -> Cached | None:
         found = self.items.get(key)
+        record_cache(found is not None)
         if found is not None:
             self.items.move_to_end(key)
             self.hits += 1
@@ -418,7 +420,8 @@ def build_app(services: Services, tokens: TokenStore, *, dev: bool = False,
                             *health_routes(read_model, run=services.run),
                             *readiness_routes(read_model, run=services.run),
                             *tlog_routes(read_model, lambda request: services.ledger,
-                                         run=services.run, actor_of=resolve_actor)],
+                                         run=services.run, actor_of=resolve_actor),
+                            *metrics_routes(read_model, run=services.run)],
                     lifespan=lifespan, debug=dev)
     app.state.services = services
     app.state.graphql = graphql

@@ -18,6 +18,7 @@ from projections.visibility import command_refusal
 from schema.context import Information, services
 from schema.errors import ERROR_TYPES, to_refusal
 from schema.inputs import COMMANDS, camel_title, command_model, input_for, to_data
+from schema.metrics import record_command
 
 DESCRIPTIONS: dict[str, str] = {
     "register_unit": "Register a budget unit (预算单位).",
@@ -135,10 +136,13 @@ def make_mutation(method: str) -> Any:
         try:
             res = await svc.write(getattr(svc.ledger, method), data, info.context.actor)
         except HiddenSubject as exc:
+            record_command(method, exc.code)
             return to_refusal(await svc.run(command_refusal, svc.read_model,
                                             info.context.actor, exc))
         except DomainError as exc:
+            record_command(method, exc.code)
             return to_refusal(exc)
+        record_command(method, "accepted")
         return success(kind, method, res)
 
     resolve.__name__ = method

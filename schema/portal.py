@@ -8,8 +8,9 @@ served here, as plain JSON and text:
     GET /                         the page (Chinese first; English toggle in the page)
     GET /portal/static/{file}     portal.js, portal.css, i18n.js (no build step, no CDN)
     GET /portal/info.json         the fiscal years the caller can read something of, the
-                                  latest signed checkpoint, the public key, the grades' codes
-                                  and words (from ledger.grades); never a server path
+                                  latest signed checkpoint, the public key (and whether it is
+                                  a development key), the grades' codes and words (from
+                                  ledger.grades); never a server path
     GET /portal/public.key        the verifier key, as `jixiao audit verify --key` takes it
     GET /portal/checkpoint.note   the latest signed checkpoint, as `--known` takes it
 
@@ -32,6 +33,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ledger.grades import GRADE_NAMES_EN, Grade
+from ledger.integrity.keys import is_dev_key
 from ledger.integrity.service import CheckpointInfo, latest_checkpoint, load_key
 from ledger.runtime import Actor
 from projections.views import ReadModel
@@ -137,7 +139,9 @@ def portal_info(read: ReadModel, actor: Actor) -> dict[str, Any]:
     return {"position": position, "fiscalYears": fiscal_years(read, vis),
             "checkpoint": None if read.integrity.views.differ  # it would vouch for them
             else checkpoint_json(latest_checkpoint(read.db)),
-            "publicKey": key, "keyProblem": key_problem, "grades": grade_words()}
+            "publicKey": key, "keyProblem": key_problem,
+            "developmentKey": key is not None and is_dev_key(key.split("+", 1)[0]),
+            "grades": grade_words()}
 
 
 def portal_routes(read_model_getter: ReadModelGetter, *, run: Run | None = None,

@@ -17,6 +17,20 @@ PG_URL = os.environ.get("JIXIAO_TEST_POSTGRES_URL", "postgresql://postgres@127.0
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def user_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The per-user data directory (default home of signing keys) is the session's own, so
+    no test writes a key under the real home and the processes tests start inherit it."""
+    before = os.environ.get("XDG_DATA_HOME")
+    path = str(tmp_path_factory.mktemp("xdg-data"))
+    os.environ["XDG_DATA_HOME"] = path
+    yield path
+    if before is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = before
+
+
 def postgres_available() -> bool:
     try:
         import psycopg

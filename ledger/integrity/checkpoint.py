@@ -190,6 +190,15 @@ class NoteSigner:
         return f"NoteSigner(name={self.name!r}, key_id={self.key_id:08x})"
 
 
+DEV_KEY_SUFFIX = "-dev"  # a development key's name ends so (ledger.integrity.keys)
+
+
+def is_dev_key(verifier: NoteVerifier | str) -> bool:
+    """A key (or key name) made for development: its name, in every signature, says so."""
+    name = verifier if isinstance(verifier, str) else verifier.name
+    return name.endswith(DEV_KEY_SUFFIX)
+
+
 def init_key_file(path: Path, name: str) -> NoteVerifier:
     """Create a new signer key file (mode 0600) and return its public verifier.
 

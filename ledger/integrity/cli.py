@@ -76,13 +76,12 @@ def _fail(message: str) -> int:
 
 
 def cmd_keys(args: argparse.Namespace, db: Database) -> int:
-    from ledger.integrity.checkpoint import init_key_file
-    from ledger.integrity.service import key_file, load_key, origin_setting
+    from ledger.integrity.keys import create_key
+    from ledger.integrity.service import load_key, origin_setting
 
-    path = key_file(db)
     if args.action == "init":
         try:
-            verifier = init_key_file(path, origin_setting())
+            path, verifier = create_key(db, origin_setting())
         except FileExistsError as exc:
             return _fail(str(exc))
         print(f"signing key written to {path} (keep it secret; back it up)")

@@ -7,10 +7,10 @@ position, under a key derived from the signing key (ledger.integrity.keys.events
 sealer seals only authenticated events, so a row appended behind the application's back is
 named by `jixiao verify` and never sealed by a checkpoint.
 
-Events appended while no key was configured (e.g. `jixiao serve --sample` before `jixiao keys
-init`) carry no MAC. They are trusted on first use: the first seal MACs the events without a
-MAC that precede every authenticated one (in one transaction, before it seals anything).
-From then on an event without a valid MAC is
+Events appended while no key was configured (e.g. commands run before `jixiao keys init`)
+carry no MAC. They are trusted on first use: the first seal MACs the events without a MAC
+that precede every authenticated one (in one transaction, before it seals anything). From
+then on an event without a valid MAC is
 refused until the operator removes it or vouches for it (`jixiao checkpoint --adopt N`).
 """
 

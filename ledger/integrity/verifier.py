@@ -42,7 +42,13 @@ from ledger.evaluation_kinds import (
 )
 from ledger.grades import Grade
 from ledger.integrity import event_types as names
-from ledger.integrity.checkpoint import Checkpoint, NoteError, NoteVerifier, open_note
+from ledger.integrity.checkpoint import (
+    Checkpoint,
+    NoteError,
+    NoteVerifier,
+    is_dev_key,
+    open_note,
+)
 from ledger.integrity.merkle import (
     EMPTY_ROOT,
     CompactRange,
@@ -360,6 +366,9 @@ def verify_bundle(bundle: Path | str, *, key: str | None = None, at: int | None 
     bundle = Path(bundle)
     warnings: list[str] = []
     verifier = _read_key(bundle, key, warnings)
+    if is_dev_key(verifier):
+        warnings.append(f"signed with a development key ({verifier.name}): the sample's, not "
+                        "evidence of an official record")
     found = _read_checkpoints(bundle, verifier)
     sizes = {c.size: c for c in found}
     target = sizes.get(found[-1].size if at is None else at)

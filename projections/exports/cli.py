@@ -35,7 +35,7 @@ standing-committee: YEAR's key evaluation results (附件1 and 附件2);
 public: the annex tables and the key goals. Each table is written as xlsx, pdf and
 csv, and manifest.json lists every file with its SHA-256; the ledger records the
 SHA-256 of manifest.json, the position the package shows and its subjects. With a
-signing key (JIXIAO_KEY_FILE, or jixiao-signing.key next to a SQLite database) a
+signing key (JIXIAO_KEY_FILE, or the database's key in the per-user data directory) a
 checkpoint is signed just before and cited; without one, the package says so."""
 
 

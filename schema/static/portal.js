@@ -589,6 +589,7 @@
     $("cp-made").textContent = cp ? formatTime(cp.madeAt) : "—";
     $("public-key").textContent = info.publicKey || t("verify.noKey", { problem: info.keyProblem || "" });
     $("key-link").hidden = !info.publicKey;
+    $("dev-key").hidden = !(cp && info.developmentKey);
     const noteFile = cp ? `checkpoint-${cp.size}.note` : "checkpoint.note";
     const noteLink = $("note-link");
     noteLink.hidden = !cp;

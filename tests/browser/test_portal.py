@@ -228,6 +228,7 @@ def test_seed_tables_sorting_detail_verify_language_and_token(session: Session,
     assert page.inner_text("#cp-root") == portal.checkpoint.root
     assert page.inner_text("#cp-origin") == portal.checkpoint.origin
     assert page.inner_text("#public-key") == portal.public_key
+    assert not page.is_visible("#dev-key")  # a production key: no development warning
     assert f"--known checkpoint-{size}.note" in page.inner_text("#verify-command")
     assert "jixiao audit export --out" in page.inner_text("#verify")
     key_file = page.request.get(portal.url + "/portal/public.key")

@@ -1,0 +1,32 @@
+"""The sample's first checkpoint: so a new user's portal shows a verifiable log at once.
+
+With no key configured, the sample signs with a development key (ledger.integrity.keys:
+its name ends in `-dev`, so every signature says what it is). A configured key file that does
+not exist yet is left to the operator: no checkpoint then, and the reason is said.
+"""
+
+from __future__ import annotations
+
+from ledger.application import Ledger
+from ledger.integrity.keys import ensure_dev_key, is_dev_key, key_configured
+from ledger.integrity.service import CheckpointInfo, checkpoint_now, origin_setting
+from ledger.store import Database
+
+
+def prepare_sample_key(db: Database) -> None:
+    """Before the sample's events are appended: a key to authenticate them with."""
+    ensure_dev_key(db, origin_setting())
+
+
+def sign_sample(db: Database, ledger: Ledger) -> str:
+    """Sign a checkpoint of the loaded sample; a line that says with which kind of key."""
+    signer = ensure_dev_key(db, origin_setting())
+    if signer is None:
+        return ("no checkpoint signed: the configured key file does not exist yet "
+                "(run `jixiao keys init`, then `jixiao checkpoint`)")
+    info: CheckpointInfo = checkpoint_now(db, ledger, signer)
+    kind = ("a DEVELOPMENT key (not for production; see docs/deploy.md)"
+            if is_dev_key(signer.verifier()) else "the configured key")
+    where = "" if key_configured() else " in the per-user data directory"
+    return (f"checkpoint size {info.size} signed with {kind} {signer.verifier().name!r}"
+            f"{where}")
