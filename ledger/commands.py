@@ -361,8 +361,10 @@ class SampledSubject(BaseModel):
 
 
 class DrawSamplingPlan(Command):
-    """Draw the subjects of a spot-check review: at random from a population with a stated
-    seed (ledger.sampling.draw), or chosen (重点抽取) with a reason for each."""
+    """Draw the subjects of a spot-check review (随机抽取 with a seed, or 重点抽取 with reasons).
+
+    At random, the plan states its seed, population and count (ledger.sampling.draw); chosen,
+    a reason for each subject."""
 
     plan_id: Code
     fiscal_year: Year
