@@ -165,6 +165,7 @@ def load_sample(app: Ledger, *, publish: bool = False) -> int:
     monitoring.open_round(run)
     for row in rows:
         load_subject(run, row, codes[row.unit])
+    load_spot_checks(app, run, rows)
     if not publish:
         return last
     # Fact: the report and its annex tables were presented to the standing committee and
@@ -178,6 +179,36 @@ def load_sample(app: Ledger, *, publish: bool = False) -> int:
             subject_codes=subject_codes, content_hash=published, content_position=built_at,
             effective_on=date(2023, 6, 30))
     return last
+
+
+# Illustrative: the source says the bureau re-reviewed 5 units' overall spending (all 优, ≥ 90)
+# and 2 key projects (优良) after the self-evaluations, but not which ones, nor how chosen.
+# The sample draws the 优 subjects of 附件2 and two 附件1 projects (重点抽取), and re-scores
+# one indicator of each self-evaluation.
+SPOT_CHECKED = {"department_overall": (1, 2, 3, 4, 5), "key_projects": (5, 6)}
+
+
+def load_spot_checks(app: Ledger, run: Any, rows: list[SeedRow]) -> None:
+    drawn = [row for row in rows if row.seq in SPOT_CHECKED[row.annex]]
+    reasons = {"department_overall": "部门整体支出抽查复核", "key_projects": "财政重点民生工程"}
+    # Not through run(): its `method` argument would collide with the command's field.
+    app.draw_sampling_plan({
+        "command_id": f"sample-{FISCAL_YEAR}-draw_sampling_plan-{FISCAL_YEAR}",
+        "plan_id": f"XS-{FISCAL_YEAR}-CCFH", "fiscal_year": FISCAL_YEAR,
+        "title": f"{FISCAL_YEAR}年度单位自评和部门评价抽查复核", "method": "key",
+        "subjects": [{"subject_code": subject_code(row), "reason": reasons[row.annex]}
+                     for row in drawn], "effective_on": date(2023, 5, 8)}, BUREAU_ACTOR)
+    for row in drawn:
+        code = subject_code(row)
+        self_score = app.subject(code).self_evaluation
+        assert self_score is not None
+        good = Grade.from_label(row.grade) == Grade.EXCELLENT
+        run("record_spot_check", code, subject_code=code, reviews="self",
+            score=str(self_score.score - (Decimal("1.50") if good else Decimal("4.00"))),
+            plan_id=f"XS-{FISCAL_YEAR}-CCFH", effective_on=date(2023, 5, 26),
+            findings=[] if good else ["合同约定付款进度未执行到位"],
+            indicators=[{"name": "按期完成率", "score": "18" if good else "16",
+                         "remarks": "按期完成佐证资料不全" if good else "部分任务未按期完成"}])
 
 
 def subject_code(row: SeedRow) -> str:
