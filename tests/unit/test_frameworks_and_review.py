@@ -11,8 +11,8 @@ from ledger.application import Ledger
 from ledger.errors import InvalidInput, RuleViolation
 from ledger.frameworks import DEFAULT_FRAMEWORKS
 from ledger.rules import RuleSet
-from ledger.sampling import draw
 from ledger.runtime import CommandResult
+from ledger.sampling import draw
 from tests.integration.helpers import (
     BUREAU,
     PROJECT_DIMS,
