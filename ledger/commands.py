@@ -52,6 +52,8 @@ Score = Annotated[Decimal, BeforeValidator(no_float), BeforeValidator(parse_deci
                   Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False)]
 Points = Score  # a weight or a dimension's points on the 100-point scale
 Year = Annotated[int, Field(ge=2000, le=2100)]
+SubjectKind = Literal["project", "policy", "department_overall", "township", "subdistrict",
+                      "fiscal_operations"]  # ledger.subject_kinds.LABELS
 
 
 class Command(BaseModel):
@@ -73,8 +75,7 @@ class RegisterUnit(Command):
 class RegisterSubject(Command):
     code: Code
     name: Name
-    kind: Literal["project", "policy", "department_overall", "township", "subdistrict",
-                  "fiscal_operations"]
+    kind: SubjectKind
     fiscal_year: Year
     unit_code: Code
     funds: Money
@@ -235,8 +236,7 @@ class OpenMonitoringRound(Command):
                                          "monitoring.default_window_end_month")
     unit_codes: list[Code] = Field(default_factory=list, max_length=1000, description="units "
                                    "in scope, with the units under them; empty: every unit")
-    subject_kinds: list[Literal["project", "policy", "department_overall",
-                                "fiscal_operations"]] = Field(
+    subject_kinds: list[SubjectKind] = Field(
         default_factory=list, description="kinds in scope; empty: every kind")
     due_on: date
 
