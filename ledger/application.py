@@ -11,13 +11,16 @@ from datetime import date
 from ledger import commands as c
 from ledger.domain.base import LedgerAggregate, Meta
 from ledger.domain.disclosure import Disclosure
+from ledger.domain.review_records import FrameworkRef
 from ledger.errors import InvalidInput, RuleViolation
 from ledger.evaluation_checks import (
     check_dimensions,
     check_evaluator,
     check_published_grade,
+    chosen_framework,
     kind_commissioned_by,
 )
+from ledger.frameworks import find_framework
 from ledger.goal_table_commands import GoalTableCommands
 from ledger.handling import Decision, Handlers, Input
 from ledger.handling import as_command as _as
@@ -25,11 +28,12 @@ from ledger.monitoring import deviation_warnings, execution_rate
 from ledger.monitoring_commands import MonitoringCommands, check_causes, today
 from ledger.permissions import check_commissioner, units_over
 from ledger.registry_commands import RegistryCommands
+from ledger.review_commands import ReviewCommands
 from ledger.runtime import SYSTEM, Actor, CommandResult, new_id
 from ledger.scoring import score_self_evaluation
 
 
-class Ledger(MonitoringCommands, GoalTableCommands, RegistryCommands, Handlers):
+class Ledger(MonitoringCommands, GoalTableCommands, RegistryCommands, ReviewCommands, Handlers):
     """Every lifecycle step of 预算绩效管理 as a command that records immutable events."""
 
     # -- ex-ante assessment (goals: ledger.goal_table_commands) --------------------------
@@ -109,8 +113,14 @@ class Ledger(MonitoringCommands, GoalTableCommands, RegistryCommands, Handlers):
             check_commissioner(actor.role, actor.unit_code, cmd.commissioned_by, kind)
             agency.check_independent([cmd.commissioned_by,
                                       *units_over(subject.unit_code, self.parent_of)])
+            framework = None
+            if cmd.framework_code is not None:
+                found = find_framework(self.rules_for(subject, cmd.effective_on),
+                                       cmd.framework_code, cmd.framework_version)
+                framework = FrameworkRef(found.code, found.version)
             commission_id = new_id("com")
-            subject.commission(commission_id, cmd.agency_code, cmd.commissioned_by, kind, meta)
+            subject.commission(commission_id, cmd.agency_code, cmd.commissioned_by, kind, meta,
+                               framework)
             return [subject], {"commissionId": commission_id}
         return self.run("commission_evaluation", cmd, actor, decide)
 
@@ -121,8 +131,10 @@ class Ledger(MonitoringCommands, GoalTableCommands, RegistryCommands, Handlers):
             subject = self.subject(cmd.subject_code)
             kind = check_evaluator(self, actor, cmd, subject)
             rules = self.rules_for(subject, cmd.evaluated_on)
-            score = (check_dimensions(subject.kind, cmd.dimensions, rules) if cmd.dimensions
-                     else None)
+            framework = chosen_framework(
+                rules, subject, cmd.framework_code, cmd.framework_version,
+                subject.commissions.get(cmd.commission_id or ""))
+            score = check_dimensions(framework, cmd.dimensions) if cmd.dimensions else None
             if score is not None and cmd.published_grade is not None:
                 check_published_grade(score, cmd.published_grade, rules)
             evaluation_id = cmd.evaluation_id or new_id("eva")
@@ -137,22 +149,11 @@ class Ledger(MonitoringCommands, GoalTableCommands, RegistryCommands, Handlers):
                 published_grade=None if cmd.published_grade is None
                 else cmd.published_grade.value, findings=list(cmd.findings),
                 narrative=cmd.narrative, evaluated_on=cmd.evaluated_on,
-                rule_version=rules.version, meta=meta)
+                rule_version=rules.version, meta=meta, framework_code=framework.code,
+                framework_version=framework.version)
             scored = {} if score is None else {"score": str(score)}  # none: grade only
             return [subject], {"evaluationId": evaluation_id, **scored}
         return self.run("record_evaluation", cmd, actor, decide)
-
-    def record_spot_check(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.RecordSpotCheck, data)
-
-        def decide(meta: Meta) -> Decision:
-            subject = self.subject(cmd.subject_code)
-            subject.check_reviewable(cmd.reviews)
-            spot_check_id = new_id("spc")
-            subject.record_spot_check(spot_check_id=spot_check_id, reviews=cmd.reviews,
-                                      score=cmd.score, findings=list(cmd.findings), meta=meta)
-            return [subject], {"spotCheckId": spot_check_id}
-        return self.run("record_spot_check", cmd, actor, decide)
 
     def assign_grade(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
         cmd = _as(c.AssignGrade, data)

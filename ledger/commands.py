@@ -52,6 +52,8 @@ Score = Annotated[Decimal, BeforeValidator(no_float), BeforeValidator(parse_deci
                   Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False)]
 Points = Score  # a weight or a dimension's points on the 100-point scale
 Year = Annotated[int, Field(ge=2000, le=2100)]
+SubjectKind = Literal["project", "policy", "department_overall", "township", "subdistrict",
+                      "fiscal_operations"]  # ledger.subject_kinds.LABELS
 
 
 class Command(BaseModel):
@@ -73,7 +75,7 @@ class RegisterUnit(Command):
 class RegisterSubject(Command):
     code: Code
     name: Name
-    kind: Literal["project", "policy", "department_overall", "fiscal_operations"]
+    kind: SubjectKind
     fiscal_year: Year
     unit_code: Code
     funds: Money
@@ -234,8 +236,7 @@ class OpenMonitoringRound(Command):
                                          "monitoring.default_window_end_month")
     unit_codes: list[Code] = Field(default_factory=list, max_length=1000, description="units "
                                    "in scope, with the units under them; empty: every unit")
-    subject_kinds: list[Literal["project", "policy", "department_overall",
-                                "fiscal_operations"]] = Field(
+    subject_kinds: list[SubjectKind] = Field(
         default_factory=list, description="kinds in scope; empty: every kind")
     due_on: date
 
@@ -274,10 +275,20 @@ class SubmitSelfEvaluation(Command):
     indicator_results: list[IndicatorResult] = Field(max_length=500)
 
 
+FrameworkCode = Annotated[Code | None, Field(
+    description="the evaluation framework (评价框架) the evaluation is scored on, by code "
+    "(frameworks lists them); left out: the framework of the commission, else the rules' "
+    "default for the subject's kind")]
+FrameworkVersion = Annotated[int | None, Field(
+    default=None, ge=1, description="the framework's version; left out: the newest in force")]
+
+
 class CommissionEvaluation(Command):
     subject_code: Code
     agency_code: Code
     commissioned_by: Code
+    framework_code: FrameworkCode = None
+    framework_version: FrameworkVersion = None
 
 
 class DimensionScore(BaseModel):
@@ -305,6 +316,8 @@ class RecordEvaluation(Command):
     findings: list[Text] = Field(default_factory=list)
     narrative: Text
     evaluated_on: date
+    framework_code: FrameworkCode = None
+    framework_version: FrameworkVersion = None
 
     @model_validator(mode="after")
     def _scored_or_published(self) -> RecordEvaluation:
@@ -313,11 +326,73 @@ class RecordEvaluation(Command):
         return self
 
 
+class IndicatorReScore(BaseModel):
+    """The reviewer's score of one indicator of the subject's goals (复核得分)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name
+    score: Points
+    remarks: Note = ""
+
+
 class RecordSpotCheck(Command):
     subject_code: Code
     reviews: Label = Field(description="'self' or the id of a commissioned evaluation")
     score: Score
     findings: list[Text] = Field(default_factory=list)
+    plan_id: Code | None = Field(default=None, description="the sampling plan that drew the "
+                                 "subject (drawSamplingPlan)")
+    indicators: list[IndicatorReScore] = Field(default_factory=list, max_length=500)
+
+    @model_validator(mode="after")
+    def _indicators_once(self) -> RecordSpotCheck:
+        names = [i.name for i in self.indicators]
+        if len(names) != len(set(names)):
+            raise ValueError("each indicator is re-scored once")
+        return self
+
+
+class SampledSubject(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subject_code: Code
+    reason: Note = ""
+
+
+class DrawSamplingPlan(Command):
+    """Draw the subjects of a spot-check review (随机抽取 with a seed, or 重点抽取 with reasons).
+
+    At random, the plan states its seed, population and count (ledger.sampling.draw); chosen,
+    a reason for each subject."""
+
+    plan_id: Code
+    fiscal_year: Year
+    title: Name
+    method: Literal["random", "key"]
+    seed: Label | None = None
+    population: list[Code] = Field(default_factory=list, max_length=10000)
+    count: int | None = Field(default=None, ge=1, le=10000)
+    subjects: list[SampledSubject] = Field(default_factory=list, max_length=10000)
+
+    @model_validator(mode="after")
+    def _method_inputs(self) -> DrawSamplingPlan:
+        if self.method == "random":
+            if not self.seed or not self.population or self.count is None or self.subjects:
+                raise ValueError("a random draw states its seed, population and count, and "
+                                 "lists no subjects")
+            if self.count > len(set(self.population)):
+                raise ValueError("count exceeds the population")
+        else:
+            if not self.subjects or self.seed or self.population or self.count is not None:
+                raise ValueError("a key draw (重点抽取) lists its subjects, with no seed, "
+                                 "population or count")
+            if any(not s.reason for s in self.subjects):
+                raise ValueError("each subject of a key draw (重点抽取) needs a reason")
+        codes = [s.subject_code for s in self.subjects]
+        if len(codes) != len(set(codes)):
+            raise ValueError("a subject is drawn once")
+        return self
 
 
 class AssignGrade(Command):

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from ledger import commands as c
+from ledger.domain.records import Commission
 from ledger.domain.subject import Subject
 from ledger.errors import InvalidInput, RuleViolation
 from ledger.evaluation_kinds import DEPARTMENT, commissioned_kind
+from ledger.frameworks import Framework, check_scores, find_framework
 from ledger.grades import Grade
 from ledger.permissions import (
     EvaluationClaim,
@@ -89,30 +91,28 @@ def check_published_grade(score: Decimal, published: Grade, rules: RuleSet) -> N
                             rule="a grade follows the scale in force")
 
 
-def check_dimensions(subject_kind: str, dims: Sequence[c.DimensionScore],
-                     rules: RuleSet) -> Decimal:
-    allowed = {
-        "project": rules.evaluation.project, "policy": rules.evaluation.project,
-        "department_overall": rules.evaluation.department_overall,
-        "fiscal_operations": rules.evaluation.fiscal_operations,
-    }[subject_kind]
-    names = [d.name for d in dims]
-    unknown = [n for n in names if n not in allowed]
-    if unknown or len(set(names)) != len(names):
-        raise InvalidInput(f"dimensions for a {subject_kind} evaluation are {'/'.join(allowed)}; "
-                           f"got {'/'.join(names)}", field="dimensions.name",
-                           rule="first-level dimensions of the rule in force")
-    if sum(d.weight for d in dims) != 100:
-        raise InvalidInput("dimension weights must sum to 100", field="dimensions.weight",
-                           rule="100-point scale")
-    for d in dims:
-        if d.score > d.weight:
-            raise InvalidInput(f"{d.name}: score {d.score} exceeds its weight {d.weight}",
-                               field="dimensions.score", rule="score within weight")
-    if subject_kind in ("project", "policy"):
-        share = sum(d.weight for d in dims if d.name in ("产出", "效益"))
-        if share < rules.evaluation.min_output_outcome_weight:
-            raise InvalidInput(f"产出+效益 carry {share}, below "
-                               f"{rules.evaluation.min_output_outcome_weight}",
-                               field="dimensions.weight", rule="产出+效益 ≥ 60% of the weight")
-    return sum((d.score for d in dims), Decimal(0)).quantize(Decimal("0.01"))
+def chosen_framework(rules: RuleSet, subject: Subject, code: str | None,
+                     version: int | None, commission: Commission | None = None) -> Framework:
+    """The framework an evaluation is scored on: the one its commission chose, else the one
+    named, else the rules' default for the subject's kind (docs/domain.md, Frameworks)."""
+    chosen = commission.framework if commission is not None else None
+    if commission is not None and chosen is not None:
+        if code is not None and (code != chosen.code
+                                 or version not in (None, chosen.version)):
+            raise RuleViolation("FRAMEWORK_NOT_COMMISSIONED", f"commission {commission.id} "
+                                f"chose {chosen.code} v{chosen.version}, not {code}",
+                                field="frameworkCode",
+                                rule="an evaluation under a commission is scored on the "
+                                "framework commissioned")
+        return find_framework(rules, chosen.code, chosen.version)
+    if code is None:
+        code = rules.default_frameworks.get(subject.kind)
+        if code is None:
+            raise InvalidInput(f"no default framework for a {subject.kind} subject; name one",
+                               field="frameworkCode", rule="a framework for every evaluation")
+    return find_framework(rules, code, version)
+
+
+def check_dimensions(framework: Framework, dims: Sequence[c.DimensionScore]) -> Decimal:
+    """The evaluation's score, once its dimensions are the framework's (names and points)."""
+    return check_scores(framework, dims)

@@ -41,6 +41,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "commission_evaluation": _UNIT_OR_BUREAU,
     "record_evaluation": frozenset({FINANCE_BUREAU, BUDGET_UNIT, AGENCY, SYSTEM}),
     "record_spot_check": _BUREAU,
+    "draw_sampling_plan": _BUREAU,
     "assign_grade": _BUREAU,
     "apply_result": _BUREAU,
     "request_rectification": _BUREAU,

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ledger.frameworks import DEFAULT_BY_KIND, DEFAULT_FRAMEWORKS, Framework
 from ledger.grades import DEFAULT_GRADE_SCALE, GradeScale
 from ledger.money import Money
 from ledger.text import DecimalText
@@ -68,19 +69,6 @@ class SelfEvaluationWeights(BaseModel):
         )
 
 
-class EvaluationDimensions(BaseModel):
-    """First-level dimensions for commissioned evaluations, per subject kind."""
-
-    model_config = ConfigDict(frozen=True)
-
-    project: tuple[str, ...] = ("决策", "过程", "产出", "效益")
-    department_overall: tuple[str, ...] = ("部门决策", "部门管理", "部门产出", "部门效益")
-    fiscal_operations: tuple[str, ...] = ("财政综合管理", "财政保障水平", "财政职能作用",
-                                          "财政可持续发展")
-    # 产出 + 效益 carry at least this share of the weight in project evaluations.
-    min_output_outcome_weight: DecimalText = Decimal("60")
-
-
 # 一级指标 -> the 二级指标 allowed under it. The common local layout keeps 成本 under 产出;
 # later national guidance makes 成本 a level 1 of its own (see COST_AS_LEVEL1).
 COMMON_INDICATOR_LEVELS: dict[str, tuple[str, ...]] = {
@@ -105,10 +93,14 @@ class RuleSet(BaseModel):
     ex_ante_threshold: Money = Decimal("100.00")  # 万元; 相山区: 100万元及以上
     monitoring: MonitoringRule = MonitoringRule()
     self_evaluation: SelfEvaluationWeights = SelfEvaluationWeights()
-    evaluation: EvaluationDimensions = EvaluationDimensions()
     # The goal tree's allowed (一级, 二级) pairs in this rule version (docs/domain.md §2).
     indicator_levels: dict[str, tuple[str, ...]] = Field(
         default_factory=lambda: dict(COMMON_INDICATOR_LEVELS))
+    # Evaluation frameworks, and which one a subject kind gets when none is chosen. (Rule
+    # sets stored before frameworks carried `evaluation`, one dimension list per subject kind;
+    # it is read no more: ledger.frameworks.LEGACY_FRAMEWORKS says what those lists were.)
+    frameworks: tuple[Framework, ...] = DEFAULT_FRAMEWORKS
+    default_frameworks: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_BY_KIND))
 
     @model_validator(mode="after")
     def _levels_named(self) -> RuleSet:
@@ -118,6 +110,17 @@ class RuleSet(BaseModel):
 
     def allows_levels(self, level1: str, level2: str) -> bool:
         return level2 in self.indicator_levels.get(level1, ())
+
+    @model_validator(mode="after")
+    def _frameworks_known(self) -> RuleSet:
+        keys = [(f.code, f.version) for f in self.frameworks]
+        if len(set(keys)) != len(keys):
+            raise ValueError("a framework code and version appear twice")
+        codes = {f.code for f in self.frameworks}
+        unknown = sorted(set(self.default_frameworks.values()) - codes)
+        if unknown:
+            raise ValueError(f"default frameworks name unknown frameworks: {', '.join(unknown)}")
+        return self
 
 
 DEFAULT_RULES = RuleSet()

@@ -7,6 +7,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from ledger.grades import Grade
+from ledger.subject_kinds import OVERALL_KINDS
 from projections.rows import SubjectRow, from_cents
 from projections.values import Coverage, RoundCoverage
 
@@ -21,7 +22,7 @@ def percent(part: int, whole: int) -> Decimal:
 
 def coverage_of(fiscal_year: int, rows: list[SubjectRow]) -> Coverage:
     projects = [r for r in rows if r.kind in PROJECT_KINDS]
-    departments = [r for r in rows if r.kind == "department_overall"]
+    departments = [r for r in rows if r.kind in OVERALL_KINDS]
     approved = [r for r in rows if r.goal_status == "approved"]
     approved_projects = [r for r in approved if r.kind in PROJECT_KINDS]
     rounds: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])

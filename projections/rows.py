@@ -15,11 +15,10 @@ import orjson
 from ledger.domain.monitoring_round import WarningAction
 from ledger.domain.records import MonitoringSnapshot
 from ledger.domain.subject import Subject
+from ledger.subject_kinds import ANNEX_KINDS, OVERALL_KINDS
 
 MAX_POSITION = 2**62  # valid_to of a row that is still current
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-ANNEX_KINDS = {"project": "key_projects", "policy": "key_projects",
-               "fiscal_operations": "key_projects", "department_overall": "department_overall"}
 
 
 
@@ -143,7 +142,7 @@ def subject_row(subject: Subject, unit_name: str, seq_key: int,
         rectification = "accepted" if all(
             r.status == "accepted" for r in subject.rectifications.values()) else "open"
     annex = None
-    if evaluation is not None and (subject.is_key or subject.kind == "department_overall"):
+    if evaluation is not None and (subject.is_key or subject.kind in OVERALL_KINDS):
         annex = ANNEX_KINDS[subject.kind]
     return SubjectRow(
         subject_id=subject_id or str(subject.id), valid_from=0, valid_to=MAX_POSITION,

@@ -24,6 +24,8 @@ from ledger.tokens import public_actor, token_id_of
 from projections.coverage import coverage_of
 from projections.exports.coverage_report import TableName, coverage_report, table_report
 from projections.exports.report import Report, report_from_annex
+from projections.exports.review_report import review_report
+from projections.review import ReviewResults, review_results
 from projections.rows import SubjectRow
 from projections.values import (
     AuditEntry,
@@ -190,6 +192,22 @@ def command_refusal(read: ReadModel, actor: Actor, hidden: HiddenSubject) -> Dom
     return hidden if found is None else hidden.reason
 
 
+def review(read: ReadModel, vis: Visibility, moment: Moment, fiscal_year: int) -> ReviewResults:
+    """复评结果 with the rows of the subjects the caller sees, numbered again; a plan shows
+    only those of its subjects (the bureau publishes the results of what it disclosed)."""
+    found = review_results(read, moment, fiscal_year)
+    if vis.everything:
+        return found
+    rows = [r for r in found.rows if vis.allows(r.subject_code, r.unit_code)]
+    plans = [replace(p, population=(), subjects=tuple(
+        s for s in p.subjects if vis.allows(s.subject_code, s.unit_code)))
+        for p in found.plans]
+    plans = [replace(p, unit_codes=tuple(dict.fromkeys(s.unit_code for s in p.subjects)))
+             for p in plans if p.subjects]
+    return replace(found, rows=tuple(replace(r, seq=i) for i, r in enumerate(rows, start=1)),
+                   plans=tuple(plans))
+
+
 def check_audit(read: ReadModel, vis: Visibility, moment: Moment, subject_code: str | None,
                 unit_code: str | None) -> None:
     """Who-did-what is for full readers, or for one subject / own unit the caller sees."""
@@ -234,4 +252,6 @@ def export_report(read: ReadModel, vis: Visibility, moment: Moment, fiscal_year:
         return table_report(read, fiscal_year, name, moment, provenance)
     if name == "coverage":
         return coverage_report(coverage(read, vis, moment, fiscal_year), provenance)
+    if name == "review":
+        return review_report(review(read, vis, moment, fiscal_year), provenance)
     return report_from_annex(table(read, vis, moment, fiscal_year, AnnexKind(name)), provenance)

@@ -178,6 +178,7 @@ COMMANDS: tuple[str, ...] = (
     "adopt_rules", "correct_event",
     "add_library_indicator", "revise_library_indicator", "retire_library_indicator",
     "open_monitoring_round", "close_monitoring_round", "act_on_warning",
+    "draw_sampling_plan",
 )
 
 

@@ -33,7 +33,10 @@ DESCRIPTIONS: dict[str, str] = {
                              "evaluation (委托第三方机构评价).",
     "record_evaluation": "Record a 财政评价 (finance) or 部门评价 (department): the evaluator's "
                          "own, or an agency's under a commission.",
-    "record_spot_check": "Record a spot-check re-review (抽查复核).",
+    "record_spot_check": "Record a spot-check re-review (抽查复核), with the reviewer's score "
+                         "per indicator (复核得分) where given.",
+    "draw_sampling_plan": "Draw the subjects of a spot-check review (抽查复核计划): at random "
+                          "with a stated seed (随机抽取) or chosen with reasons (重点抽取).",
     "assign_grade": "Assign the grade that the authoritative score earns (评价等级).",
     "apply_result": "Apply a result: priority, reduce, cancel, recover… (结果运用).",
     "request_rectification": "Request rectification of findings (整改).",
@@ -70,6 +73,7 @@ ID_FIELDS: dict[str, tuple[tuple[str, str, type], ...]] = {
     "commission_evaluation": (("commissionId", "commission_id", str),),
     "record_evaluation": (("evaluationId", "evaluation_id", str), ("score", "score", Decimal)),
     "record_spot_check": (("spotCheckId", "spot_check_id", str),),
+    "draw_sampling_plan": (("planId", "plan_id", str),),
     "apply_result": (("resultId", "result_id", str),),
     "request_rectification": (("rectificationId", "rectification_id", str),),
     "record_disclosure": (("disclosureId", "disclosure_id", str),),

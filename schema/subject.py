@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import strawberry
 from strawberry.scalars import JSON
 
-from ledger.domain import monitoring_round, records
+from ledger.domain import monitoring_round, records, review_records
 from ledger.log import jsonable
 from projections import values
 from projections.views import ReadModel
@@ -48,7 +48,8 @@ else:  # GraphQL sees the types declared from them
     MonitoringSnapshot = record_type(records.MonitoringSnapshot)
     SelfEvaluation = record_type(records.SelfEvaluation)
     Evaluation = record_type(records.Evaluation)
-    SpotCheck = record_type(records.SpotCheck)
+    record_type(review_records.IndicatorReview, derived={"difference": Decimal | None})
+    SpotCheck = record_type(records.SpotCheck, derived={"difference": Decimal | None})
     GradeAssignment = record_type(records.GradeAssignment, derived={"label": str})
     Consequence = record_type(records.Consequence)
     Rectification = record_type(records.Rectification)

@@ -17,6 +17,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from ledger.domain.review_records import FrameworkRef, IndicatorReview
 from ledger.grades import Grade
 
 
@@ -143,6 +144,7 @@ class Commission:
     agency_code: str
     commissioned_by: str  # the commissioning unit's code
     kind: str  # the evaluation the agency does: finance (财政评价) or department (部门评价)
+    framework: FrameworkRef | None = None  # chosen at commissioning, if it was
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +177,7 @@ class Evaluation:
     findings: tuple[str, ...]
     narrative: str
     evaluated_on: date
+    framework: FrameworkRef | None = None  # what it was scored on (ledger.frameworks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +188,15 @@ class SpotCheck:
     reviews: str  # an evaluation id, or "self"
     score: Decimal
     findings: tuple[str, ...]
+    plan_id: str | None = None  # the sampling plan that drew the subject
+    reviewed_score: Decimal | None = None  # the score reviewed, when the review was recorded
+    indicators: tuple[IndicatorReview, ...] = ()
+    reviewed_on: date | None = None
+
+    @property
+    def difference(self) -> Decimal | None:
+        """复核得分 − the score reviewed (自评 or the evaluation's)."""
+        return None if self.reviewed_score is None else self.score - self.reviewed_score
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,8 +53,10 @@ from ledger.domain.records import (
     SpotCheck,
     restate,
 )
+from ledger.domain.review_records import FrameworkRef, IndicatorReview
 from ledger.errors import RuleViolation
 from ledger.evaluation_kinds import legacy_commission_kind
+from ledger.frameworks import LEGACY_FRAMEWORKS
 from ledger.grades import Grade, GradeScale
 from ledger.money import parse_money
 from ledger.monitoring import execution_rate
@@ -247,21 +249,27 @@ class Subject(MonitoringFollowUp, LedgerAggregate):
             score=score, parts=tuple(NamedPoints(name=k, points=v) for k, v in parts.items()))
 
     def commission(self, commission_id: str, agency_code: str, commissioned_by: str,
-                   evaluation_kind: str, meta: Meta) -> None:
+                   evaluation_kind: str, meta: Meta,
+                   framework: FrameworkRef | None = None) -> None:
         """Whose evaluation it will be (evaluation_kind) the application decides from the
         commissioning unit; a department may commission an evaluation of its own subjects."""
         self._commissioned(commission_id=commission_id, agency_code=agency_code,
                            commissioned_by=commissioned_by, meta=meta,
-                           evaluation_kind=evaluation_kind)
+                           evaluation_kind=evaluation_kind,
+                           framework_code=framework.code if framework else None,
+                           framework_version=framework.version if framework else None)
 
     @event("EvaluationCommissioned")
     def _commissioned(self, commission_id: str, agency_code: str, commissioned_by: str,
-                      meta: Meta, evaluation_kind: str | None = None) -> None:
+                      meta: Meta, evaluation_kind: str | None = None,
+                      framework_code: str | None = None,
+                      framework_version: int | None = None) -> None:
         # Commissions stored by earlier builds do not say whose evaluation they commission.
         kind = evaluation_kind or legacy_commission_kind(meta.actor_role == BUDGET_UNIT)
         self.commissions[commission_id] = Commission(
             id=commission_id, agency_code=agency_code, commissioned_by=commissioned_by,
-            kind=kind)
+            kind=kind, framework=None if framework_code is None
+            else FrameworkRef(framework_code, framework_version or 1))
 
     def commission_for(self, commission_id: str, agency_code: str) -> Commission:
         return cited_commission(self.commissions, commission_id, agency_code)
@@ -271,15 +279,20 @@ class Subject(MonitoringFollowUp, LedgerAggregate):
                           commission_id: str | None, agency_code: str | None,
                           dimensions: list[dict[str, Any]], score: Decimal | None,
                           published_grade: str | None, findings: list[str], narrative: str,
-                          evaluated_on: date, rule_version: int, meta: Meta) -> None:
+                          evaluated_on: date, rule_version: int, meta: Meta,
+                          framework_code: str | None = None,
+                          framework_version: int | None = None) -> None:
         self.items_by_version[self.next_version()] = ("evaluation", evaluation_id)
+        # Stored before evaluations named a framework: the one rule version 1 fixed per kind.
+        framework = FrameworkRef(framework_code or LEGACY_FRAMEWORKS.get(self.kind, self.kind),
+                                 framework_version or 1)
         self.evaluations[evaluation_id] = Evaluation(
             id=evaluation_id, kind=stored_kind(evaluation_kind, commission_id, self.commissions),
             commission_id=commission_id,
             agency_code=agency_code, dimensions=tuple(map(DimensionScore.of, dimensions)),
             score=score, published_grade=None if published_grade is None
             else Grade(published_grade), findings=tuple(findings), narrative=narrative,
-            evaluated_on=evaluated_on)
+            evaluated_on=evaluated_on, framework=framework)
 
     def check_reviewable(self, reviews: str) -> None:
         if reviews == SELF:
@@ -292,10 +305,14 @@ class Subject(MonitoringFollowUp, LedgerAggregate):
 
     @event("SpotCheckRecorded")
     def record_spot_check(self, spot_check_id: str, reviews: str, score: Decimal,
-                          findings: list[str], meta: Meta) -> None:
+                          findings: list[str], meta: Meta, plan_id: str | None = None,
+                          reviewed_score: Decimal | None = None,
+                          indicators: list[dict[str, Any]] | None = None) -> None:
         self.items_by_version[self.next_version()] = ("spot_check", spot_check_id)
         self.spot_checks[spot_check_id] = SpotCheck(
-            id=spot_check_id, reviews=reviews, score=score, findings=tuple(findings))
+            id=spot_check_id, reviews=reviews, score=score, findings=tuple(findings),
+            plan_id=plan_id, reviewed_score=reviewed_score, reviewed_on=meta.effective_on,
+            indicators=tuple(map(IndicatorReview.of, indicators or ())))
 
     def authoritative_basis(self) -> Basis | None:
         """What a grade must rest on now: 财政评价 > 部门评价 > 单位自评, re-reviews replacing

@@ -58,6 +58,7 @@ from ledger.integrity.merkle import (
     verify_consistency,
 )
 from ledger.permissions import BUDGET_UNIT
+from ledger.subject_kinds import KEY_KINDS, OVERALL_KINDS
 
 EVENTS_FILE = "events.jsonl"
 LEAVES_FILE = "leaf-hashes.txt"
@@ -65,7 +66,6 @@ CHECKPOINT_DIR = "checkpoints"
 PUBLIC_KEY_FILE = "public.key"
 RECORD_KEYS = frozenset({"position", "recorded_at", "type", "aggregate_id", "version", "actor",
                          "command_id", "effective_on", "payload"})
-KEY_KINDS = ("project", "policy", "fiscal_operations")
 REPLAYED = frozenset(t.encode() for t in names.REPLAYED)
 DISCLOSED = names.DISCLOSURE_RECORDED.encode()
 _sha256 = hashlib.sha256
@@ -217,7 +217,7 @@ class AnnexReplay:
             for annex in (AnnexKind.KEY_PROJECTS, AnnexKind.DEPARTMENT_OVERALL):
                 chosen = [(key, s) for key, s in self.subjects.items()
                           if s.fiscal_year == year and s.narratives and (
-                              s.kind == "department_overall"
+                              s.kind in OVERALL_KINDS
                               if annex is AnnexKind.DEPARTMENT_OVERALL
                               else s.is_key and s.kind in KEY_KINDS)]
                 found.append(AnnexTable(fiscal_year=year, kind=annex, rows=tuple(

@@ -6,12 +6,21 @@ agency 安徽准信会计师事务所 and its evaluation of 渠沟镇's fiscal o
 the 1–8月 monitoring window with the snapshot taken in September (ledger.sample.monitoring);
 the 100万元 ex-ante threshold; that the evaluation results were reported to the standing
 committee and published.
+Also facts, read from the source's own words (see `subject_kind`, `unit_kind`, FRAMEWORKS):
+which units are a 镇 government (渠沟镇人民政府) or a 街道 office (…街道办事处), what each
+subject is (a 街道's or the 镇's 整体支出, a 财政运行综合绩效, a project), and the framework
+each 评价情况 is written on — its first-level dimensions by name: projects 决策/过程/产出/效益,
+the 街道 and departments 部门决策/部门管理/部门产出/部门效益, 渠沟镇's 财政运行综合绩效 (附件1
+row 8) 预算编制/预算执行/优化支出结构/财务管理/财政投入效果, and 渠沟镇's 整体支出 (附件2 row 6)
+财政综合管理/财政保障水平/财政职能作用/财政可持续发展.
 
 ILLUSTRATIVE (invented to give each subject a plausible lifecycle; marked `illustrative`):
 unit codes, subject codes, the indicator trees, the monitoring round's figures and who
-reported, the self-evaluation results, the dimension scores (chosen so each total falls in
-the published grade's band), dates other than those above, and the consequence recorded for
-each grade.
+reported, the self-evaluation results, the points each framework gives a dimension (the
+source names dimensions, not points: ledger.frameworks' defaults), the dimension scores
+(chosen so each total falls in the published grade's band), the sampling plan and its
+re-reviews (the source gives their counts, not which subjects), dates other than those
+above, and the consequence recorded for each grade.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from importlib import resources
 from typing import Any
 
 from ledger.application import Ledger
+from ledger.frameworks import DEFAULT_FRAMEWORKS
 from ledger.grades import Grade
 from ledger.runtime import Actor
 from ledger.sample import monitoring
@@ -58,10 +68,27 @@ def seed_rows() -> list[SeedRow]:
             for r in raw[annex]["rows"]]
 
 
+def unit_kind(unit_name: str) -> str:
+    """Fact: the unit's name says whether it is a 镇 government or a 街道 office."""
+    if unit_name.endswith("街道办事处"):
+        return "street"
+    if unit_name.endswith("镇人民政府"):
+        return "township"
+    return "department"
+
+
 def subject_kind(row: SeedRow) -> str:
+    """Fact: 附件2 holds overall spending, of a 街道 office, the 镇 or a department."""
     if row.annex == "department_overall":
-        return "department_overall"
+        return {"street": "subdistrict", "township": "township"}.get(
+            unit_kind(row.unit), "department_overall")
     return "fiscal_operations" if "财政运行综合绩效" in row.name else "project"
+
+
+# Fact: the framework each subject's 评价情况 is written on (its dimension names, above).
+FRAMEWORKS = {"project": "project", "department_overall": "department_overall",
+              "subdistrict": "department_overall", "township": "township_overall",
+              "fiscal_operations": "fiscal_operations"}
 
 
 def unit_codes(rows: list[SeedRow]) -> dict[str, str]:
@@ -72,15 +99,21 @@ def unit_codes(rows: list[SeedRow]) -> dict[str, str]:
     return codes
 
 
-# Illustrative: scores per dimension whose totals land in the published grade's band.
-SCORES = {Grade.EXCELLENT: ("18.5", "19", "27.5", "27.5"),
-          Grade.GOOD: ("17", "17.5", "25", "25.5")}
-WEIGHTS = ("20", "20", "30", "30")
-DIMENSIONS = {
-    "project": ("决策", "过程", "产出", "效益"),
-    "department_overall": ("部门决策", "部门管理", "部门产出", "部门效益"),
-    "fiscal_operations": ("财政综合管理", "财政保障水平", "财政职能作用", "财政可持续发展"),
-}
+# Illustrative: each dimension scores this share of its points (to the half point), so the
+# totals land in the published grade's band (92.50 for 优, 85.00 for 良 on 20/20/30/30).
+SHARES = {Grade.EXCELLENT: ("0.925", "0.95", "0.9167", "0.9167"),
+          Grade.GOOD: ("0.85", "0.875", "0.8333", "0.85")}
+
+
+def dimension_scores(framework: str, grade: Grade) -> list[dict[str, str]]:
+    shares = SHARES[grade]
+    found = next(f for f in DEFAULT_FRAMEWORKS if f.code == framework)
+    out = []
+    for i, d in enumerate(found.dimensions):
+        share = Decimal(shares[i % len(shares)])
+        score = (d.points * share * 2).quantize(Decimal(1)) / 2
+        out.append({"name": d.name, "weight": str(d.points), "score": str(score)})
+    return out
 
 
 def indicators(row: SeedRow) -> list[dict[str, Any]]:
@@ -120,7 +153,7 @@ def load_sample(app: Ledger, *, publish: bool = False) -> int:
         effective_on=date(2022, 1, 1))
     codes = unit_codes(rows)
     for unit_name, code in codes.items():
-        run("register_unit", code, code=code, name=unit_name, kind="department",
+        run("register_unit", code, code=code, name=unit_name, kind=unit_kind(unit_name),
             effective_on=date(2022, 1, 1))
     run("adopt_rules", "xiangshan", rules={
         "version": 2, "effective_from": "2022-01-01",
@@ -132,6 +165,7 @@ def load_sample(app: Ledger, *, publish: bool = False) -> int:
     monitoring.open_round(run)
     for row in rows:
         load_subject(run, row, codes[row.unit])
+    load_spot_checks(app, run, rows)
     if not publish:
         return last
     # Fact: the report and its annex tables were presented to the standing committee and
@@ -145,6 +179,36 @@ def load_sample(app: Ledger, *, publish: bool = False) -> int:
             subject_codes=subject_codes, content_hash=published, content_position=built_at,
             effective_on=date(2023, 6, 30))
     return last
+
+
+# Illustrative: the source says the bureau re-reviewed 5 units' overall spending (all 优, ≥ 90)
+# and 2 key projects (优良) after the self-evaluations, but not which ones, nor how chosen.
+# The sample draws the 优 subjects of 附件2 and two 附件1 projects (重点抽取), and re-scores
+# one indicator of each self-evaluation.
+SPOT_CHECKED = {"department_overall": (1, 2, 3, 4, 5), "key_projects": (5, 6)}
+
+
+def load_spot_checks(app: Ledger, run: Any, rows: list[SeedRow]) -> None:
+    drawn = [row for row in rows if row.seq in SPOT_CHECKED[row.annex]]
+    reasons = {"department_overall": "部门整体支出抽查复核", "key_projects": "财政重点民生工程"}
+    # Not through run(): its `method` argument would collide with the command's field.
+    app.draw_sampling_plan({
+        "command_id": f"sample-{FISCAL_YEAR}-draw_sampling_plan-{FISCAL_YEAR}",
+        "plan_id": f"XS-{FISCAL_YEAR}-CCFH", "fiscal_year": FISCAL_YEAR,
+        "title": f"{FISCAL_YEAR}年度单位自评和部门评价抽查复核", "method": "key",
+        "subjects": [{"subject_code": subject_code(row), "reason": reasons[row.annex]}
+                     for row in drawn], "effective_on": date(2023, 5, 8)}, BUREAU_ACTOR)
+    for row in drawn:
+        code = subject_code(row)
+        self_score = app.subject(code).self_evaluation
+        assert self_score is not None
+        good = Grade.from_label(row.grade) == Grade.EXCELLENT
+        run("record_spot_check", code, subject_code=code, reviews="self",
+            score=str(self_score.score - (Decimal("1.50") if good else Decimal("4.00"))),
+            plan_id=f"XS-{FISCAL_YEAR}-CCFH", effective_on=date(2023, 5, 26),
+            findings=[] if good else ["合同约定付款进度未执行到位"],
+            indicators=[{"name": "按期完成率", "score": "18" if good else "16",
+                         "remarks": "按期完成佐证资料不全" if good else "部分任务未按期完成"}])
 
 
 def subject_code(row: SeedRow) -> str:
@@ -173,11 +237,10 @@ def load_subject(run: Any, row: SeedRow, unit_code: str) -> None:
             {"name": "任务完成数", "actual": "100"}, {"name": "按期完成率", "actual": "96"},
             {"name": "服务保障水平", "achieved": True}, {"name": "服务对象满意度", "actual": "93"}])
     commission = run("commission_evaluation", code, subject_code=code, agency_code=AGENCY[0],
-                     commissioned_by=BUREAU[0], effective_on=date(2022, 11, 20))
+                     commissioned_by=BUREAU[0], framework_code=FRAMEWORKS[kind],
+                     effective_on=date(2022, 11, 20))
     evaluated_on = date(2022, 12, 9) if kind == "fiscal_operations" else date(2023, 3, 15)
-    dims = [{"name": n, "weight": w, "score": s}
-            for n, w, s in zip(DIMENSIONS[kind], WEIGHTS, SCORES[Grade.from_label(row.grade)],
-                               strict=True)]
+    dims = dimension_scores(FRAMEWORKS[kind], Grade.from_label(row.grade))
     # The bureau's evaluation (财政评价), done by the agency it commissioned.
     evaluation = run("record_evaluation", code, subject_code=code, kind="finance",
                      commission_id=commission.ids["commissionId"], agency_code=AGENCY[0],

@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--year", type=int, required=True, help="fiscal year")
     p.add_argument("--table", required=True,
-                   choices=["key-projects", "department-overall", "coverage"])
+                   choices=["key-projects", "department-overall", "coverage", "review"])
     p.add_argument("--format", dest="fmt", required=True, choices=["xlsx", "csv", "pdf", "fdp"])
     p.add_argument("--out", type=Path, required=True, metavar="PATH",
                    help="file to write (a directory for fdp)")

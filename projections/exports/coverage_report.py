@@ -21,12 +21,14 @@ from projections.exports.csv_export import sidecar_path, write_csv
 from projections.exports.fdp_export import write_fdp
 from projections.exports.pdf_export import write_pdf
 from projections.exports.report import Cell, Report, report_from_annex
+from projections.exports.review_report import review_report
 from projections.exports.xlsx_export import write_xlsx
+from projections.review import review_results
 from projections.values import Coverage, Moment
 from projections.views import ReadModel
 
-TableName = Literal["key-projects", "department-overall", "coverage"]
-TABLES: tuple[TableName, ...] = ("key-projects", "department-overall", "coverage")
+TableName = Literal["key-projects", "department-overall", "coverage", "review"]
+TABLES: tuple[TableName, ...] = ("key-projects", "department-overall", "coverage", "review")
 FormatName = Literal["xlsx", "csv", "pdf", "fdp"]
 FORMATS: tuple[FormatName, ...] = ("xlsx", "csv", "pdf", "fdp")
 COVERAGE_HEADERS = ("序号", "指标", "数值", "计量单位")
@@ -34,6 +36,11 @@ NO_FDP_FOR_COVERAGE = (
     "the coverage table has no money column per subject (its rows are counts, "
     "percentages and sums of different things), so it is not a fiscal data package; "
     "export it as xlsx, csv or pdf, or export key-projects / department-overall as fdp")
+
+
+NO_FDP_FOR_REVIEW = (
+    "the review result table (复评结果) holds scores, not money per subject, so it is not a "
+    "fiscal data package; export it as xlsx, csv or pdf")
 
 
 class ExportRefused(ValueError):
@@ -70,8 +77,9 @@ def check_request(table: str, fmt: str) -> tuple[TableName, FormatName]:
     if fmt not in FORMATS:
         raise ExportRefused(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}",
                             "format")
-    if table == "coverage" and fmt == "fdp":
-        raise ExportRefused(NO_FDP_FOR_COVERAGE, "format")
+    if table in ("coverage", "review") and fmt == "fdp":
+        raise ExportRefused(NO_FDP_FOR_COVERAGE if table == "coverage" else NO_FDP_FOR_REVIEW,
+                            "format")
     found_table = next(t for t in TABLES if t == table)
     found_format = next(f for f in FORMATS if f == fmt)
     return found_table, found_format
@@ -156,6 +164,8 @@ def table_report(read: ReadModel, fiscal_year: int, table: TableName, moment: Mo
         provenance = checkpoint_status(read, moment).provenance
     if table == "coverage":
         return coverage_report(read.coverage(moment, fiscal_year), provenance)
+    if table == "review":
+        return review_report(review_results(read, moment, fiscal_year), provenance)
     kind = AnnexKind(table)
     return report_from_annex(read.evaluation_table(moment, fiscal_year, kind), provenance)
 
@@ -230,6 +240,8 @@ def write_export(report: Report, fmt: FormatName, out: Path, note: str,
         return [out, sidecar]
     if report.name.startswith("coverage-"):
         raise ExportRefused(NO_FDP_FOR_COVERAGE, "format")
+    if report.name.startswith("review-"):
+        raise ExportRefused(NO_FDP_FOR_REVIEW, "format")
     write_fdp(report, out)
     descriptor_path = out / "datapackage.json"
     descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))

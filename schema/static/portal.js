@@ -70,7 +70,10 @@
       fundsBySource { currentAppropriation carriedOver other total }
       history { action revision text actorRole effectiveOn } }
     ${MONITORING_FIELDS}
-    evaluations { kind score publishedGrade evaluatedOn findings narrative }
+    evaluations { kind score publishedGrade evaluatedOn findings narrative
+      framework { code version } }
+    spotChecks { reviews score reviewedScore difference findings planId reviewedOn
+      indicators { name score reviewedScore difference remarks } }
     consequences { kind amount remarks }
     rectifications { items deadline status }
     corrections { event values reason }
@@ -338,6 +341,7 @@
     for (const table of TABLES) renderAnnex(table);
     renderGrades();
     renderCoverage();
+    renderReviewDownloads();
     renderVerify();
   }
 
@@ -520,8 +524,8 @@
     const position = state.data.then.position;
     const cp = checkpointFor(position);
     const cpText = cp ? t("downloads.checkpoint", { size: cp.size }) : t("downloads.noCheckpoint");
-    box.replaceChildren(h("span", { class: "downloads-label",
-      text: file === "coverage" ? t("downloads.coverage") : t("downloads.heading") }));
+    const label = { coverage: "downloads.coverage", review: "downloads.review" }[file] || "downloads.heading";
+    box.replaceChildren(h("span", { class: "downloads-label", text: t(label) }));
     for (const format of formats) {
       const href = `/exports/${state.year}/${file}.${format}?position=${position}`;
       box.append(h("a", { class: "download", href, download: "", "data-format": format },
@@ -577,6 +581,11 @@
       barItem(label, value, percent)));
     $("coverage-statements").replaceChildren(...c.statements.map((s) => h("li", { text: s })));
     renderDownloads($("coverage-downloads"), "coverage", t("coverage.heading"), COVERAGE_FORMATS);
+  }
+
+  // 复评结果: the review result table, as the bureau publishes it on its portal.
+  function renderReviewDownloads() {
+    renderDownloads($("review-downloads"), "review", t("downloads.review"), COVERAGE_FORMATS);
   }
 
   function renderVerify() {
@@ -683,8 +692,10 @@
         h("p", {}, h("strong", { text: e.score === null
           ? t("detail.evaluationPublished", { kind: t(`eval.${e.kind}`), label: gradeLabel(e.publishedGrade), date: e.evaluatedOn })
           : t("detail.evaluation", { kind: t(`eval.${e.kind}`), score: e.score, date: e.evaluatedOn }) })),
+        e.framework ? h("p", { class: "hint", text: t("detail.framework", { name: t(`framework.${e.framework.code}`), version: e.framework.version }) }) : null,
         h("p", { class: "narrative", lang: "zh-CN", text: e.narrative }),
         e.findings.length ? h("ul", { "aria-label": t("detail.findings") }, e.findings.map((f) => h("li", { text: f }))) : null))),
+      reviewSection(s),
       section("detail.consequences", s.consequences, (items) => h("ul", {}, items.map((c) =>
         h("li", {}, h("strong", { text: t(`result.${c.kind}`) }), c.amount ? `（${c.amount}）` : "",
           c.remarks ? ` ${c.remarks}` : "")))),
@@ -750,6 +761,25 @@
               text: ` → ${t("detail.action", { label: a.label, amount: a.amount ? `（${a.amount} 万元）` : "",
                 remarks: a.remarks, date: a.actedOn || "" })}` }))))) : null);
     });
+  }
+
+  // The finance bureau's spot-check re-reviews (抽查复核) of the subject: each against the
+  // score it reviews, and per indicator against the self-evaluation's 得分.
+  function reviewSection(s) {
+    const dash = (value) => (value === null || value === undefined ? "—" : value);
+    return section("detail.review", s.spotChecks, (checks) => checks.map((c) => h("div", { class: "review" },
+      h("p", {}, h("strong", { text: t("detail.reviewLine", {
+        reviewed: c.reviews === "self" ? t("review.self") : t("review.evaluation"),
+        before: dash(c.reviewedScore), score: c.score, difference: dash(c.difference),
+        date: dash(c.reviewedOn) }) })),
+      c.indicators.length ? h("table", { class: "goals" },
+        h("thead", {}, h("tr", {}, ["name", "before", "score", "difference", "remarks"].map((k) =>
+          h("th", { scope: "col", text: t(`detail.review.${k}`) })))),
+        h("tbody", {}, c.indicators.map((i) => h("tr", {},
+          h("td", { text: i.name }), h("td", { class: "num", text: dash(i.reviewedScore) }),
+          h("td", { class: "num", text: i.score }), h("td", { class: "num", text: dash(i.difference) }),
+          h("td", { text: i.remarks }))))) : null,
+      c.findings.length ? h("ul", { "aria-label": t("detail.findings") }, c.findings.map((f) => h("li", { text: f }))) : null)));
   }
 
   function describeValues(values) {

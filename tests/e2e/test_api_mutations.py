@@ -310,6 +310,13 @@ CASES: dict[str, Case] = {
         lambda c: {"subjectCode": "S1", "snapshotId": c["snapshot"], "warningIndex": 7,
                    "action": "SUSPEND", "remarks": "暂缓"},
         ("RuleViolation", "WARNING_NOT_FOUND")),
+    "drawSamplingPlan": Case(
+        approved, lambda c: {"planId": "P1", "fiscalYear": 2022, "title": "2022年抽查复核",
+                             "method": "RANDOM", "seed": "20230501", "population": ["S1", "S2"],
+                             "count": 1},
+        lambda c: {"planId": "P2", "fiscalYear": 2022, "title": "重点抽取", "method": "KEY",
+                   "subjects": [{"subjectCode": "S1"}]},
+        ("ValidationError", "INVALID_INPUT")),
     "correctEvent": Case(
         registered, lambda c: {"position": c["registered"], "values": {"funds": "604.85"},
                                "reason": "录入错误"},

@@ -171,7 +171,7 @@ def test_coverage_subjects_subject_and_audit_trail(sample_api: Api) -> None:
     assert len(found["good"]["edges"]) == 5
     assert all(e["node"]["gradeLabel"] == "良" for e in found["good"]["edges"])
     subject = found["subject"]
-    assert subject["kind"] == "department_overall" and subject["annex"] == "DEPARTMENT_OVERALL"
+    assert subject["kind"] == "subdistrict" and subject["annex"] == "DEPARTMENT_OVERALL"
     assert subject["grading"]["label"] == subject["gradeLabel"]
     assert [d["name"] for d in subject["evaluations"][0]["dimensions"]] == [
         "部门决策", "部门管理", "部门产出", "部门效益"]

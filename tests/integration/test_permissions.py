@@ -58,6 +58,9 @@ PAYLOADS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
                                       "commission_id": ids["commission"], "agency_code": "AG1",
                                       "dimensions": PROJECT_DIMS, "narrative": "x",
                                       "evaluated_on": "2023-01-01"},
+    "draw_sampling_plan": lambda ids: {"plan_id": f"P-{cid()[-6:]}", "fiscal_year": 2022,
+                                       "title": "抽查复核", "method": "key", "subjects": [
+                                           {"subject_code": "S1", "reason": "民生重点"}]},
     "record_spot_check": lambda ids: {"subject_code": "S1", "reviews": ids["evaluation"],
                                       "score": "91"},
     "assign_grade": lambda ids: {"subject_code": "S1", "grade": "EXCELLENT",
