@@ -17,6 +17,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from ledger.domain.self_evaluation_records import BudgetLine, IndicatorScore, LevelTotal
 from ledger.grades import Grade
 
 
@@ -129,10 +130,30 @@ class NamedPoints:
 
 @dataclass(frozen=True, slots=True)
 class SelfEvaluation:
-    """绩效自评: the score and its parts."""
+    """绩效自评: one submitted version of the self-evaluation table, its score and its parts,
+    and where the finance bureau's review left it (submitted, accepted or returned).
+
+    A version stored by a build without the table or the review has no rows and counts as
+    accepted (docs/domain.md, 绩效自评)."""
 
     score: Decimal
     parts: tuple[NamedPoints, ...]
+    version: int = 1
+    status: str = "accepted"  # submitted, accepted, returned
+    rule_version: int | None = None
+    rule: str = ""  # the scoring rule as applied (SelfEvaluationWeights.describe)
+    initial_budget: Decimal | None = None
+    full_year_budget: Decimal | None = None
+    executed: Decimal | None = None
+    execution_rate: Decimal | None = None
+    budget_lines: tuple[BudgetLine, ...] = ()
+    indicators: tuple[IndicatorScore, ...] = ()
+    totals: tuple[LevelTotal, ...] = ()
+    submitted_on: date | None = None
+    submitted_by: str | None = None
+    reviewed_on: date | None = None
+    review_reasons: tuple[str, ...] = ()
+    review_comments: str = ""
 
 
 @dataclass(frozen=True, slots=True)
