@@ -189,7 +189,9 @@ def test_seed_tables_sorting_detail_verify_language_and_token(session: Session,
     text = dialog.inner_text()
     for expected in ("XS-2022-KP-05", "任务完成数", "优（92.50 分）", "继续支持", "财政评价",
                      "登记评价对象", "申报绩效目标", "评定等级", "财政资金 640.85 万元",
-                     "最新运行监控", "2022年1-8月绩效运行监控", "执行率 62.00%"):
+                     "最新运行监控", "2022年1-8月绩效运行监控", "执行率 62.00%",
+                     "绩效自评表", "审核通过", "本年财政拨款", "偏差原因分析及改进措施",
+                     "绩效自评审核通过"):
         assert expected in text, expected
     assert dialog.locator(".timeline li").count() >= 8
     # its goal table: header, the review exchange (returned once, then approved), downloads
