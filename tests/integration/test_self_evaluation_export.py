@@ -17,7 +17,7 @@ from projections.exports.self_evaluation_report import self_evaluation_report
 from projections.views import ReadModel
 from tests.integration.helpers import do, max_position
 from tests.integration.test_import_export import require_poppler, run
-from tests.unit.test_self_evaluation_table import UNIT, submit, subject
+from tests.unit.test_self_evaluation_table import UNIT, subject, submit
 
 
 @pytest.fixture
