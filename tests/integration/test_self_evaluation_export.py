@@ -69,3 +69,27 @@ def test_the_table_as_of_each_version(ledger: Ledger, read: ReadModel, tmp_path:
     text = run("pdftotext", "-layout", str(export(read, "pdf", tmp_path / "v2.pdf")), "-")
     assert "项目支出绩效自评表" in text and "已审核通过" in text and "100.00" in text
     assert "本年财政拨款" in text and f"数据截至账本位置 {head}" in text
+
+
+@pytest.mark.slow  # runs the CLI in processes
+def test_cli_import_refusal_then_import_then_export(ledger: Ledger, database: Database,
+                                                    tmp_path: Path) -> None:
+    from tests.integration.test_import_export import jixiao
+    from tests.unit.test_self_evaluation_import import INDICATOR_ROWS, sheet_rows, workbook
+
+    subject(ledger)
+    bad = [list(r) for r in INDICATOR_ROWS]
+    bad[3][4] = "基本达成"
+    refused = jixiao(database, "import-self-evaluation",
+                     str(workbook(tmp_path / "bad.xlsx", sheet_rows(indicators=bad))))
+    assert refused.returncode == 3, refused.stderr
+    assert "bad.xlsx [自评表1], row 15, column F: [invalid-band]" in refused.stderr
+    done = jixiao(database, "import-self-evaluation",
+                  str(workbook(tmp_path / "good.xlsx", sheet_rows())))
+    assert done.returncode == 0, done.stderr
+    assert "S9: self-evaluation submitted, score 86.40" in done.stdout
+    out = tmp_path / "S9.xlsx"
+    exported = jixiao(database, "export-self-evaluation", "S9", "--format", "xlsx", "--out",
+                      str(out))
+    assert exported.returncode == 0, exported.stderr
+    assert "待审核" in cells(out) and "86.4" in cells(out)
