@@ -271,7 +271,7 @@ class IndicatorResult(BaseModel):
     deviation_reason: Note = Field(default="", description="偏差原因分析及改进措施")
 
 
-class BudgetLine(BaseModel):
+class SelfEvaluationBudgetLine(BaseModel):
     """One 项目资金 row of the self-evaluation table, in 万元."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -289,7 +289,7 @@ class SubmitSelfEvaluation(Command):
     budget_amount: Money | None = Field(default=None, description="全年预算数 in total; the "
                                         "sum of budgetLines when they are given")
     executed_amount: Money | None = Field(default=None, description="全年执行数 in total")
-    budget_lines: list[BudgetLine] = Field(default_factory=list, max_length=3)
+    budget_lines: list[SelfEvaluationBudgetLine] = Field(default_factory=list, max_length=3)
     indicator_results: list[IndicatorResult] = Field(max_length=500)
 
 

@@ -17,7 +17,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from ledger.domain.self_evaluation_records import BudgetLine, IndicatorScore, LevelTotal
+from ledger.domain.self_evaluation_records import (
+    SelfEvaluationBudgetLine,
+    SelfEvaluationIndicator,
+    SelfEvaluationTotal,
+)
 from ledger.grades import Grade
 
 
@@ -146,9 +150,9 @@ class SelfEvaluation:
     full_year_budget: Decimal | None = None
     executed: Decimal | None = None
     execution_rate: Decimal | None = None
-    budget_lines: tuple[BudgetLine, ...] = ()
-    indicators: tuple[IndicatorScore, ...] = ()
-    totals: tuple[LevelTotal, ...] = ()
+    budget_lines: tuple[SelfEvaluationBudgetLine, ...] = ()
+    indicators: tuple[SelfEvaluationIndicator, ...] = ()
+    totals: tuple[SelfEvaluationTotal, ...] = ()
     submitted_on: date | None = None
     submitted_by: str | None = None
     reviewed_on: date | None = None

@@ -14,7 +14,7 @@ def _decimal(value: Any) -> Decimal:
 
 
 @dataclass(frozen=True, slots=True)
-class BudgetLine:
+class SelfEvaluationBudgetLine:
     """One 项目资金 row: 年初预算数, 全年预算数, 全年执行数 of one source (万元)."""
 
     source: str  # 本年财政拨款, 上年结转 or 其他资金
@@ -23,14 +23,14 @@ class BudgetLine:
     executed: Decimal
 
     @classmethod
-    def of(cls, d: Mapping[str, Any]) -> BudgetLine:
+    def of(cls, d: Mapping[str, Any]) -> SelfEvaluationBudgetLine:
         return cls(source=str(d["source"]), initial_budget=_decimal(d["initial_budget"]),
                    full_year_budget=_decimal(d["full_year_budget"]),
                    executed=_decimal(d["executed"]))
 
 
 @dataclass(frozen=True, slots=True)
-class IndicatorScore:
+class SelfEvaluationIndicator:
     """One indicator row: 年度指标值, 实际完成值 (or the band of a qualitative one), 分值, 得分,
     偏差原因分析及改进措施."""
 
@@ -47,7 +47,7 @@ class IndicatorScore:
     deviation_reason: str
 
     @classmethod
-    def of(cls, d: Mapping[str, Any]) -> IndicatorScore:
+    def of(cls, d: Mapping[str, Any]) -> SelfEvaluationIndicator:
         band = d.get("band")
         return cls(level1=str(d["level1"]), level2=str(d["level2"]), name=str(d["name"]),
                    comparator=str(d["comparator"]), target=str(d["target"]),
@@ -58,7 +58,7 @@ class IndicatorScore:
 
 
 @dataclass(frozen=True, slots=True)
-class LevelTotal:
+class SelfEvaluationTotal:
     """A total row: 预算执行率, or a level-1 group (产出/效益/满意度指标) with its points."""
 
     name: str
@@ -66,6 +66,6 @@ class LevelTotal:
     score: Decimal
 
     @classmethod
-    def of(cls, d: Mapping[str, Any]) -> LevelTotal:
+    def of(cls, d: Mapping[str, Any]) -> SelfEvaluationTotal:
         return cls(name=str(d["name"]), points=_decimal(d["points"]),
                    score=_decimal(d["score"]))

@@ -17,7 +17,11 @@ from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate, Meta
 from ledger.domain.records import CorrectedValue, NamedPoints, SelfEvaluation, restate
-from ledger.domain.self_evaluation_records import BudgetLine, IndicatorScore, LevelTotal
+from ledger.domain.self_evaluation_records import (
+    SelfEvaluationBudgetLine,
+    SelfEvaluationIndicator,
+    SelfEvaluationTotal,
+)
 from ledger.errors import RuleViolation
 
 SUBMITTED, ACCEPTED, RETURNED = "submitted", "accepted", "returned"
@@ -55,9 +59,9 @@ class SelfEvaluationTable(LedgerAggregate):
                 full_year_budget=_opt(table.get("full_year_budget")),
                 executed=_opt(table.get("executed")),
                 execution_rate=_opt(table.get("execution_rate")),
-                budget_lines=tuple(map(BudgetLine.of, table.get("lines") or ())),
-                indicators=tuple(map(IndicatorScore.of, table.get("indicators") or ())),
-                totals=tuple(map(LevelTotal.of, table.get("totals") or ())),
+                budget_lines=tuple(map(SelfEvaluationBudgetLine.of, table.get("lines") or ())),
+                indicators=tuple(map(SelfEvaluationIndicator.of, table.get("indicators") or ())),
+                totals=tuple(map(SelfEvaluationTotal.of, table.get("totals") or ())),
                 submitted_on=meta.effective_on, submitted_by=meta.actor_id)
         self._keep_versions((*self.self_evaluations, version))
         return number
