@@ -202,3 +202,20 @@ def test_a_submission_stored_before_the_review_step_counts_as_accepted() -> None
                              indicator_results=[], rule_version=1, meta=meta)
     assert s.self_evaluation is not None and s.self_evaluation.status == "accepted"
     assert s.self_evaluation.score == Decimal("99.70") and s.self_evaluation.indicators == ()
+
+
+def test_a_correction_restates_the_version_it_corrects(memory_ledger: Ledger) -> None:
+    subject(memory_ledger)
+    submit(memory_ledger)
+    do(memory_ledger, "review_self_evaluation", subject_code="S9", version=1,
+       decision="return", reasons=["请核对"])
+    submit(memory_ledger, built="50", cost="90", band="达成")
+    do(memory_ledger, "review_self_evaluation", subject_code="S9", version=2,
+       decision="accept")
+    s = memory_ledger.subject("S9")
+    first = memory_ledger.position_of(s.id, 4)  # registered, declared, approved, submitted
+    do(memory_ledger, "correct_event", position=first, values={"score": "80.00"},
+       reason="笔误")
+    s = memory_ledger.subject("S9")
+    assert [v.score for v in s.self_evaluations] == [Decimal("80.00"), Decimal("100.00")]
+    assert s.self_evaluation is not None and s.self_evaluation.score == Decimal("100.00")
