@@ -30,10 +30,11 @@ from ledger.permissions import check_commissioner, units_over
 from ledger.registry_commands import RegistryCommands
 from ledger.review_commands import ReviewCommands
 from ledger.runtime import SYSTEM, Actor, CommandResult, new_id
-from ledger.scoring import score_self_evaluation
+from ledger.self_evaluation_commands import SelfEvaluationCommands
 
 
-class Ledger(MonitoringCommands, GoalTableCommands, RegistryCommands, ReviewCommands, Handlers):
+class Ledger(MonitoringCommands, GoalTableCommands, RegistryCommands, ReviewCommands,
+             SelfEvaluationCommands, Handlers):
     """Every lifecycle step of 预算绩效管理 as a command that records immutable events."""
 
     # -- ex-ante assessment (goals: ledger.goal_table_commands) --------------------------
@@ -84,23 +85,6 @@ class Ledger(MonitoringCommands, GoalTableCommands, RegistryCommands, ReviewComm
                 reported_on=cmd.effective_on or today())
             return [subject], {"snapshotId": snapshot_id}
         return self.run("record_monitoring", cmd, actor, decide)
-
-    def submit_self_evaluation(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.SubmitSelfEvaluation, data)
-
-        def decide(meta: Meta) -> Decision:
-            subject = self.subject(cmd.subject_code)
-            subject.check_goals_approved("self-evaluation")
-            rules = self.rules_for(subject, cmd.effective_on)
-            score, parts = score_self_evaluation(
-                subject.indicators, [r.model_dump() for r in cmd.indicator_results],
-                cmd.budget_amount, cmd.executed_amount, rules.self_evaluation)
-            subject.submit_self_evaluation(
-                score=score, parts=parts,
-                indicator_results=[r.model_dump() for r in cmd.indicator_results],
-                rule_version=rules.version, meta=meta)
-            return [subject], {"score": str(score)}
-        return self.run("submit_self_evaluation", cmd, actor, decide)
 
     def commission_evaluation(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
         cmd = _as(c.CommissionEvaluation, data)

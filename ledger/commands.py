@@ -264,15 +264,44 @@ class IndicatorResult(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Name
-    actual: Note | None = None
-    achieved: bool | None = None
+    actual: Note | None = Field(default=None, description="实际完成值")
+    achieved: bool | None = Field(default=None, description="a qualitative indicator met in "
+                                  "full (达成) or not (未达成); band says more")
+    band: Literal["达成", "部分达成", "未达成"] | None = Field(
+        default=None, description="a qualitative indicator's band")
+    deviation_reason: Note = Field(default="", description="偏差原因分析及改进措施")
+
+
+class SelfEvaluationBudgetLine(BaseModel):
+    """One 项目资金 row of the self-evaluation table, in 万元."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: Literal["本年财政拨款", "上年结转", "其他资金"]
+    initial_budget: Money = Field(description="年初预算数")
+    full_year_budget: Money = Field(description="全年预算数")
+    executed: Money = Field(description="全年执行数")
 
 
 class SubmitSelfEvaluation(Command):
+    """Submit a version of the self-evaluation table (项目支出绩效自评表); the ledger scores it."""
+
     subject_code: Code
-    budget_amount: Money
-    executed_amount: Money
+    budget_amount: Money | None = Field(default=None, description="全年预算数 in total; the "
+                                        "sum of budgetLines when they are given")
+    executed_amount: Money | None = Field(default=None, description="全年执行数 in total")
+    budget_lines: list[SelfEvaluationBudgetLine] = Field(default_factory=list, max_length=3)
     indicator_results: list[IndicatorResult] = Field(max_length=500)
+
+
+class ReviewSelfEvaluation(Command):
+    """The finance bureau accepts a submitted self-evaluation, or returns it with reasons."""
+
+    subject_code: Code
+    version: int = Field(ge=1, description="the self-evaluation version reviewed (the latest)")
+    decision: Literal["accept", "return"]
+    reasons: list[Text] = Field(default_factory=list, max_length=50)
+    comments: Note = ""
 
 
 FrameworkCode = Annotated[Code | None, Field(

@@ -38,6 +38,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "close_monitoring_round": _BUREAU,
     "act_on_warning": _BUREAU,
     "submit_self_evaluation": _UNIT_OR_BUREAU,
+    "review_self_evaluation": _BUREAU,
     "commission_evaluation": _UNIT_OR_BUREAU,
     "record_evaluation": frozenset({FINANCE_BUREAU, BUDGET_UNIT, AGENCY, SYSTEM}),
     "record_spot_check": _BUREAU,

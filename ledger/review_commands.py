@@ -19,10 +19,11 @@ from ledger.sampling import RANDOM, draw
 
 
 def self_indicator_scores(subject: Subject) -> dict[str, tuple[Decimal, Decimal]]:
-    """The self-evaluation's 分值 and 得分 per indicator, where its record holds them (the
-    self-evaluation table's `indicators`); empty when it holds none."""
-    rows: Any = getattr(subject.self_evaluation, "indicators", ())
-    return {str(r.name): (Decimal(r.points), Decimal(r.score)) for r in rows}
+    """The accepted self-evaluation's 分值 and 得分 per indicator; empty when there is none,
+    or when it was stored by a build without the table."""
+    if subject.self_evaluation is None:
+        return {}
+    return {r.name: (r.points, r.score) for r in subject.self_evaluation.indicators}
 
 
 def reviewed_score(subject: Subject, reviews: str) -> Decimal | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -42,31 +43,61 @@ class MonitoringRule(BaseModel):
         return self
 
 
+QUALITATIVE_BANDS = ("达成", "部分达成", "未达成")
+
+
 class SelfEvaluationWeights(BaseModel):
+    """How the self-evaluation table (项目支出绩效自评表) is scored (docs/domain.md, 绩效自评).
+
+    The level-1 weights share out 100 points; a ≥ indicator earns actual/target of its points,
+    a ≤ one target/actual, both capped at its points; an = one earns all of them within the
+    tolerance (percent of the target) and none outside it; a qualitative one earns its band's
+    fraction. Each score is rounded by `rounding` to `places` decimals, and totals are sums of
+    the rounded scores, so every figure in the table adds up as printed.
+    """
+
     model_config = ConfigDict(frozen=True)
 
     budget_execution: DecimalText = Decimal("10")
     output: DecimalText = Decimal("50")
     outcome: DecimalText = Decimal("30")
     satisfaction: DecimalText = Decimal("10")
+    qualitative_bands: dict[str, DecimalText] = Field(default_factory=lambda: {
+        "达成": Decimal("1"), "部分达成": Decimal("0.6"), "未达成": Decimal("0")})
+    equal_tolerance_percent: DecimalText = Decimal("0")
+    rounding: Literal["ROUND_HALF_UP", "ROUND_HALF_EVEN", "ROUND_DOWN"] = "ROUND_HALF_UP"
+    places: int = Field(default=2, ge=0, le=4)
 
     @model_validator(mode="after")
     def _sums_to_100(self) -> SelfEvaluationWeights:
         total = self.budget_execution + self.output + self.outcome + self.satisfaction
         if total != 100:
             raise ValueError(f"self-evaluation weights must sum to 100, got {total}")
+        if set(self.qualitative_bands) != set(QUALITATIVE_BANDS):
+            raise ValueError(f"qualitative bands must be exactly {', '.join(QUALITATIVE_BANDS)}")
+        if any(not 0 <= f <= 1 for f in self.qualitative_bands.values()):
+            raise ValueError("a qualitative band's fraction lies between 0 and 1")
+        if self.equal_tolerance_percent < 0:
+            raise ValueError("the tolerance of an = indicator is not negative")
         return self
 
     def without_satisfaction(self) -> SelfEvaluationWeights:
         """No satisfaction indicator: its points go to 产出 and 效益 in proportion."""
         share = self.output + self.outcome
         extra_output = (self.satisfaction * self.output / share).quantize(Decimal("0.01"))
-        return SelfEvaluationWeights(
-            budget_execution=self.budget_execution,
-            output=self.output + extra_output,
-            outcome=self.outcome + (self.satisfaction - extra_output),
-            satisfaction=Decimal(0),
-        )
+        return self.model_copy(update={
+            "output": self.output + extra_output,
+            "outcome": self.outcome + (self.satisfaction - extra_output),
+            "satisfaction": Decimal(0)})
+
+    def describe(self) -> str:
+        """The scoring rule in one line, as the table and its exports name it."""
+        bands = "/".join(f"{b} {self.qualitative_bands[b].normalize():f}"
+                         for b in QUALITATIVE_BANDS)
+        return (f"预算执行率 {self.budget_execution:f}, 产出 {self.output:f}, "
+                f"效益 {self.outcome:f}, 满意度 {self.satisfaction:f}; ≥ 实际/目标, "
+                f"≤ 目标/实际 (封顶); = 容差 {self.equal_tolerance_percent:f}%; "
+                f"定性 {bands}; {self.rounding} {self.places} 位小数")
 
 
 # 一级指标 -> the 二级指标 allowed under it. The common local layout keeps 成本 under 产出;

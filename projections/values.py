@@ -81,6 +81,9 @@ class SubjectDetail:
     corrections: tuple[records.Correction, ...]
     goal_table: GoalTable | None = None  # 绩效目标表: header, indicators, review history
     warning_actions: tuple[WarningAction, ...] = ()  # what followed monitoring warnings
+    # Every version of the self-evaluation table, with its review (self_evaluation is the
+    # latest accepted one).
+    self_evaluations: tuple[records.SelfEvaluation, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -414,4 +414,5 @@ def detail(head: SubjectSummary, s: Subject) -> SubjectDetail:
         grade=s.grade, consequences=tuple(s.results.values()),
         rectifications=tuple(s.rectifications.values()), corrections=tuple(s.corrections),
         goal_table=s.goal_table(),
-        warning_actions=tuple(s.warning_actions.values()))
+        warning_actions=tuple(s.warning_actions.values()),
+        self_evaluations=tuple(s.self_evaluations))

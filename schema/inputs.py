@@ -171,6 +171,7 @@ def unset(value: Any) -> bool:
 COMMANDS: tuple[str, ...] = (
     "register_unit", "register_subject", "record_ex_ante_assessment", "declare_goals",
     "review_goals", "adjust_goals", "record_monitoring", "submit_self_evaluation",
+    "review_self_evaluation",
     "commission_evaluation", "record_evaluation", "record_spot_check", "assign_grade",
     "apply_result", "request_rectification", "report_rectification", "review_rectification",
     "record_disclosure", "admit_agency", "declare_agency_relationship", "assess_agency",

@@ -28,7 +28,11 @@ DESCRIPTIONS: dict[str, str] = {
     "review_goals": "Approve or return declared goals (审核/批复).",
     "adjust_goals": "Adjust approved goals, with a reason (调整).",
     "record_monitoring": "Record a monitoring snapshot (绩效运行监控).",
-    "submit_self_evaluation": "Submit the unit's self-evaluation (绩效自评).",
+    "submit_self_evaluation": "Submit a version of the self-evaluation table (项目支出绩效自评表); "
+                              "the ledger scores it by the rule in force and names that rule's "
+                              "version.",
+    "review_self_evaluation": "Accept a submitted self-evaluation, or return it with reasons "
+                              "(the finance bureau's review).",
     "commission_evaluation": "Commission an agency to do the finance bureau's or a department's "
                              "evaluation (委托第三方机构评价).",
     "record_evaluation": "Record a 财政评价 (finance) or 部门评价 (department): the evaluator's "
@@ -69,7 +73,9 @@ ID_FIELDS: dict[str, tuple[tuple[str, str, type], ...]] = {
     "record_monitoring": (("snapshotId", "snapshot_id", str),),
     "open_monitoring_round": (("roundId", "round_id", str),),
     "act_on_warning": (("actionId", "action_id", str),),
-    "submit_self_evaluation": (("score", "score", Decimal),),
+    "submit_self_evaluation": (("score", "score", Decimal),
+                               ("selfEvaluationVersion", "self_evaluation_version", int),
+                               ("ruleVersion", "rule_version", int)),
     "commission_evaluation": (("commissionId", "commission_id", str),),
     "record_evaluation": (("evaluationId", "evaluation_id", str), ("score", "score", Decimal)),
     "record_spot_check": (("spotCheckId", "spot_check_id", str),),

@@ -88,7 +88,12 @@ class Subject:
     goals: list[GoalIndicator]
     ex_ante: list[ExAnteAssessment]
     monitoring: list[MonitoringSnapshot]
-    self_evaluation: SelfEvaluation | None
+    self_evaluation: SelfEvaluation | None = strawberry.field(description=(
+        "the latest accepted version of the self-evaluation table: what a grade may rest on"))
+    self_evaluations: list[SelfEvaluation] = strawberry.field(description=(
+        "every submitted version of the self-evaluation table (项目支出绩效自评表), oldest "
+        "first, each with its status (submitted, accepted, returned) and the rule version "
+        "that scored it"))
     evaluations: list[Evaluation]
     spot_checks: list[SpotCheck]
     grading: GradeAssignment | None
@@ -123,4 +128,5 @@ class Subject:
             evaluations=list(d.evaluations), spot_checks=list(d.spot_checks), grading=d.grade,
             consequences=list(d.consequences), rectifications=list(d.rectifications),
             corrections=list(d.corrections), goal_table=d.goal_table,
-            warning_actions=list(d.warning_actions))
+            warning_actions=list(d.warning_actions),
+            self_evaluations=list(d.self_evaluations))

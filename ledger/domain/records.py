@@ -18,6 +18,11 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from ledger.domain.review_records import FrameworkRef, IndicatorReview
+from ledger.domain.self_evaluation_records import (
+    SelfEvaluationBudgetLine,
+    SelfEvaluationIndicator,
+    SelfEvaluationTotal,
+)
 from ledger.grades import Grade
 
 
@@ -130,10 +135,30 @@ class NamedPoints:
 
 @dataclass(frozen=True, slots=True)
 class SelfEvaluation:
-    """绩效自评: the score and its parts."""
+    """绩效自评: one submitted version of the self-evaluation table, its score and its parts,
+    and where the finance bureau's review left it (submitted, accepted or returned).
+
+    A version stored by a build without the table or the review has no rows and counts as
+    accepted (docs/domain.md, 绩效自评)."""
 
     score: Decimal
     parts: tuple[NamedPoints, ...]
+    version: int = 1
+    status: str = "accepted"  # submitted, accepted, returned
+    rule_version: int | None = None
+    rule: str = ""  # the scoring rule as applied (SelfEvaluationWeights.describe)
+    initial_budget: Decimal | None = None
+    full_year_budget: Decimal | None = None
+    executed: Decimal | None = None
+    execution_rate: Decimal | None = None
+    budget_lines: tuple[SelfEvaluationBudgetLine, ...] = ()
+    indicators: tuple[SelfEvaluationIndicator, ...] = ()
+    totals: tuple[SelfEvaluationTotal, ...] = ()
+    submitted_on: date | None = None
+    submitted_by: str | None = None
+    reviewed_on: date | None = None
+    review_reasons: tuple[str, ...] = ()
+    review_comments: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,6 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from ledger.domain.base import (
-    LedgerAggregate,
     Meta,
     correctable,
     parse_bool,
@@ -46,7 +45,6 @@ from ledger.domain.records import (
     IndicatorProgress,
     MonitoringSnapshot,
     MonitoringWarning,
-    NamedPoints,
     NamedText,
     Rectification,
     SelfEvaluation,
@@ -54,6 +52,7 @@ from ledger.domain.records import (
     restate,
 )
 from ledger.domain.review_records import FrameworkRef, IndicatorReview
+from ledger.domain.self_evaluation_table import SelfEvaluationTable
 from ledger.errors import RuleViolation
 from ledger.evaluation_kinds import legacy_commission_kind
 from ledger.frameworks import LEGACY_FRAMEWORKS
@@ -70,7 +69,7 @@ def rule(code: str, message: str, field: str, broken: str) -> RuleViolation:
     return RuleViolation(code, message, field=field, rule=broken)
 
 
-class Subject(MonitoringFollowUp, LedgerAggregate):
+class Subject(MonitoringFollowUp, SelfEvaluationTable):
     @staticmethod
     def create_id(code: str, **_: Any) -> UUID:
         return stable_id("subject", code)
@@ -97,6 +96,7 @@ class Subject(MonitoringFollowUp, LedgerAggregate):
         self.monitoring: list[MonitoringSnapshot] = []
         self.warning_actions: dict[str, WarningAction] = {}  # what followed its warnings
         self.self_evaluation: SelfEvaluation | None = None
+        self.self_evaluations: tuple[SelfEvaluation, ...] = ()
         # Keyed by id, in the order recorded: the last one is the latest.
         self.commissions: dict[str, Commission] = {}
         self.evaluations: dict[str, Evaluation] = {}
@@ -243,10 +243,11 @@ class Subject(MonitoringFollowUp, LedgerAggregate):
     @event("SelfEvaluationSubmitted")
     def submit_self_evaluation(self, score: Decimal, parts: dict[str, Decimal],
                                indicator_results: list[dict[str, Any]], rule_version: int,
-                               meta: Meta) -> None:
-        self.items_by_version[self.next_version()] = ("self_evaluation", "self")
-        self.self_evaluation = SelfEvaluation(
-            score=score, parts=tuple(NamedPoints(name=k, points=v) for k, v in parts.items()))
+                               meta: Meta, table: dict[str, Any] | None = None) -> None:
+        """`table` (the scored 自评表) is absent from submissions of earlier builds."""
+        at = self.next_version()
+        number = self.record_self_evaluation(score, parts, table, rule_version, meta)
+        self.items_by_version[at] = ("self_evaluation", str(number))
 
     def commission(self, commission_id: str, agency_code: str, commissioned_by: str,
                    evaluation_kind: str, meta: Meta,
@@ -443,8 +444,8 @@ class Subject(MonitoringFollowUp, LedgerAggregate):
         if kind == "monitoring":
             self.monitoring = [_restated_snapshot(m, values) if m.id == key else m
                                for m in self.monitoring]
-        elif kind == "self_evaluation" and self.self_evaluation is not None:
-            self.self_evaluation = restate(self.self_evaluation, values)
+        elif kind == "self_evaluation":
+            self.restate_self_evaluation(int(key), values)
         elif kind == "evaluation":
             self.evaluations[key] = restate(self.evaluations[key], values)
         elif kind == "spot_check":

@@ -49,6 +49,48 @@ def register(sub: Any) -> None:
                    choices=["implementing", "supervising"], help=UNIT_HELP)
     p.set_defaults(handler=cmd_import_table)
 
+    p = sub.add_parser("import-self-evaluation",
+                       help="import self-evaluation tables (项目支出绩效自评表, .xlsx)",
+                       description=SELF_EVALUATION_DESCRIPTION,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.set_defaults(handler=cmd_import_self_evaluation)
+
+
+SELF_EVALUATION_DESCRIPTION = """\
+Import self-evaluation tables (项目支出绩效自评表) from an .xlsx, one subject per
+sheet, in the published layout: title 项目支出绩效自评表 (YYYY年度), the 项目名称
+and 项目编码 rows, the 项目资金（万元） rows by source (本年财政拨款 / 上年结转 /
+其他资金) under 年初预算数 | 全年预算数 | 全年执行数, and the indicator rows under
+一级指标 | 二级指标 | 三级指标 | 年度指标值 | 实际完成值 | 分值 | 得分 |
+偏差原因分析及改进措施. The ledger scores each table by the rule in force (the
+file's 分值/得分 are not read); each becomes a submitted version awaiting the
+finance bureau's review. Any problem is listed with sheet, row and column and
+nothing is recorded (exit 3). Importing the same file again records nothing."""
+
+
+def cmd_import_self_evaluation(args: argparse.Namespace, db: Database) -> int:
+    from ledger.application import Ledger
+    from ledger.importing.self_evaluation_import import import_self_evaluations
+    from ledger.importing.table_reader import TableImportError
+    from ledger.migrate import migrate
+
+    migrate(db)
+    ledger = Ledger(db)
+    try:
+        result = import_self_evaluations(ledger, args.file)
+    except TableImportError as exc:
+        print(f"refused, nothing imported:\n{exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        ledger.close()
+    if not result.appended:
+        print(f"{result.file}: every table is already in the ledger; nothing appended")
+        return 0
+    for code, score in zip(result.subjects, result.scores, strict=True):
+        print(f"{code}: self-evaluation submitted, score {score}")
+    return 0
+
 
 def cmd_import_table(args: argparse.Namespace, db: Database) -> int:
     from ledger.application import Ledger

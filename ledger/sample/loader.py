@@ -39,6 +39,7 @@ from ledger.grades import Grade
 from ledger.runtime import Actor
 from ledger.sample import monitoring
 from ledger.sample.goal_tables import declare_and_approve, load_library
+from ledger.sample.self_evaluations import submit_self_evaluation
 
 FISCAL_YEAR = 2022
 BUREAU = ("XS-CZJ", "相山区财政局")  # illustrative code
@@ -230,12 +231,9 @@ def load_subject(run: Any, row: SeedRow, unit_code: str) -> None:
             effective_on=date(2021, 10, 20))
     declare_and_approve(run, code, funds, indicators(row))  # ledger.sample.goal_tables
     # Illustrative: where the narrative says 预算执行不到位, the September snapshot lags.
-    monitoring.report(run, code, funds, lagging="预算执行不到位" in row.assessment)
-    run("submit_self_evaluation", code, subject_code=code, budget_amount=str(funds),
-        executed_amount=str((funds * Decimal("0.97")).quantize(Decimal("0.01"))),
-        effective_on=date(2023, 2, 28), indicator_results=[
-            {"name": "任务完成数", "actual": "100"}, {"name": "按期完成率", "actual": "96"},
-            {"name": "服务保障水平", "achieved": True}, {"name": "服务对象满意度", "actual": "93"}])
+    lagging = "预算执行不到位" in row.assessment
+    monitoring.report(run, code, funds, lagging=lagging)
+    submit_self_evaluation(run, code, funds, lagging)  # ledger.sample.self_evaluations
     commission = run("commission_evaluation", code, subject_code=code, agency_code=AGENCY[0],
                      commissioned_by=BUREAU[0], framework_code=FRAMEWORKS[kind],
                      effective_on=date(2022, 11, 20))

@@ -70,6 +70,8 @@ def subject_commands(d: int, s: int, year: int, rng: random.Random) -> Iterator[
         "executed_amount": str(funds), "indicator_results": [
             {"name": "完成数量", "actual": str(rng.randrange(80, 101))},
             {"name": "受益人数", "actual": "1000"}, {"name": "满意度", "actual": "92"}]}
+    yield "review_self_evaluation", {"command_id": cid("self-review"), "subject_code": code,
+                                     "version": 1, "decision": "accept"}
     scores = [str(rng.randrange(12, 21)), str(rng.randrange(12, 21)),
               str(rng.randrange(20, 31)), str(rng.randrange(20, 31))]
     yield "record_evaluation", {

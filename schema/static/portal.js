@@ -74,6 +74,12 @@
       framework { code version } }
     spotChecks { reviews score reviewedScore difference findings planId reviewedOn
       indicators { name score reviewedScore difference remarks } }
+    selfEvaluations { version status score ruleVersion rule submittedOn reviewedOn
+      reviewReasons initialBudget fullYearBudget executed executionRate
+      budgetLines { source initialBudget fullYearBudget executed }
+      indicators { level1 level2 name comparator target unit actual band points score
+        deviationReason }
+      totals { name points score } }
     consequences { kind amount remarks }
     rectifications { items deadline status }
     corrections { event values reason }
@@ -688,6 +694,7 @@
           h("td", { class: "num", text: g.weight })))))),
       goalTableSection(s, position),
       latestMonitoring(s),
+      selfEvaluationSection(s.selfEvaluations || []),
       section("detail.evaluations", s.evaluations, (evaluations) => evaluations.map((e) => h("div", {},
         h("p", {}, h("strong", { text: e.score === null
           ? t("detail.evaluationPublished", { kind: t(`eval.${e.kind}`), label: gradeLabel(e.publishedGrade), date: e.evaluatedOn })
@@ -780,6 +787,35 @@
           h("td", { class: "num", text: i.score }), h("td", { class: "num", text: dash(i.difference) }),
           h("td", { text: i.remarks }))))) : null,
       c.findings.length ? h("ul", { "aria-label": t("detail.findings") }, c.findings.map((f) => h("li", { text: f }))) : null)));
+
+  /* The self-evaluation table (项目支出绩效自评表): every version, newest first, with its
+     review; the scores are the ledger's, computed by the rule version it names. */
+  function selfEvaluationSection(versions) {
+    const cell = (text, cls) => h("td", cls ? { class: cls, text } : { text });
+    const head = (keys) => h("thead", {}, h("tr", {}, keys.map((k) =>
+      h("th", { scope: "col", text: t(`detail.self.${k}`) }))));
+    return section("detail.self", versions.slice().reverse(), (items) => items.map((v) => h("div", { class: "self-evaluation" },
+      h("p", {}, h("strong", { text: t("detail.self.version", { version: v.version, score: v.score,
+        status: t(`self.${v.status}`) }) }),
+        v.ruleVersion === null ? "" : ` ${t("detail.self.rule", { version: v.ruleVersion })}`),
+      v.reviewReasons.length ? h("ul", { "aria-label": t("detail.self.reasons") },
+        v.reviewReasons.map((r) => h("li", { text: r }))) : null,
+      v.budgetLines.length ? h("table", { class: "goals self-budget" },
+        head(["source", "initialBudget", "fullYearBudget", "executed"]),
+        h("tbody", {}, v.budgetLines.map((b) => h("tr", {}, cell(b.source),
+          cell(b.initialBudget, "num"), cell(b.fullYearBudget, "num"), cell(b.executed, "num"))),
+          h("tr", {}, cell(t("detail.self.total")), cell(v.initialBudget || "", "num"),
+            cell(v.fullYearBudget || "", "num"),
+            cell(`${v.executed}（${v.executionRate}%）`, "num")))) : null,
+      v.indicators.length ? h("table", { class: "goals self-indicators" },
+        head(["name", "target", "actual", "points", "score", "deviation"]),
+        h("tbody", {}, v.indicators.map((i) => h("tr", {},
+          cell(`${i.level1} / ${i.level2} / ${i.name}`),
+          cell(i.comparator === "qualitative" ? i.target : `${i.comparator} ${i.target}${i.unit}`),
+          cell(i.band || `${i.actual}${i.unit}`), cell(i.points, "num"), cell(i.score, "num"),
+          cell(i.deviationReason))),
+          v.totals.map((x) => h("tr", { class: "total" }, cell(x.name), cell(""), cell(""),
+            cell(x.points, "num"), cell(x.score, "num"), cell(""))))) : null)));
   }
 
   function describeValues(values) {

@@ -191,7 +191,9 @@ def test_seed_tables_sorting_detail_verify_language_and_token(session: Session,
                      "登记评价对象", "申报绩效目标", "评定等级", "财政资金 640.85 万元",
                      "最新运行监控", "2022年1-8月绩效运行监控", "执行率 62.00%",
                      "评价框架：项目支出绩效评价（第 1 版）", "抽查复核（复评）",
-                     "按期完成佐证资料不全"):
+                     "按期完成佐证资料不全",
+                     "绩效自评表", "审核通过", "本年财政拨款", "偏差原因分析及改进措施",
+                     "绩效自评审核通过"):
         assert expected in text, expected
     assert dialog.locator(".timeline li").count() >= 8
     # its goal table: header, the review exchange (returned once, then approved), downloads

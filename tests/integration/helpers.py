@@ -73,6 +73,7 @@ def self_evaluated_subject(app: Ledger, code: str = "S1") -> None:
        executed_amount="1.00", indicator_results=[
            {"name": "覆盖人数", "actual": "1000"}, {"name": "保障水平", "achieved": True},
            {"name": "满意度", "actual": "95"}])
+    do(app, "review_self_evaluation", subject_code=code, version=1, decision="accept")
 
 
 def eventually(check: Callable[[], bool], within: float = 5.0, what: str = "condition") -> float:

@@ -41,7 +41,8 @@ def test_sample_load_then_log_shows_the_sixteen_subjects(database: Database,
     one = [r for r in records if r["aggregate_id"] == registered[0]["aggregate_id"]]
     assert [r["type"].split(".")[1] for r in one] == [
         "Registered", "GoalsDeclared", "GoalsApproved", "MonitoringRecorded",
-        "SelfEvaluationSubmitted", "EvaluationCommissioned", "EvaluationRecorded",
+        "SelfEvaluationSubmitted", "SelfEvaluationAccepted", "EvaluationCommissioned",
+        "EvaluationRecorded",
         "GradeAssigned", "ResultApplied"]
     assert all(r["actor"]["role"] == "finance_bureau" and r["command_id"] and r["effective_on"]
                for r in one)

@@ -38,6 +38,7 @@ def test_whole_lifecycle_records_one_event_per_step(ledger: Ledger) -> None:
                executed_amount="150.00", indicator_results=[
                    {"name": "覆盖人数", "actual": "800"}, {"name": "保障水平", "achieved": True},
                    {"name": "满意度", "actual": "95"}])
+    do(ledger, "review_self_evaluation", subject_code="S1", version=1, decision="accept")
     com = do(ledger, "commission_evaluation", subject_code="S1", agency_code="AG1",
              commissioned_by="FB")
     ev = do(ledger, "record_evaluation", subject_code="S1", kind="finance",
@@ -66,7 +67,8 @@ def test_whole_lifecycle_records_one_event_per_step(ledger: Ledger) -> None:
     assert types_after(ledger, start) == [
         "Subject.Registered", "Subject.ExAnteAssessed", "Subject.GoalsDeclared",
         "Subject.GoalsApproved", "Subject.GoalsAdjusted", "Subject.MonitoringRecorded",
-        "Subject.SelfEvaluationSubmitted", "Subject.EvaluationCommissioned",
+        "Subject.SelfEvaluationSubmitted", "SelfEvaluationTable.SelfEvaluationAccepted",
+        "Subject.EvaluationCommissioned",
         "Subject.EvaluationRecorded", "Subject.SpotCheckRecorded", "Subject.GradeAssigned",
         "Subject.ResultApplied", "Subject.ResultApplied", "Subject.RectificationRequested",
         "Subject.RectificationReported", "Subject.RectificationReturned",
@@ -112,7 +114,7 @@ def test_self_evaluation_without_satisfaction_moves_its_weight(ledger: Ledger) -
                 executed_amount="10.00", indicator_results=[
                     {"name": "覆盖人数", "actual": "1000"}, {"name": "保障水平", "achieved": True}])
     assert result.ids["score"] == "100.00"
-    evaluated = ledger.subject("S2").self_evaluation
+    evaluated = ledger.subject("S2").self_evaluations[-1]
     assert evaluated is not None
     parts = {p.name: p.points for p in evaluated.parts}
     assert parts["satisfaction"] == 0 and parts["output"] + parts["outcome"] == 90

@@ -52,6 +52,8 @@ PAYLOADS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
                                                {"name": "覆盖人数", "actual": "1000"},
                                                {"name": "保障水平", "achieved": True},
                                                {"name": "满意度", "actual": "95"}]},
+    "review_self_evaluation": lambda ids: {"subject_code": "S1", "version": 1,
+                                           "decision": "return", "reasons": ["请核对"]},
     "commission_evaluation": lambda ids: {"subject_code": "S1", "agency_code": "AG1",
                                           "commissioned_by": "FB"},
     "record_evaluation": lambda ids: {"subject_code": "S1", "kind": "finance",

@@ -14,7 +14,7 @@ from ledger.grades import DEFAULT_GRADE_SCALE, Grade, GradeBand, GradeScale
 from ledger.money import parse_money
 from ledger.monitoring import deviation_warnings, execution_rate, expected_execution
 from ledger.rules import MonitoringRule, SelfEvaluationWeights
-from ledger.scoring import completion, score_self_evaluation
+from ledger.scoring import budget_table, fraction, score_table
 
 
 @pytest.mark.parametrize(("score", "grade"), [
@@ -71,16 +71,17 @@ def goal(**fields: str) -> GoalIndicator:
     return GoalIndicator.of({"level1": "产出", "level2": "数量", "weight": "10", **fields})
 
 
-def test_completion_is_proportional_and_capped() -> None:
+def test_fraction_is_proportional_and_capped() -> None:
+    rule = SelfEvaluationWeights()
     more = goal(name="x", comparator=">=", target="100")
     less = goal(name="y", comparator="<=", target="10")
-    assert completion(more, {"actual": "80"}) == Decimal("0.8")
-    assert completion(more, {"actual": "120"}) == 1
-    assert completion(less, {"actual": "20"}) == Decimal("0.5")
-    assert completion(goal(name="z", comparator="qualitative", target="好"),
-                      {"achieved": False}) == 0
+    assert fraction(more, {"actual": "80"}, rule) == Decimal("0.8")
+    assert fraction(more, {"actual": "120"}, rule) == 1
+    assert fraction(less, {"actual": "20"}, rule) == Decimal("0.5")
+    assert fraction(goal(name="z", comparator="qualitative", target="好"),
+                    {"achieved": False}, rule) == 0
     with pytest.raises(InvalidInput):
-        completion(more, {"actual": "许多"})
+        fraction(more, {"actual": "许多"}, rule)
 
 
 def test_self_evaluation_score() -> None:
@@ -89,15 +90,15 @@ def test_self_evaluation_score() -> None:
         goal(level1="效益", name="b", comparator="qualitative", target="好", weight="30"),
         goal(level1="满意度", name="c", comparator=">=", target="90", weight="20"),
     ]
-    score, parts = score_self_evaluation(
+    budget = budget_table([], Decimal("100"), Decimal("80"))
+    score, parts, _ = score_table(
         indicators, [{"name": "a", "actual": "50"}, {"name": "b", "achieved": True},
-                     {"name": "c", "actual": "90"}],
-        Decimal("100"), Decimal("80"), SelfEvaluationWeights())
+                     {"name": "c", "actual": "90"}], budget, SelfEvaluationWeights())
     assert parts == {"budget_execution": Decimal("8.00"), "output": Decimal("25.00"),
                      "outcome": Decimal("30.00"), "satisfaction": Decimal("10.00")}
     assert score == Decimal("73.00")
     with pytest.raises(InvalidInput, match="no result"):
-        score_self_evaluation(indicators, [], Decimal(1), Decimal(1), SelfEvaluationWeights())
+        score_table(indicators, [], budget, SelfEvaluationWeights())
 
 
 def test_deviation_warnings_follow_the_rule() -> None:
