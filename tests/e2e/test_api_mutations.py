@@ -124,6 +124,13 @@ def library_entry(app: Ledger) -> dict[str, Any]:
     return {}
 
 
+def self_evaluation_submitted(app: Ledger) -> dict[str, Any]:
+    approved(app)
+    do(app, "submit_self_evaluation", subject_code="S1", budget_amount="1.00",
+       executed_amount="1.00", indicator_results=RESULTS)
+    return {}
+
+
 def round_opened(app: Ledger) -> dict[str, Any]:
     approved(app)
     do(app, "open_monitoring_round", round_id="R1", name="2022年1-8月绩效运行监控",
@@ -193,6 +200,12 @@ CASES: dict[str, Case] = {
         lambda c: {"subjectCode": "S2", "budgetAmount": "1.00", "executedAmount": "1.00",
                    "indicatorResults": RESULTS},
         ("RuleViolation", "GOALS_NOT_APPROVED")),
+    "reviewSelfEvaluation": Case(
+        self_evaluation_submitted,
+        lambda c: {"subjectCode": "S1", "version": 1, "decision": "RETURN",
+                   "reasons": ["偏差原因分析不充分"]},
+        lambda c: {"subjectCode": "S1", "version": 2, "decision": "ACCEPT"},
+        ("RuleViolation", "SELF_EVALUATION_NOT_LATEST")),
     "commissionEvaluation": Case(
         approved, lambda c: {"subjectCode": "S1", "agencyCode": "AG1", "commissionedBy": "FB"},
         lambda c: {"subjectCode": "S1", "agencyCode": "AG1", "commissionedBy": "MZJ"},
