@@ -28,13 +28,14 @@ from ledger.monitoring import deviation_warnings, execution_rate
 from ledger.monitoring_commands import MonitoringCommands, check_causes, today
 from ledger.permissions import check_commissioner, units_over
 from ledger.registry_commands import RegistryCommands
+from ledger.results_commands import ResultsCommands
 from ledger.review_commands import ReviewCommands
 from ledger.runtime import SYSTEM, Actor, CommandResult, new_id
 from ledger.self_evaluation_commands import SelfEvaluationCommands
 
 
-class Ledger(MonitoringCommands, GoalTableCommands, RegistryCommands, ReviewCommands,
-             SelfEvaluationCommands, Handlers):
+class Ledger(ResultsCommands, MonitoringCommands, GoalTableCommands, RegistryCommands,
+             ReviewCommands, SelfEvaluationCommands, Handlers):
     """Every lifecycle step of 预算绩效管理 as a command that records immutable events."""
 
     # -- ex-ante assessment (goals: ledger.goal_table_commands) --------------------------
@@ -149,17 +150,6 @@ class Ledger(MonitoringCommands, GoalTableCommands, RegistryCommands, ReviewComm
                                  rules.grade_scale, rules.version, meta)
             return [subject], {}
         return self.run("assign_grade", cmd, actor, decide)
-
-    def apply_result(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
-        cmd = _as(c.ApplyResult, data)
-
-        def decide(meta: Meta) -> Decision:
-            subject = self.subject(cmd.subject_code)
-            result_id = new_id("res")
-            subject.apply_result(result_id, cmd.kind, cmd.amount, cmd.cites_kind, cmd.cites_id,
-                                 cmd.remarks, meta)
-            return [subject], {"resultId": result_id}
-        return self.run("apply_result", cmd, actor, decide)
 
     # -- rectification, disclosure, corrections -------------------------------------------------
 

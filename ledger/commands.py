@@ -82,6 +82,8 @@ class RegisterSubject(Command):
     is_new: bool = False
     is_key: bool = False
     tags: list[Literal["民生", "债券资金", "直达资金"]] = Field(default_factory=list)
+    predecessor_code: Code | None = Field(
+        default=None, description="the subject of the year before this one continues (延续项目)")
 
 
 class RecordExAnteAssessment(Command):
@@ -439,6 +441,13 @@ class ApplyResult(Command):
     cites_kind: Literal["grade", "evaluation", "spot_check", "self_evaluation", "monitoring"]
     cites_id: Label = ""
     remarks: Note = ""
+    # What the consequence reaches (docs/domain.md): by default this subject, this year.
+    target_fiscal_year: Year | None = None
+    target_kind: Literal["subject", "budget_request", "unit", "transfer"] = "subject"
+    target_id: Label = ""
+    percentage: Score | None = Field(default=None, description="核减 as a share of the target")
+    override_reason: Note = Field(default="", description="the finance bureau's reason for a "
+                                  "consequence that contradicts the rule for its basis")
 
 
 class RequestRectification(Command):
@@ -527,3 +536,47 @@ class CorrectEvent(Command):
     position: int = Field(ge=1)
     values: JsonObject
     reason: Text
+
+
+# -- fiscal years, budget requests, transfers (ledger.results_commands) ----------------------
+
+class OpenFiscalYear(Command):
+    fiscal_year: Year
+
+
+class CloseFiscalYear(Command):
+    fiscal_year: Year
+    checkpoint: JsonObject | None = None
+
+
+class RecordBudgetRequest(Command):
+    fiscal_year: Year = Field(description="the year requested for (year N+1)")
+    code: Code
+    unit_code: Code
+    subject_code: Code | None = Field(default=None, description="the continuing subject")
+    project_name: Note = Field(default="", description="a new project's name")
+    funding_source: Name
+    requested_amount: Money
+
+    @model_validator(mode="after")
+    def _names_what(self) -> RecordBudgetRequest:
+        if self.subject_code is None and not self.project_name:
+            raise ValueError("a request names a continuing subject or a new project")
+        return self
+
+
+class ArrangeBudget(Command):
+    fiscal_year: Year
+    request_code: Code
+    arranged_amount: Money
+    remarks: Note = ""
+
+
+class LinkTransfer(Command):
+    fiscal_year: Year = Field(description="the year the allocation is for")
+    code: Code
+    recipient_unit_code: Code
+    programme: Name
+    amount: Money
+    direction: Literal["increase", "decrease", "maintain"]
+    basis_subject_code: Code = Field(description="the recipient's 财政运行综合绩效 subject")

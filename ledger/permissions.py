@@ -62,6 +62,11 @@ MATRIX: dict[str, frozenset[str]] = {
     "revise_library_indicator": _BUREAU,
     "retire_library_indicator": _BUREAU,
     "correct_event": _BUREAU,
+    "open_fiscal_year": _BUREAU,
+    "close_fiscal_year": _BUREAU,
+    "record_budget_request": _UNIT_OR_BUREAU,
+    "arrange_budget": _BUREAU,
+    "link_transfer": _BUREAU,
 }
 
 

@@ -8,7 +8,7 @@ from eventsourcing.domain import Aggregate
 from ledger import commands as c
 from ledger.domain.base import Meta
 from ledger.domain.registry import RULEBOOK_ID, Agency, Expert, RuleBook, Unit
-from ledger.domain.subject import Subject
+from ledger.domain.subject import Subject, check_predecessor
 from ledger.errors import InvalidInput
 from ledger.handling import Decision, Handlers, Input
 from ledger.handling import as_command as _as
@@ -37,10 +37,14 @@ class RegistryCommands(Handlers):
         def decide(meta: Meta) -> Decision:
             self._absent("subject", cmd.code, "code")
             self.check_unit(cmd.unit_code)
+            continues: dict[str, str] = {}
+            if cmd.predecessor_code is not None:
+                check_predecessor(self.subject(cmd.predecessor_code), cmd.fiscal_year)
+                continues = {"predecessor_code": cmd.predecessor_code}
             return [Subject(code=cmd.code, name=cmd.name, kind=cmd.kind,
                             fiscal_year=cmd.fiscal_year, unit_code=cmd.unit_code,
                             funds=cmd.funds, is_new=cmd.is_new, is_key=cmd.is_key,
-                            tags=list(cmd.tags), meta=meta)], {}
+                            tags=list(cmd.tags), meta=meta, **continues)], {}
         return self.run("register_subject", cmd, actor, decide)
 
     def admit_agency(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ledger.consequence_rules import DEFAULT_CONSEQUENCES, ConsequenceRules
 from ledger.frameworks import DEFAULT_BY_KIND, DEFAULT_FRAMEWORKS, Framework
 from ledger.grades import DEFAULT_GRADE_SCALE, GradeScale
 from ledger.money import Money
@@ -132,6 +133,8 @@ class RuleSet(BaseModel):
     # it is read no more: ledger.frameworks.LEGACY_FRAMEWORKS says what those lists were.)
     frameworks: tuple[Framework, ...] = DEFAULT_FRAMEWORKS
     default_frameworks: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_BY_KIND))
+    # What each grade (or a monitoring warning) leads to in next year's budget.
+    consequences: ConsequenceRules = DEFAULT_CONSEQUENCES
 
     @model_validator(mode="after")
     def _levels_named(self) -> RuleSet:

@@ -30,6 +30,7 @@ from ledger.transcoder import LedgerMapper
 from projections.coverage import coverage_of
 from projections.follow import Listener
 from projections.projector import ConcurrentProjector, Runner
+from projections.results_ledger import ResultsLedger, read_results_ledger
 from projections.rows import SUBJECT_COLUMNS, SubjectRow, from_cents, from_micros, micros
 from projections.stops import ViewStopped
 from projections.values import (
@@ -276,6 +277,18 @@ class ReadModel:
         subject = self.ledger.load(UUID(row.subject_id), version=int(found[0][0]))
         assert isinstance(subject, Subject)
         return detail(summary(row), subject)
+
+    def aggregate_at(self, aggregate_id: UUID, moment: Moment) -> Any:
+        """An aggregate at the version it had at `moment`, or None if it had none yet."""
+        found = self.rows("SELECT MAX(version) FROM event_index WHERE aggregate_id = ? AND "
+                          "position <= ?", (str(aggregate_id), moment.position))
+        if not found or found[0][0] is None:
+            return None
+        return self.ledger.load(aggregate_id, version=int(found[0][0]))
+
+    def results_ledger(self, moment: Moment, fiscal_year: int) -> ResultsLedger:
+        ids = [UUID(r.subject_id) for r in self.year_rows(moment, fiscal_year)]
+        return read_results_ledger(lambda i: self.aggregate_at(i, moment), ids, fiscal_year)
 
     # -- audit trail, disclosure, restatements -----------------------------------------------
 

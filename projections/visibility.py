@@ -25,6 +25,7 @@ from projections.coverage import coverage_of
 from projections.exports.coverage_report import TableName, coverage_report, table_report
 from projections.exports.report import Report, report_from_annex
 from projections.exports.review_report import review_report
+from projections.results_ledger import ResultsLedger, restricted
 from projections.review import ReviewResults, review_results
 from projections.rows import SubjectRow
 from projections.values import (
@@ -255,3 +256,12 @@ def export_report(read: ReadModel, vis: Visibility, moment: Moment, fiscal_year:
     if name == "review":
         return review_report(review(read, vis, moment, fiscal_year), provenance)
     return report_from_annex(table(read, vis, moment, fiscal_year, AnnexKind(name)), provenance)
+
+
+def results_ledger(read: ReadModel, vis: Visibility, moment: Moment,
+                   fiscal_year: int) -> ResultsLedger:
+    found = read.results_ledger(moment, fiscal_year)
+    if vis.everything:
+        return found
+    rows = [r for r in read.year_rows(moment, fiscal_year) if vis.allows_row(r)]
+    return restricted(found, {r.code for r in rows}, {r.unit_code for r in rows})

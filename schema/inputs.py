@@ -180,6 +180,8 @@ COMMANDS: tuple[str, ...] = (
     "add_library_indicator", "revise_library_indicator", "retire_library_indicator",
     "open_monitoring_round", "close_monitoring_round", "act_on_warning",
     "draw_sampling_plan",
+    "open_fiscal_year", "close_fiscal_year", "record_budget_request", "arrange_budget",
+    "link_transfer",
 )
 
 

@@ -42,7 +42,9 @@ DESCRIPTIONS: dict[str, str] = {
     "draw_sampling_plan": "Draw the subjects of a spot-check review (抽查复核计划): at random "
                           "with a stated seed (随机抽取) or chosen with reasons (重点抽取).",
     "assign_grade": "Assign the grade that the authoritative score earns (评价等级).",
-    "apply_result": "Apply a result: priority, reduce, cancel, recover… (结果运用).",
+    "apply_result": "Apply a result to next year's budget under the consequence rule: "
+                    "priority, reduce, cancel, recover… (结果运用); a contradiction needs "
+                    "the finance bureau's override reason.",
     "request_rectification": "Request rectification of findings (整改).",
     "report_rectification": "Report on a requested rectification (整改反馈).",
     "review_rectification": "Accept or return a rectification report.",
@@ -65,6 +67,11 @@ DESCRIPTIONS: dict[str, str] = {
     "close_monitoring_round": "Close a monitoring round: it takes no more snapshots.",
     "act_on_warning": "Record what follows a monitoring warning, citing it (调整目标 / 调整预算 / "
                       "暂缓 / 收回资金).",
+    "open_fiscal_year": "Open a fiscal year's performance cycle (绩效管理年度).",
+    "close_fiscal_year": "Close a fiscal year's cycle, citing a signed checkpoint if any.",
+    "record_budget_request": "Record a unit's budget request for the next year (预算申报).",
+    "arrange_budget": "Record the amount arranged for a budget request (安排数).",
+    "link_transfer": "Link a transfer allocation to the recipient's 财政运行综合绩效 (转移支付).",
 }
 
 # The ids each command reports (CommandResult.ids key, field name, type).

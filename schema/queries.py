@@ -48,6 +48,7 @@ from schema.types import (
     LogEvent,
     PageInfo,
     Restatement,
+    ResultsLedger,
     SubjectConnection,
 )
 
@@ -80,6 +81,13 @@ class LedgerView(MonitoringFields, ProofFields, ReviewFields):
                                table: AnnexKind) -> EvaluationTable:
         found = await services(info).run(seen.table, self.read, self.vis,
                                          self.moment, fiscal_year, annex.AnnexKind(table.value))
+        return found
+
+    @field(description="结果应用台账: each consequence of the year's results (basis → rule → "
+           "effect → amount), totals, and next year's requests against arranged amounts.")
+    async def results_ledger(self, info: Information, fiscal_year: int) -> ResultsLedger:
+        found = await services(info).run(seen.results_ledger, self.read, self.vis,
+                                         self.moment, fiscal_year)
         return found
 
     @field(description="Coverage of goals, monitoring, self-evaluation, spot checks.")

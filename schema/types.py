@@ -15,9 +15,10 @@ import strawberry
 from strawberry.scalars import JSON
 
 from ledger import annex, grades
+from ledger.domain.fiscal_year import TransferAllocation
 from ledger.grades import Grade as Grade
 from ledger.log import LogRecord, jsonable
-from projections import values
+from projections import results_ledger, values
 from schema.records import record_type
 
 # The ledger's own enum, so the API's grades are the ledger's by construction.
@@ -60,6 +61,15 @@ else:  # GraphQL sees the types declared from them
         values.SubjectSummary, exclude=("subject_id", "seq_key"),
         derived={"id": str, "grade_label": str | None},
         descriptions={"valid_from": "the position this row became current"})
+
+
+if TYPE_CHECKING:
+    ResultsLedger = results_ledger.ResultsLedger
+else:
+    record_type(results_ledger.ResultsLedgerRow)
+    record_type(results_ledger.RequestLine)
+    record_type(TransferAllocation)
+    ResultsLedger = record_type(results_ledger.ResultsLedger)
 
 
 # -- coverage --------------------------------------------------------------------------------

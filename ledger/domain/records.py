@@ -250,6 +250,17 @@ class Consequence:
     cites_kind: str
     cites_id: str
     remarks: str
+    # Added with the results ledger; consequences stored before carry the defaults.
+    basis_position: int | None = None  # the log position of the cited event
+    basis_grade: Grade | None = None  # the grade the rule was read for
+    rule_version: int | None = None
+    rule_wording: str = ""
+    target_fiscal_year: int | None = None
+    target_kind: str = "subject"  # subject, budget_request, unit, transfer
+    target_id: str = ""
+    percentage: Decimal | None = None
+    override_reason: str = ""  # set when the consequence contradicts the rule
+    applied_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,11 +62,17 @@ from ledger.monitoring import execution_rate
 from ledger.permissions import BUDGET_UNIT
 
 SUPPORTING_CONCLUSIONS = ("予以支持", "调整后支持")
-AMOUNT_RESULTS = ("reduce", "recover")
 
 
 def rule(code: str, message: str, field: str, broken: str) -> RuleViolation:
     return RuleViolation(code, message, field=field, rule=broken)
+
+
+def check_predecessor(predecessor: Subject, fiscal_year: int) -> None:
+    if predecessor.fiscal_year != fiscal_year - 1:
+        raise rule("PREDECESSOR_NOT_PREVIOUS_YEAR", f"{predecessor.code} is of "
+                   f"{predecessor.fiscal_year}, not {fiscal_year - 1}", "predecessorCode",
+                   "a continuing project (延续项目) names the year before's subject")
 
 
 class Subject(MonitoringFollowUp, SelfEvaluationTable):
@@ -76,8 +82,10 @@ class Subject(MonitoringFollowUp, SelfEvaluationTable):
 
     @event("Registered")
     def __init__(self, code: str, name: str, kind: str, fiscal_year: int, unit_code: str,
-                 funds: Decimal, is_new: bool, is_key: bool, tags: list[str], meta: Meta) -> None:
+                 funds: Decimal, is_new: bool, is_key: bool, tags: list[str], meta: Meta,
+                 predecessor_code: str = "") -> None:
         self.code = code
+        self.predecessor_code = predecessor_code  # 延续项目: last year's subject
         self.name = name
         self.kind = kind
         self.fiscal_year = fiscal_year
@@ -336,50 +344,37 @@ class Subject(MonitoringFollowUp, SelfEvaluationTable):
     @event("GradeAssigned")
     def _graded(self, grade: str, score: Decimal | None, basis_kind: str, basis_id: str,
                 scale_version: int, meta: Meta) -> None:
+        self.items_by_version[self.next_version()] = ("grade", "grade")
         self.grade = GradeAssignment(grade=Grade(grade), score=score, basis_kind=basis_kind,
                                      basis_id=basis_id, scale_version=scale_version,
                                      graded_on=meta.effective_on)
 
-    def check_citation(self, cites_kind: str, cites_id: str) -> None:
-        found = {
-            "grade": self.grade is not None,
-            "evaluation": cites_id in self.evaluations,
-            "spot_check": cites_id in self.spot_checks,
-            "self_evaluation": self.self_evaluation is not None,
-            "monitoring": any(m.id == cites_id for m in self.monitoring),
-        }.get(cites_kind)
-        if not found:
-            raise rule("CITATION_NOT_FOUND", f"no {cites_kind} {cites_id!r} on this subject",
-                       "cites", "a consequence cites the grade or evaluation that justifies it")
-
     def apply_result(self, result_id: str, result_kind: str, amount: Decimal | None,
-                     cites_kind: str, cites_id: str, remarks: str, meta: Meta) -> None:
-        self.check_citation(cites_kind, cites_id)
-        if result_kind == "priority" and (self.grade is None
-                                          or self.grade.grade != Grade.EXCELLENT):
-            best = Grade.EXCELLENT.label
-            raise rule("PRIORITY_NEEDS_EXCELLENT", f"priority funding is for subjects graded "
-                       f"{best}", "kind", f"优先安排 follows a grade of {best}")
-        if result_kind in AMOUNT_RESULTS:
-            if amount is None or amount <= 0:
-                raise rule("AMOUNT_REQUIRED", f"{result_kind} needs a positive amount", "amount",
-                           "核减 and 收回 state the amount")
-            if amount > self.funds:
-                raise rule("AMOUNT_EXCEEDS_FUNDS", f"{amount} exceeds the subject's funds "
-                           f"{self.funds}", "amount", "cannot reduce or recover more than funded")
-        elif amount is not None:
-            raise rule("AMOUNT_NOT_APPLICABLE", f"{result_kind} takes no amount", "amount",
-                       "only 核减 and 收回 carry amounts")
+                     cites_kind: str, cites_id: str, remarks: str, meta: Meta,
+                     **placed: Any) -> None:
+        """Checked by ledger.results_commands against the consequence rule; `placed` is
+        the basis, rule and target (ledger.domain.consequences)."""
         self._result_applied(result_id=result_id, result_kind=result_kind, amount=amount,
-                             cites_kind=cites_kind, cites_id=cites_id, remarks=remarks, meta=meta)
+                             cites_kind=cites_kind, cites_id=cites_id, remarks=remarks, meta=meta,
+                             **placed)
 
     @event("ResultApplied")
     def _result_applied(self, result_id: str, result_kind: str, amount: Decimal | None,
-                        cites_kind: str, cites_id: str, remarks: str, meta: Meta) -> None:
+                        cites_kind: str, cites_id: str, remarks: str, meta: Meta,
+                        basis_position: int | None = None, basis_grade: str | None = None,
+                        rule_version: int | None = None, rule_wording: str = "",
+                        target_fiscal_year: int | None = None, target_kind: str = "subject",
+                        target_id: str = "", percentage: Decimal | None = None,
+                        override_reason: str = "") -> None:
         self.items_by_version[self.next_version()] = ("result", result_id)
-        self.results[result_id] = Consequence(id=result_id, kind=result_kind, amount=amount,
-                                              cites_kind=cites_kind, cites_id=cites_id,
-                                              remarks=remarks)
+        self.results[result_id] = Consequence(
+            id=result_id, kind=result_kind, amount=amount, cites_kind=cites_kind,
+            cites_id=cites_id, remarks=remarks, basis_position=basis_position,
+            basis_grade=None if basis_grade is None else Grade(basis_grade),
+            rule_version=rule_version, rule_wording=rule_wording,
+            target_fiscal_year=target_fiscal_year, target_kind=target_kind,
+            target_id=target_id, percentage=percentage, override_reason=override_reason,
+            applied_on=meta.effective_on)
 
     # -- rectification (整改) ----------------------------------------------------------
 

@@ -39,6 +39,7 @@ from ledger.grades import Grade
 from ledger.runtime import Actor
 from ledger.sample import monitoring
 from ledger.sample.goal_tables import declare_and_approve, load_library
+from ledger.sample.results import load_results
 from ledger.sample.self_evaluations import submit_self_evaluation
 
 FISCAL_YEAR = 2022
@@ -167,6 +168,7 @@ def load_sample(app: Ledger, *, publish: bool = False) -> int:
     for row in rows:
         load_subject(run, row, codes[row.unit])
     load_spot_checks(app, run, rows)
+    load_results(run)  # the 2023 cycle: requests, recovery, transfer (ledger.sample.results)
     if not publish:
         return last
     # Fact: the report and its annex tables were presented to the standing committee and

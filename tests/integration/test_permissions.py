@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,8 @@ ACTORS = {
     "public": Actor(id="anon", role="public"),
     "system": Actor(id="cli", role="system"),
 }
+
+YEARS = itertools.count(2040)  # each opening names a year not yet opened
 
 PAYLOADS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "register_unit": lambda ids: {"code": f"U-{cid()[-6:]}", "name": "新单位",
@@ -104,6 +107,17 @@ PAYLOADS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "close_monitoring_round": lambda ids: {"round_id": "R-MATRIX"},
     "act_on_warning": lambda ids: {"subject_code": "S1", "snapshot_id": "mon-none",
                                    "warning_index": 0, "action": "suspend", "remarks": "暂缓"},
+    "open_fiscal_year": lambda ids: {"fiscal_year": next(YEARS)},
+    "close_fiscal_year": lambda ids: {"fiscal_year": next(YEARS)},
+    "record_budget_request": lambda ids: {
+        "fiscal_year": 2023, "code": f"R-{cid()[-6:]}", "unit_code": "MZJ",
+        "subject_code": "S1", "funding_source": "一般公共预算", "requested_amount": "1.00"},
+    "arrange_budget": lambda ids: {"fiscal_year": 2023, "request_code": "R1",
+                                   "arranged_amount": "1.00"},
+    "link_transfer": lambda ids: {"fiscal_year": 2023, "code": f"T-{cid()[-6:]}",
+                                  "recipient_unit_code": "MZJ", "programme": "p",
+                                  "amount": "1.00", "direction": "maintain",
+                                  "basis_subject_code": "S1"},
 }
 
 

@@ -413,9 +413,9 @@ def test_corrected_facts_are_what_later_rules_see(app: Ledger) -> None:
     registered = app.position_of(app.subject("S1").id, 1)
     do(app, "correct_event", position=registered, values={"funds": "50.00"}, reason="录入错误")
     refused(app, RuleViolation, "AMOUNT_EXCEEDS_FUNDS", "amount",
-            lambda: do(app, "apply_result", subject_code="S1", kind="reduce", amount="50.01",
+            lambda: do(app, "apply_result", subject_code="S1", kind="recover", amount="50.01",
                        cites_kind="grade"))
-    do(app, "apply_result", subject_code="S1", kind="reduce", amount="50.00", cites_kind="grade")
+    do(app, "apply_result", subject_code="S1", kind="recover", amount="50.00", cites_kind="grade")
 
 
 # -- the in-memory ledger itself ------------------------------------------------------------

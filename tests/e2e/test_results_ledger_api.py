@@ -1,0 +1,69 @@
+"""The results ledger (结果应用台账) through the real app on both stores: a consequence
+recorded over HTTP, refused without an override, read now and as of a past position."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.conftest import Api, cid
+from tests.integration.helpers import do, evaluated_subject, setup_units
+
+RESULTS = """query($p: Int) { ledger(position: $p) { position resultsLedger(fiscalYear: 2022) {
+  rows { subjectCode basisKind basisPosition basisGradeLabel ruleVersion ruleWording effect
+    effectLabel amount targetFiscalYear targetKind targetId overrideReason }
+  reducedTotal recoveredTotal priorityCount overriddenCount requestedTotal arrangedTotal
+  requests { code requestedAmount priority reducedAmount afterConsequences arrangedAmount }
+} } }"""
+
+
+def results(api: Api, position: int | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = api.data(RESULTS, {"p": position})["ledger"]
+    return found
+
+
+def test_the_results_ledger_reads_consequences_as_of_any_moment(api: Api) -> None:
+    ledger = api.ledger
+    setup_units(ledger)
+    evaluation_id = evaluated_subject(ledger)
+    do(ledger, "assign_grade", subject_code="S1", grade="EXCELLENT", basis_kind="evaluation",
+       basis_id=evaluation_id)
+    do(ledger, "open_fiscal_year", fiscal_year=2023)
+    do(ledger, "record_budget_request", fiscal_year=2023, code="R1", unit_code="MZJ",
+       subject_code="S1", funding_source="一般公共预算", requested_amount="700.00")
+    first = api.mutate("applyResult", {"commandId": cid(), "subjectCode": "S1",
+                                       "kind": "PRIORITY", "citesKind": "GRADE",
+                                       "targetKind": "BUDGET_REQUEST", "targetId": "R1"})
+    assert first["__typename"] == "ApplyResultResult", first
+    before = results(api)
+    [row] = before["resultsLedger"]["rows"]
+    assert (row["effect"], row["effectLabel"], row["basisGradeLabel"], row["ruleVersion"],
+            row["ruleWording"], row["targetFiscalYear"]) == (
+                "priority", "优先安排", "优", 1, "优先安排", 2023)
+    assert row["basisPosition"] is not None and row["basisPosition"] < first["position"]
+    [request] = before["resultsLedger"]["requests"]
+    assert request["priority"] is True and request["afterConsequences"] == "700.00"
+
+    refused = api.mutate("applyResult", {"commandId": cid(), "subjectCode": "S1",
+                                         "kind": "CANCEL", "citesKind": "GRADE"})
+    assert (refused["__typename"], refused["code"]) == ("RuleViolation",
+                                                       "CONSEQUENCE_CONTRADICTS_RULE")
+    override = api.mutate("applyResult", {"commandId": cid(), "subjectCode": "S1",
+                                          "kind": "CANCEL", "citesKind": "GRADE",
+                                          "targetKind": "BUDGET_REQUEST", "targetId": "R1",
+                                          "overrideReason": "项目并入新设专项"})
+    assert override["__typename"] == "ApplyResultResult", override
+    do(ledger, "arrange_budget", fiscal_year=2023, request_code="R1", arranged_amount="0.00")
+
+    now = results(api)["resultsLedger"]
+    assert [r["effect"] for r in now["rows"]] == ["priority", "cancel"]
+    assert now["rows"][1]["overrideReason"] == "项目并入新设专项"
+    assert (now["priorityCount"], now["overriddenCount"]) == (1, 1)
+    assert now["requests"][0]["afterConsequences"] is None  # cancelled
+    assert (now["requestedTotal"], now["arrangedTotal"]) == ("700.00", "0.00")
+    then = results(api, first["position"])["resultsLedger"]
+    assert then == before["resultsLedger"]
+
+    history = api.data("""query { ledger { subject(code: "S1") { consequences {
+      kind overrideReason } } } }""")["ledger"]["subject"]["consequences"]
+    assert {"kind": "cancel", "overrideReason": "项目并入新设专项"} in [
+        {"kind": h["kind"].lower(), "overrideReason": h["overrideReason"]} for h in history]
