@@ -88,7 +88,8 @@ class LedgerPreview:
     def position(self) -> int:
         return self.state.moment.position
 
-    @field(description="The events recording the commands would append, in order.")
+    @field(description="The events recording the commands would append, by the record they "
+                      "change, each in version order.")
     def pending_events(self) -> list[PendingEvent]:
         return [PendingEvent(aggregate_id=e.aggregate_id, version=e.version, type=e.type)
                 for e in self.state.pending]
@@ -110,8 +111,11 @@ class LedgerPreview:
         return [CellChange.of(c) for c in found.changes]
 
 
-PreviewPayload = Annotated[cast(Any, Union)[(LedgerPreview, *ERROR_TYPES)],
-                           strawberry.union("PreviewPayload")]
+if TYPE_CHECKING:
+    PreviewPayload = Any
+else:  # the preview, or the refusal a command (or the caller's role) met
+    PreviewPayload = Annotated[cast(Any, Union)[(LedgerPreview, *ERROR_TYPES)],
+                               strawberry.union("PreviewPayload")]
 
 
 def calls_of(commands: list[Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -136,7 +140,7 @@ class PreviewFields:
                       "as of this moment, in memory, appending nothing, and read the views as "
                       "they would then be. A refusal names the command (`commands.<index>`).")
     async def preview(self, info: Information,
-                      commands: list[PreviewCommand]) -> PreviewPayload:  # type: ignore[valid-type]
+                      commands: list[PreviewCommand]) -> PreviewPayload:
         info.context.mark(False)  # the same commands can be refused later (rules, records)
         try:
             state = await services(info).run(pv.preview_state, self.read, self.moment,
