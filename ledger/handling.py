@@ -14,8 +14,9 @@ from eventsourcing.domain import Aggregate
 
 from ledger import commands as c
 from ledger.domain.subject import Subject
+from ledger.preview import Previewing
 from ledger.rules import RuleSet
-from ledger.runtime import LedgerBase, parse_command
+from ledger.runtime import parse_command
 
 C = TypeVar("C", bound=c.Command)
 Input = dict[str, Any] | c.Command
@@ -31,8 +32,8 @@ def as_command(model: type[C], data: Input) -> C:
     return parse_command(model, data)
 
 
-class Handlers(LedgerBase):
-    """The base of every command mixin."""
+class Handlers(Previewing):
+    """The base of every command mixin (a Previewing LedgerBase: previews are no command)."""
 
     def rules_for(self, subject: Subject, on: date | None) -> RuleSet:
         """The rules in force on `on`, or at the end of the subject's fiscal year."""

@@ -70,6 +70,16 @@ MATRIX: dict[str, frozenset[str]] = {
 }
 
 
+# Who may preview commands' effect (what-if): the finance bureau, whose decisions they are.
+PREVIEWERS = _BUREAU
+
+
+def check_preview(role: str) -> None:
+    if role not in PREVIEWERS:
+        raise Forbidden("FORBIDDEN", f"role {role!r} may not preview commands", field=None,
+                        rule=f"preview: {', '.join(sorted(PREVIEWERS))}")
+
+
 def check_role(role: str, command: str) -> None:
     allowed = MATRIX.get(command, frozenset())
     if role not in allowed:

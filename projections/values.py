@@ -171,6 +171,17 @@ class DisclosurePackage:
 
 
 @dataclass(frozen=True)
+class CellChange:
+    """One cell of an annex table that differs between two states (None: row not listed)."""
+
+    subject_id: str
+    subject_name: str
+    field: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
 class Restatement:
     subject_id: str
     subject_name: str

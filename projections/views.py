@@ -35,6 +35,7 @@ from projections.rows import SUBJECT_COLUMNS, SubjectRow, from_cents, from_micro
 from projections.stops import ViewStopped
 from projections.values import (
     AuditEntry,
+    CellChange,
     Coverage,
     DisclosurePackage,
     DisclosureRecord,
@@ -232,14 +233,8 @@ class ReadModel:
 
     def evaluation_table(self, moment: Moment, fiscal_year: int, kind: AnnexKind) -> AnnexTable:
         annex = kind.value.replace("-", "_")
-        rows = [r for r in self._visible(moment, "annex = ? AND fiscal_year = ?",
-                                         (annex, fiscal_year)) if r.annex == annex]
-        return AnnexTable(fiscal_year=fiscal_year, kind=kind, rows=tuple(
-            AnnexRow(seq=i, subject_id=r.subject_id, subject_name=r.name,
-                     unit_name=r.unit_name, funds=from_cents(int(r.funds_cents)),
-                     assessment=r.assessment or "",
-                     grade=Grade(r.grade) if r.grade else None)
-            for i, r in enumerate(rows, start=1)))
+        rows = self._visible(moment, "annex = ? AND fiscal_year = ?", (annex, fiscal_year))
+        return annex_table(rows, fiscal_year, kind)
 
     def year_rows(self, moment: Moment, fiscal_year: int) -> list[SubjectRow]:
         return self._visible(moment, "fiscal_year = ?", (fiscal_year,))
@@ -332,23 +327,15 @@ class ReadModel:
     def restatements(self, fiscal_year: int, kind: AnnexKind, since: Moment,
                      until: Moment) -> list[Restatement]:
         """Rows whose values differ between two moments, with the corrections responsible."""
-        before = {r.subject_id: r for r in self.evaluation_table(since, fiscal_year, kind).rows}
-        after = {r.subject_id: r for r in self.evaluation_table(until, fiscal_year, kind).rows}
-        out: list[Restatement] = []
-        for sid in sorted(set(before) | set(after), key=lambda s: (s not in after, s)):
-            old, new = before.get(sid), after.get(sid)
-            named = new or old
-            assert named is not None
-            fields = ("subject_name", "unit_name", "funds", "assessment", "grade")
-            for field in fields:
-                a = None if old is None else cell(getattr(old, field))
-                b = None if new is None else cell(getattr(new, field))
-                if a == b:
-                    continue
-                out.append(Restatement(subject_id=sid, subject_name=named.subject_name,
-                                       field=field, before=a, after=b,
-                                       corrections=self._corrections(sid, since, until)))
-        return out
+        changes = cell_changes(self.evaluation_table(since, fiscal_year, kind),
+                               self.evaluation_table(until, fiscal_year, kind))
+        corrections: dict[str, list[AuditEntry]] = {}
+        for ch in changes:
+            if ch.subject_id not in corrections:
+                corrections[ch.subject_id] = self._corrections(ch.subject_id, since, until)
+        return [Restatement(subject_id=ch.subject_id, subject_name=ch.subject_name,
+                            field=ch.field, before=ch.before, after=ch.after,
+                            corrections=corrections[ch.subject_id]) for ch in changes]
 
     def _corrections(self, subject_id: str, since: Moment, until: Moment) -> list[AuditEntry]:
         unit = self.rows("SELECT unit_code FROM event_index WHERE aggregate_id = ? AND "
@@ -384,6 +371,40 @@ class ReadModel:
             effective_on=date.fromisoformat(r[10]) if r[10] else None,
             corrects_position=int(r[11]) if r[11] is not None else None,
             changes=orjson.loads(audit_json(entry.payload)))
+
+
+def annex_table(rows: list[SubjectRow], fiscal_year: int, kind: AnnexKind) -> AnnexTable:
+    """The annex table of a year's rows (in registration order): those it lists."""
+    annex = kind.value.replace("-", "_")
+    listed = [r for r in rows if r.annex == annex and int(r.fiscal_year) == fiscal_year]
+    return AnnexTable(fiscal_year=fiscal_year, kind=kind, rows=tuple(
+        AnnexRow(seq=i, subject_id=r.subject_id, subject_name=r.name,
+                 unit_name=r.unit_name, funds=from_cents(int(r.funds_cents)),
+                 assessment=r.assessment or "",
+                 grade=Grade(r.grade) if r.grade else None)
+        for i, r in enumerate(listed, start=1)))
+
+
+CELLS = ("subject_name", "unit_name", "funds", "assessment", "grade")
+
+
+def cell_changes(before: AnnexTable, after: AnnexTable) -> list[CellChange]:
+    """The cells of an annex table that differ between two states of it, row by row (rows
+    still listed first), each as its text before and after (None: not listed)."""
+    old_rows = {r.subject_id: r for r in before.rows}
+    new_rows = {r.subject_id: r for r in after.rows}
+    out: list[CellChange] = []
+    for sid in sorted(set(old_rows) | set(new_rows), key=lambda s: (s not in new_rows, s)):
+        old, new = old_rows.get(sid), new_rows.get(sid)
+        named = new or old
+        assert named is not None
+        for field in CELLS:
+            a = None if old is None else cell(getattr(old, field))
+            b = None if new is None else cell(getattr(new, field))
+            if a != b:
+                out.append(CellChange(subject_id=sid, subject_name=named.subject_name,
+                                      field=field, before=a, after=b))
+    return out
 
 
 def effective(row: SubjectRow, on: date | None) -> SubjectRow:

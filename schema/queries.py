@@ -31,6 +31,7 @@ from schema.fields import field
 from schema.goal_table import LibraryIndicator
 from schema.monitoring import MonitoringFields
 from schema.paging import check_page
+from schema.preview import PreviewFields
 from schema.proofs import ProofFields
 from schema.review import ReviewFields
 from schema.rollup import RollupFields
@@ -57,7 +58,7 @@ WAIT_SECONDS = 5.0
 
 @strawberry.type(name="Ledger", description="The ledger as of one moment. `position` is the last "
                  "event this answer includes; every field below reads exactly that state.")
-class LedgerView(MonitoringFields, ProofFields, ReviewFields):
+class LedgerView(MonitoringFields, ProofFields, ReviewFields, PreviewFields):
     moment: strawberry.Private[values.Moment]
     # What the caller may read as of `moment` (projections.visibility: the one rule).
     vis: strawberry.Private[seen.Visibility]
