@@ -131,6 +131,34 @@ def self_evaluation_submitted(app: Ledger) -> dict[str, Any]:
     return {}
 
 
+def year_opened(app: Ledger) -> dict[str, Any]:
+    approved(app)
+    do(app, "open_fiscal_year", fiscal_year=2022)
+    do(app, "open_fiscal_year", fiscal_year=2023)
+    return {}
+
+
+def budget_requested(app: Ledger) -> dict[str, Any]:
+    year_opened(app)
+    do(app, "record_budget_request", fiscal_year=2023, code="R1", unit_code="MZJ",
+       subject_code="S1", funding_source="一般公共预算", requested_amount="1.00")
+    return {}
+
+
+def fiscal_operations(app: Ledger) -> dict[str, Any]:
+    year_opened(app)
+    do(app, "register_subject", code="F1", name="财政运行综合绩效", kind="fiscal_operations",
+       fiscal_year=2022, unit_code="MZJ", funds="0.00")
+    return {}
+
+
+REQUEST = {"fiscalYear": 2023, "code": "R1", "unitCode": "MZJ", "subjectCode": "S1",
+           "fundingSource": "一般公共预算", "requestedAmount": "1.00"}
+TRANSFER = {"fiscalYear": 2023, "code": "T1", "recipientUnitCode": "MZJ",
+            "programme": "均衡性转移支付", "amount": "1.00", "direction": "INCREASE",
+            "basisSubjectCode": "F1"}
+
+
 def round_opened(app: Ledger) -> dict[str, Any]:
     approved(app)
     do(app, "open_monitoring_round", round_id="R1", name="2022年1-8月绩效运行监控",
@@ -200,6 +228,23 @@ CASES: dict[str, Case] = {
         lambda c: {"subjectCode": "S2", "budgetAmount": "1.00", "executedAmount": "1.00",
                    "indicatorResults": RESULTS},
         ("RuleViolation", "GOALS_NOT_APPROVED")),
+    "openFiscalYear": Case(
+        nothing, lambda c: {"fiscalYear": 2023}, lambda c: {"fiscalYear": 1800},
+        ("ValidationError", "INVALID_INPUT")),
+    "closeFiscalYear": Case(
+        year_opened, lambda c: {"fiscalYear": 2022}, lambda c: {"fiscalYear": 1800},
+        ("ValidationError", "INVALID_INPUT")),
+    "recordBudgetRequest": Case(
+        year_opened, lambda c: REQUEST, lambda c: {**REQUEST, "unitCode": "NOPE"},
+        ("NotFound", "UNIT_NOT_FOUND")),
+    "arrangeBudget": Case(
+        budget_requested, lambda c: {"fiscalYear": 2023, "requestCode": "R1",
+                                     "arrangedAmount": "1.00"},
+        lambda c: {"fiscalYear": 2023, "requestCode": "NOPE", "arrangedAmount": "1.00"},
+        ("RuleViolation", "BUDGET_REQUEST_NOT_FOUND")),
+    "linkTransfer": Case(
+        fiscal_operations, lambda c: TRANSFER, lambda c: {**TRANSFER, "basisSubjectCode": "S1"},
+        ("RuleViolation", "TRANSFER_BASIS_NOT_FISCAL_OPERATIONS")),
     "reviewSelfEvaluation": Case(
         self_evaluation_submitted,
         lambda c: {"subjectCode": "S1", "version": 1, "decision": "RETURN",
