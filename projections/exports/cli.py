@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.cli import parse_time
 from ledger.runtime import Actor
@@ -14,6 +15,51 @@ from ledger.store import Database
 EXIT_REFUSED = 2  # the request cannot be served (bad table/format/position, empty package)
 EXIT_FAILED = 1  # it could be, but writing failed (e.g. no CJK font for the PDF)
 CLI_ACTOR = Actor(id="cli-disclose", role="finance_bureau")
+
+if TYPE_CHECKING:
+    from projections.values import Moment, SubjectDetail
+    from projections.views import ReadModel
+
+ExportBody = Callable[["ReadModel"], list[str]]
+
+
+def run_export(db: Database, body: ExportBody,
+               refusals: tuple[type[Exception], ...] = ()) -> int:
+    """Run one export against the read side and answer as every export command does: the
+    lines saying what was written, or why not (EXIT_REFUSED / EXIT_FAILED)."""
+    from ledger.application import Ledger
+    from ledger.migrate import migrate
+    from projections.exports.coverage_report import ExportRefused
+    from projections.exports.pdf_export import CjkFontNotFoundError
+    from projections.views import ReadModel
+
+    migrate(db)
+    ledger = Ledger(db)
+    read = ReadModel(db, ledger)
+    refused: tuple[type[Exception], ...] = (ExportRefused, *refusals)
+    try:
+        lines = body(read)
+    except refused as exc:
+        print(f"export refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except CjkFontNotFoundError as exc:
+        print(f"export failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        read.close()
+        ledger.close()
+    for line in lines:
+        print(line)
+    return 0
+
+
+def subject_at(read: ReadModel, moment: Moment, code: str) -> SubjectDetail:
+    from projections.exports.coverage_report import ExportRefused
+
+    found = read.subject(moment, code)
+    if found is None:
+        raise ExportRefused(f"no subject {code!r} at position {moment.position}", "subject")
+    return found
 
 EXPORT_DESCRIPTION = """\
 Export a table of a fiscal year as it stood at a moment (default: now).
@@ -94,81 +140,40 @@ def register(sub: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace, db: Database) -> int:
-    from ledger.application import Ledger
-    from ledger.migrate import migrate
-    from projections.exports.coverage_report import (
-        ExportRefused,
-        check_request,
-        checkpoint_status,
-        resolve_moment,
-        table_report,
-        write_export,
-    )
-    from projections.exports.pdf_export import CjkFontNotFoundError
-    from projections.views import ReadModel
+    def body(read: ReadModel) -> list[str]:
+        from projections.exports.coverage_report import (
+            check_request,
+            checkpoint_status,
+            resolve_moment,
+            table_report,
+            write_export,
+        )
 
-    migrate(db)
-    ledger = Ledger(db)
-    read = ReadModel(db, ledger)
-    try:
         table, fmt = check_request(args.table, args.fmt)
         moment = resolve_moment(read, position=args.position, as_of=args.as_of)
         status = checkpoint_status(read, moment)
         report = table_report(read, args.year, table, moment, status.provenance)
         written = write_export(report, fmt, args.out, status.note, status.signed)
-    except ExportRefused as exc:
-        print(f"export refused: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except CjkFontNotFoundError as exc:
-        print(f"export failed: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    finally:
-        read.close()
-        ledger.close()
-    when = f" (recorded {moment.recorded_at.isoformat()})" if moment.recorded_at else ""
-    print(f"wrote {', '.join(str(p) for p in written)}: {report.title}, {len(report.rows)} rows")
-    print(f"ledger position {moment.position}{when}")
-    print(status.note)
-    return 0
+        when = f" (recorded {moment.recorded_at.isoformat()})" if moment.recorded_at else ""
+        return [f"wrote {', '.join(str(p) for p in written)}: {report.title}, "
+                f"{len(report.rows)} rows", f"ledger position {moment.position}{when}",
+                status.note]
+    return run_export(db, body)
 
 
 def cmd_export_goal_table(args: argparse.Namespace, db: Database) -> int:
-    from ledger.application import Ledger
-    from ledger.migrate import migrate
-    from projections.exports.coverage_report import (
-        ExportRefused,
-        checkpoint_status,
-        resolve_moment,
-    )
-    from projections.exports.goal_table import goal_table_report, write_goal_table
-    from projections.exports.pdf_export import CjkFontNotFoundError
-    from projections.views import ReadModel
+    def body(read: ReadModel) -> list[str]:
+        from projections.exports.coverage_report import checkpoint_status, resolve_moment
+        from projections.exports.goal_table import goal_table_report, write_goal_table
 
-    migrate(db)
-    ledger = Ledger(db)
-    read = ReadModel(db, ledger)
-    try:
         moment = resolve_moment(read, position=args.position, as_of=args.as_of)
-        found = read.subject(moment, args.subject)
-        if found is None:
-            raise ExportRefused(f"no subject {args.subject!r} at position {moment.position}",
-                                "subject")
+        found = subject_at(read, moment, args.subject)
         status = checkpoint_status(read, moment)
         report = goal_table_report(found, status.provenance)
         write_goal_table(report, args.fmt, args.out)
-    except ExportRefused as exc:
-        print(f"export refused: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except CjkFontNotFoundError as exc:
-        print(f"export failed: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    finally:
-        read.close()
-        ledger.close()
-    print(f"wrote {args.out}: {report.title} {args.subject}, {len(report.rows)} indicators")
-    print(f"ledger position {moment.position}")
-    print(status.note)
-    return 0
+        return [f"wrote {args.out}: {report.title} {args.subject}, {len(report.rows)} "
+                "indicators", f"ledger position {moment.position}", status.note]
+    return run_export(db, body)
 
 
 SELF_EVALUATION_DESCRIPTION = """\
@@ -180,46 +185,24 @@ rule version that scored it; with the provenance of every export."""
 
 
 def cmd_export_self_evaluation(args: argparse.Namespace, db: Database) -> int:
-    from ledger.application import Ledger
-    from ledger.migrate import migrate
-    from projections.exports.coverage_report import (
-        ExportRefused,
-        checkpoint_status,
-        resolve_moment,
-        write_export,
-    )
-    from projections.exports.pdf_export import CjkFontNotFoundError
-    from projections.exports.self_evaluation_report import (
-        NoSelfEvaluation,
-        self_evaluation_report,
-    )
-    from projections.views import ReadModel
+    from projections.exports.self_evaluation_report import NoSelfEvaluation
 
-    migrate(db)
-    ledger = Ledger(db)
-    read = ReadModel(db, ledger)
-    try:
+    def body(read: ReadModel) -> list[str]:
+        from projections.exports.coverage_report import (
+            checkpoint_status,
+            resolve_moment,
+            write_export,
+        )
+        from projections.exports.self_evaluation_report import self_evaluation_report
+
         moment = resolve_moment(read, position=args.position, as_of=args.as_of)
-        found = read.subject(moment, args.subject)
-        if found is None:
-            raise ExportRefused(f"no subject {args.subject!r} at position {moment.position}",
-                                "subject")
+        found = subject_at(read, moment, args.subject)
         status = checkpoint_status(read, moment)
         report = self_evaluation_report(found, status.provenance, args.version)
         write_export(report, args.fmt, args.out, status.note, status.signed)
-    except (ExportRefused, NoSelfEvaluation) as exc:
-        print(f"export refused: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except CjkFontNotFoundError as exc:
-        print(f"export failed: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    finally:
-        read.close()
-        ledger.close()
-    print(f"wrote {args.out}: {report.title}, {found.summary.code} "
-          f"({report.name}); ledger position {moment.position}")
-    print(status.note)
-    return 0
+        return [f"wrote {args.out}: {report.title}, {found.summary.code} ({report.name}); "
+                f"ledger position {moment.position}", status.note]
+    return run_export(db, body, refusals=(NoSelfEvaluation,))
 
 
 def cmd_disclose(args: argparse.Namespace, db: Database) -> int:

@@ -7,9 +7,8 @@ writers (xlsx, PDF, CSV) with the provenance of the moment, like the annex expor
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.annex import TOTAL_LABEL, Provenance
 from ledger.cli import parse_time
@@ -17,6 +16,9 @@ from ledger.domain.monitoring_round import WARNING_ACTIONS
 from ledger.store import Database
 from projections.exports.report import Cell, Report
 from projections.monitoring_rounds import RoundSummary
+
+if TYPE_CHECKING:
+    from projections.views import ReadModel
 
 HEADERS = ("序号", "项目名称", "实施单位", "财政资金(万元)", "报送状态", "报送日期",
            "监控预算数(万元)", "执行数(万元)", "执行率(%)", "偏差预警", "预警处理")
@@ -67,41 +69,25 @@ def register(sub: Any) -> None:
 
 
 def cmd_export_round(args: argparse.Namespace, db: Database) -> int:
-    from ledger.application import Ledger
-    from ledger.migrate import migrate
-    from projections.exports.coverage_report import (
-        ExportRefused,
-        checkpoint_status,
-        resolve_moment,
-        write_export,
-    )
-    from projections.exports.pdf_export import CjkFontNotFoundError
-    from projections.monitoring_rounds import round_summary
-    from projections.views import ReadModel
+    from projections.exports.cli import run_export
 
-    migrate(db)
-    ledger = Ledger(db)
-    read = ReadModel(db, ledger)
-    try:
+    def body(read: ReadModel) -> list[str]:
+        from projections.exports.coverage_report import (
+            ExportRefused,
+            checkpoint_status,
+            resolve_moment,
+            write_export,
+        )
+        from projections.monitoring_rounds import round_summary
+
         moment = resolve_moment(read, position=args.position, as_of=args.as_of)
         summary = round_summary(read, moment, args.round_id)
         if summary is None:
-            print(f"export refused: no monitoring round {args.round_id!r} at position "
-                  f"{moment.position}", file=sys.stderr)
-            return 2
+            raise ExportRefused(f"no monitoring round {args.round_id!r} at position "
+                                f"{moment.position}", "round")
         status = checkpoint_status(read, moment)
         report = round_report(summary, status.provenance)
-        written = write_export(report, args.fmt, args.out, status.note)
-    except ExportRefused as exc:
-        print(f"export refused: {exc}", file=sys.stderr)
-        return 2
-    except CjkFontNotFoundError as exc:
-        print(f"export failed: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        read.close()
-        ledger.close()
-    print(f"wrote {', '.join(str(p) for p in written)}: {report.title}, {len(report.rows)} rows")
-    print(f"ledger position {moment.position}")
-    print(status.note)
-    return 0
+        written = write_export(report, args.fmt, args.out, status.note, status.signed)
+        return [f"wrote {', '.join(str(p) for p in written)}: {report.title}, "
+                f"{len(report.rows)} rows", f"ledger position {moment.position}", status.note]
+    return run_export(db, body)
