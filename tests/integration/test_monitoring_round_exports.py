@@ -74,3 +74,28 @@ def test_the_round_as_pdf_as_of_an_earlier_position(sample_db: str, tmp_path: Pa
     assert main(["--database", sample_db, "export-round", "--round", sample_round.ROUND_ID,
                  "--format", "pdf", "--out", str(tmp_path / "early.pdf"),
                  "--position", "1"]) == 2
+
+
+def test_the_round_as_csv_carries_the_signed_checkpoint_note(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every export command's CSV sidecar holds the signed note itself (it went missing for
+    the round export once: its command wrote the sidecar without it)."""
+    import json
+
+    from ledger.integrity.checkpoint import init_key_file
+    from ledger.integrity.service import checkpoint_now, load_key
+
+    monkeypatch.setenv("JIXIAO_KEY_FILE", str(tmp_path / "signing.key"))
+    init_key_file(tmp_path / "signing.key", "jixiao.test/round")
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    db = Database.from_url(url)
+    migrate(db)
+    app = Ledger(db)
+    try:
+        load_sample(app)
+        info = checkpoint_now(db, app, load_key(db))
+    finally:
+        app.close()
+    export(url, "csv", tmp_path / "round.csv")
+    sidecar = json.loads((tmp_path / "round.csv.provenance.json").read_text())
+    assert sidecar["checkpoint_note"] == info.note
