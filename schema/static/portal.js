@@ -787,6 +787,7 @@
           h("td", { class: "num", text: i.score }), h("td", { class: "num", text: dash(i.difference) }),
           h("td", { text: i.remarks }))))) : null,
       c.findings.length ? h("ul", { "aria-label": t("detail.findings") }, c.findings.map((f) => h("li", { text: f }))) : null)));
+  }
 
   /* The self-evaluation table (项目支出绩效自评表): every version, newest first, with its
      review; the scores are the ledger's, computed by the rule version it names. */
