@@ -48,7 +48,7 @@ def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THRE
     # The routing table is opened on first use: most deployments never route a region.
     services = Services(ledger, read, regions=functools.partial(RegionRegistry, db),
                         read_threads=read_threads, write_threads=write_threads,
-                        replicas=router, exports=ExportPool(shared=export_dir))
+                        replicas=router, exports=ExportPool(shared=export_dir, warm_pdf=True))
     app = build_app(services, TokenStore(db), dev=dev, rate_limit=rate_limit,
                     body_timeout=body_timeout)
     watch = IntegrityWatch(db, ledger, read, checkpoint_every=checkpoint_every,

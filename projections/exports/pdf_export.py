@@ -21,6 +21,7 @@ from fpdf import FPDF
 from fpdf.enums import Align, TableHeadingsDisplay, WrapMode
 from fpdf.fonts import FontFace
 
+from projections.exports.pdf_fonts import add_font, parsed
 from projections.exports.report import (
     Cell,
     Report,
@@ -93,6 +94,14 @@ def find_cjk_font() -> CjkFont:
         f"fonts-wqy-microhei also work), or set {FONT_ENV}="
         f"/path/to/font.ttf (or font.ttc#face). Looked in:\n  {looked}"
     )
+
+
+def warm_cjk_font() -> None:
+    """Parse the CJK font(s) now (e.g. at server start), so the first PDF does not wait."""
+    font = find_cjk_font()
+    parsed(font.path, font.index)
+    if font.bold_path is not None:
+        parsed(font.bold_path, font.bold_index)
 
 
 _FAMILY = "jixiao-cjk"
@@ -285,10 +294,10 @@ def build_pdf(report: Report) -> FPDF:
     """The document object; `write_pdf` saves it."""
     font = find_cjk_font()
     pdf = _AnnexPdf(report.provenance.position)
-    pdf.add_font(_FAMILY, "", str(font.path), collection_font_number=font.index)
+    add_font(pdf, _FAMILY, "", font.path, font.index)
     bold_path = font.bold_path or font.path
     bold_index = font.bold_index if font.bold_path is not None else font.index
-    pdf.add_font(_FAMILY, "B", str(bold_path), collection_font_number=bold_index)
+    add_font(pdf, _FAMILY, "B", bold_path, bold_index)  # the same face: parsed once
     pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.alias_nb_pages()
