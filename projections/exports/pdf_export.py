@@ -12,8 +12,10 @@ character. (A row of 20k-character fields took minutes to lay out and dozens of 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from fpdf import FPDF
 from fpdf.enums import Align, TableHeadingsDisplay, WrapMode
 from fpdf.fonts import FontFace
 
-from projections.exports.pdf_fonts import add_font, parsed
+from projections.exports.pdf_fonts import add_font, parsed, prepare_common
 from projections.exports.report import (
     Cell,
     Report,
@@ -31,6 +33,7 @@ from projections.exports.report import (
     provenance_lines,
 )
 
+log = logging.getLogger("jixiao.exports")
 FONT_ENV = "JIXIAO_CJK_FONT"
 FONT_PACKAGE = "fonts-noto-cjk"
 
@@ -97,11 +100,23 @@ def find_cjk_font() -> CjkFont:
 
 
 def warm_cjk_font() -> None:
-    """Parse the CJK font(s) now (e.g. at server start), so the first PDF does not wait."""
+    """Parse the CJK font(s) now (at server start), so the first PDF does not wait, and
+    prepare their common-character cut (pdf_fonts.prepare_common) in a background thread."""
     font = find_cjk_font()
-    parsed(font.path, font.index)
+    faces = [(font.path, font.index)]
     if font.bold_path is not None:
-        parsed(font.bold_path, font.bold_index)
+        faces.append((font.bold_path, font.bold_index))
+    for path, index in faces:
+        parsed(path, index)
+
+    def prepare() -> None:
+        for path, index in faces:
+            try:
+                prepare_common(path, index)
+            except Exception:
+                log.warning("could not prepare the common cut of %s", path, exc_info=True)
+
+    threading.Thread(target=prepare, name="jixiao-font-cut", daemon=True).start()
 
 
 _FAMILY = "jixiao-cjk"
