@@ -34,13 +34,14 @@ def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THRE
                replicas: Sequence[Database] = (), body_timeout: float | None = None,
                checkpoint_every: float | None = None,
                check_views_every: float | None = None, one_of_many: bool = False,
-               export_dir: Path | None = None) -> Starlette:
+               export_dir: Path | None = None, warm_pdf: bool = False) -> Starlette:
     """The app `jixiao serve` runs: commands to `db`, queries from `replicas` (hot standbys)
     once they have replayed the position asked for, other regions as routed from `db`.
     With intervals (seconds), its integrity watch signs checkpoints and checks the views
     against a replay of the sealed log while it runs (jixiao.watch); `one_of_many`: one of
     several worker processes, so the watch runs in whichever holds its leadership;
-    `export_dir`: where the workers share rendered downloads."""
+    `export_dir`: where the workers share rendered downloads; `warm_pdf`: prepare the CJK
+    font at start (jixiao serve), so the first PDF does not wait for it."""
     ledger = Ledger(db)
     read = ReadModel(db, ledger)
     router = (ReplicaRouter(db, list(replicas), ledger=ledger, read_model=read)
@@ -48,7 +49,7 @@ def create_app(db: Database, *, dev: bool = False, read_threads: int = READ_THRE
     # The routing table is opened on first use: most deployments never route a region.
     services = Services(ledger, read, regions=functools.partial(RegionRegistry, db),
                         read_threads=read_threads, write_threads=write_threads,
-                        replicas=router, exports=ExportPool(shared=export_dir))
+                        replicas=router, exports=ExportPool(shared=export_dir, warm_pdf=warm_pdf))
     app = build_app(services, TokenStore(db), dev=dev, rate_limit=rate_limit,
                     body_timeout=body_timeout)
     watch = IntegrityWatch(db, ledger, read, checkpoint_every=checkpoint_every,

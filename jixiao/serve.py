@@ -113,7 +113,7 @@ def worker_app() -> Starlette:
     from jixiao.app import create_app
 
     settings = json.loads(os.environ[WORKER_SETTING])
-    return create_app(Database.from_url(settings["url"]), dev=settings["dev"],
+    return create_app(Database.from_url(settings["url"]), dev=settings["dev"], warm_pdf=True,
                       read_threads=settings["read_threads"],
                       write_threads=settings["write_threads"],
                       replicas=[Database.from_url(url) for url in settings["read_urls"]],
@@ -184,7 +184,7 @@ def cmd_serve(args: argparse.Namespace, db: Database) -> int:
                         log_level=log_level, timeout_worker_healthcheck=WORKER_START_SECONDS,
                         **log_options(logs, log_level))
         return 0
-    app = create_app(db, dev=args.dev, read_threads=args.read_threads,
+    app = create_app(db, dev=args.dev, warm_pdf=True, read_threads=args.read_threads,
                      write_threads=args.write_threads,
                      replicas=[Database.from_url(url) for url in args.read_url],
                      checkpoint_every=checkpoint_every, check_views_every=check_views_every)

@@ -34,6 +34,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from projections.exports.pdf_export import CjkFontNotFoundError, warm_cjk_font
+
 CACHE_ENTRIES = 256
 CACHE_BYTES = 128 << 20
 CACHE_ENTRY_BYTES = 16 << 20
@@ -108,12 +110,19 @@ class RenderOn(Protocol):
 Produce = Callable[[RenderOn], Coroutine[Any, Any, Export]]
 
 
+def _warm_pdf_font() -> None:
+    """Parse the CJK font on the PDF lane, before any request; no font, no PDF: said later."""
+    with contextlib.suppress(CjkFontNotFoundError):
+        warm_cjk_font()
+
+
 class ExportPool:
     """The lanes, the renders in flight and the kept exports of one app."""
 
     def __init__(self, *, pdf_threads: int = 1, pdf_waiting: int = 2, tabular_threads: int = 1,
                  tabular_waiting: int = 6, entries: int = CACHE_ENTRIES,
-                 budget: int = CACHE_BYTES, shared: Path | None = None) -> None:
+                 budget: int = CACHE_BYTES, shared: Path | None = None,
+                 warm_pdf: bool = False) -> None:
         # A directory the workers of one server share (jixiao serve --workers): a file one
         # rendered is not rendered again by another.
         self.shared = shared
@@ -124,6 +133,8 @@ class ExportPool:
         self.flights: dict[ExportKey, asyncio.Task[Export]] = {}
         self.renders = 0  # exports produced (not served from the cache): for tests and logs
         self.lock = threading.Lock()  # the LRU is also read by other event loops' threads
+        if warm_pdf:  # the server's first PDF should not wait for the CJK font to be parsed
+            self.pdf.executor.submit(_warm_pdf_font)
 
     def lane(self, key: ExportKey) -> Lane:
         return self.pdf if key.format == "pdf" else self.tabular

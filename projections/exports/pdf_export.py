@@ -12,8 +12,10 @@ character. (A row of 20k-character fields took minutes to lay out and dozens of 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from fpdf import FPDF
 from fpdf.enums import Align, TableHeadingsDisplay, WrapMode
 from fpdf.fonts import FontFace
 
+from projections.exports.pdf_fonts import add_font, parsed, prepare_common
 from projections.exports.report import (
     Cell,
     Report,
@@ -30,6 +33,7 @@ from projections.exports.report import (
     provenance_lines,
 )
 
+log = logging.getLogger("jixiao.exports")
 FONT_ENV = "JIXIAO_CJK_FONT"
 FONT_PACKAGE = "fonts-noto-cjk"
 
@@ -93,6 +97,26 @@ def find_cjk_font() -> CjkFont:
         f"fonts-wqy-microhei also work), or set {FONT_ENV}="
         f"/path/to/font.ttf (or font.ttc#face). Looked in:\n  {looked}"
     )
+
+
+def warm_cjk_font() -> None:
+    """Parse the CJK font(s) now (at server start), so the first PDF does not wait, and
+    prepare their common-character cut (pdf_fonts.prepare_common) in a background thread."""
+    font = find_cjk_font()
+    faces = [(font.path, font.index)]
+    if font.bold_path is not None:
+        faces.append((font.bold_path, font.bold_index))
+    for path, index in faces:
+        parsed(path, index)
+
+    def prepare() -> None:
+        for path, index in faces:
+            try:
+                prepare_common(path, index)
+            except Exception:
+                log.warning("could not prepare the common cut of %s", path, exc_info=True)
+
+    threading.Thread(target=prepare, name="jixiao-font-cut", daemon=True).start()
 
 
 _FAMILY = "jixiao-cjk"
@@ -285,10 +309,10 @@ def build_pdf(report: Report) -> FPDF:
     """The document object; `write_pdf` saves it."""
     font = find_cjk_font()
     pdf = _AnnexPdf(report.provenance.position)
-    pdf.add_font(_FAMILY, "", str(font.path), collection_font_number=font.index)
+    add_font(pdf, _FAMILY, "", font.path, font.index)
     bold_path = font.bold_path or font.path
     bold_index = font.bold_index if font.bold_path is not None else font.index
-    pdf.add_font(_FAMILY, "B", str(bold_path), collection_font_number=bold_index)
+    add_font(pdf, _FAMILY, "B", bold_path, bold_index)  # the same face: parsed once
     pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.alias_nb_pages()
