@@ -276,7 +276,7 @@ CASES: dict[str, Case] = {
         ("RuleViolation", "GRADE_CONTRADICTS_SCALE")),
     "applyResult": Case(
         graded, lambda c: {"subjectCode": "S1", "kind": "PRIORITY", "citesKind": "GRADE"},
-        lambda c: {"subjectCode": "S1", "kind": "REDUCE", "citesKind": "GRADE"},
+        lambda c: {"subjectCode": "S1", "kind": "RECOVER", "citesKind": "GRADE"},
         ("RuleViolation", "AMOUNT_REQUIRED")),
     "requestRectification": Case(
         approved, lambda c: {"subjectCode": "S1", "items": ["细化绩效目标"],
