@@ -51,5 +51,10 @@ def test_review_results_plans_and_frameworks(sample_api: Api) -> None:
     assert found["do06"]["evaluations"][0]["framework"]["code"] == "township_overall"
     check = found["do01"]["spotChecks"][0]
     assert check["planId"] == "XS-2022-CCFH" and check["difference"] == "-1.50"
-    earlier = sample_api.data(query, {"p": found["position"] - 8})["ledger"]
+    trail = sample_api.data("""{ ledger { subject(code: "XS-2022-KP-05") {
+        auditTrail(first: 200) { edges { node { position type } } } } } }""")
+    [reviewed_at] = [e["node"]["position"] for e in
+                     trail["ledger"]["subject"]["auditTrail"]["edges"]
+                     if e["node"]["type"].endswith("SpotCheckRecorded")]
+    earlier = sample_api.data(query, {"p": reviewed_at - 1})["ledger"]
     assert len(earlier["reviewResults"]["rows"]) < 7
