@@ -31,7 +31,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -53,7 +52,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
-from bench.common import fresh, table
+from bench.common import free_port, fresh, table
 
 HOST = "127.0.0.1"
 BARE_QUERY = "{ rows { seq name funds } }"
@@ -100,12 +99,6 @@ def serve(kind: str, port: int, url: str) -> None:
     # limit, which would otherwise be what this measures.
     app = bare_app() if kind == "bare" else create_app(Database.from_url(url), rate_limit=None)
     uvicorn.run(app, host=HOST, port=port, workers=1, log_level="warning", access_log=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from ledger.migrate import migrate
 from ledger.store import Database
 from projections.views import POLL_SECONDS
 from tests.e2e.conftest import bearer, cid, issue_token
+from tests.pgcluster import free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -32,13 +32,6 @@ REGISTER = """mutation($input: RegisterUnitInput!) { registerUnit(input: $input)
 TRAIL = """query($min: Int) { ledger(minPosition: $min) { position
   auditTrail(first: 200) { edges { node { position } } } } }"""
 NOW = "{ ledger { position auditTrail(first: 200) { edges { node { position } } } } }"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def children(pid: int) -> list[int]:
