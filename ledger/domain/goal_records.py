@@ -12,13 +12,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ledger.domain.record_values import opt_decimal as _opt_decimal
 from ledger.domain.records import GoalIndicator
-
-
-def _opt_decimal(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 @dataclass(frozen=True, slots=True)

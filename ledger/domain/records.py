@@ -17,6 +17,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from ledger.domain.record_values import as_decimal as _decimal
+from ledger.domain.record_values import opt_decimal as _opt_decimal
 from ledger.domain.review_records import FrameworkRef, IndicatorReview
 from ledger.domain.self_evaluation_records import (
     SelfEvaluationBudgetLine,
@@ -24,14 +26,6 @@ from ledger.domain.self_evaluation_records import (
     SelfEvaluationTotal,
 )
 from ledger.grades import Grade
-
-
-def _decimal(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
-def _opt_decimal(value: Any) -> Decimal | None:
-    return None if value is None else _decimal(value)
 
 
 def _opt_text(value: Any) -> str | None:

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-
-def _opt_decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
+from ledger.domain.record_values import opt_decimal as _opt_decimal
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-
-def _decimal(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
+from ledger.domain.record_values import as_decimal as _decimal
 
 
 @dataclass(frozen=True, slots=True)

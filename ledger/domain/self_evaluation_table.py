@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate, Meta
+from ledger.domain.record_values import opt_decimal as _opt
 from ledger.domain.records import CorrectedValue, NamedPoints, SelfEvaluation, restate
 from ledger.domain.self_evaluation_records import (
     SelfEvaluationBudgetLine,
@@ -115,5 +116,3 @@ class SelfEvaluationTable(LedgerAggregate):
         self.self_evaluation = accepted[-1] if accepted else None
 
 
-def _opt(value: Any) -> Decimal | None:
-    return None if value is None else value if isinstance(value, Decimal) else Decimal(str(value))
