@@ -29,7 +29,8 @@ def test_pinned_chained_and_never_saved(memory_ledger: Ledger) -> None:
     do(app, "apply_result", subject_code="S1", kind="priority", cites_kind="grade")
     newest = app.recorder.max_notification_id()
     reduce = ("apply_result", {"command_id": cid(), "subject_code": "S1", "kind": "reduce",
-                               "amount": "600.00", "cites_kind": "grade"})
+                               "amount": "600.00", "cites_kind": "grade",
+                               "override_reason": "预算调减，经局务会研究"})
     now = app.decide_preview([correction(app, "604.85"), reduce], BUREAU)
     (subject,) = now
     assert isinstance(subject, Subject) and subject.funds == Decimal("604.85")
