@@ -37,14 +37,14 @@ class RegistryCommands(Handlers):
         def decide(meta: Meta) -> Decision:
             self._absent("subject", cmd.code, "code")
             self.check_unit(cmd.unit_code)
-            continues: dict[str, str] = {}
+            subject = Subject(code=cmd.code, name=cmd.name, kind=cmd.kind,
+                              fiscal_year=cmd.fiscal_year, unit_code=cmd.unit_code,
+                              funds=cmd.funds, is_new=cmd.is_new, is_key=cmd.is_key,
+                              tags=list(cmd.tags), meta=meta)
             if cmd.predecessor_code is not None:
                 check_predecessor(self.subject(cmd.predecessor_code), cmd.fiscal_year)
-                continues = {"predecessor_code": cmd.predecessor_code}
-            return [Subject(code=cmd.code, name=cmd.name, kind=cmd.kind,
-                            fiscal_year=cmd.fiscal_year, unit_code=cmd.unit_code,
-                            funds=cmd.funds, is_new=cmd.is_new, is_key=cmd.is_key,
-                            tags=list(cmd.tags), meta=meta, **continues)], {}
+                subject.name_predecessor(predecessor_code=cmd.predecessor_code, meta=meta)
+            return [subject], {}
         return self.run("register_subject", cmd, actor, decide)
 
     def admit_agency(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:

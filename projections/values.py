@@ -84,6 +84,7 @@ class SubjectDetail:
     # Every version of the self-evaluation table, with its review (self_evaluation is the
     # latest accepted one).
     self_evaluations: tuple[records.SelfEvaluation, ...] = ()
+    predecessor_code: str = ""  # 延续项目: the year before's subject, if it names one
 
 
 @dataclass(frozen=True)

@@ -449,4 +449,4 @@ def detail(head: SubjectSummary, s: Subject) -> SubjectDetail:
         rectifications=tuple(s.rectifications.values()), corrections=tuple(s.corrections),
         goal_table=s.goal_table(),
         warning_actions=tuple(s.warning_actions.values()),
-        self_evaluations=tuple(s.self_evaluations))
+        self_evaluations=tuple(s.self_evaluations), predecessor_code=s.predecessor_code)

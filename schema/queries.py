@@ -113,7 +113,7 @@ class LedgerView(MonitoringFields, ProofFields, ReviewFields, PreviewFields):
     async def subject(self, info: Information, code: str) -> Subject | None:
         found = await services(info).run(seen.subject, self.read, self.vis,
                                          self.moment, code)
-        return None if found is None else Subject.of(self.moment, found, self.read)
+        return None if found is None else Subject.of(self.moment, found, self.read, self.vis)
 
     @field(description="The core indicator library (核心指标库) as of this moment, by sector "
                       "(行业/领域) then code; retired entries only with includeRetired.")

@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 from ledger.domain import monitoring_round, records, review_records
 from ledger.log import jsonable
 from projections import values
+from projections import visibility as seen
 from projections.views import ReadModel
 from schema.context import Information, services
 from schema.fields import field
@@ -67,6 +68,7 @@ else:  # GraphQL sees the types declared from them
 class Subject:
     moment: strawberry.Private[values.Moment]
     read: strawberry.Private[ReadModel]  # the views this subject was read from
+    vis: strawberry.Private[seen.Visibility]  # what the caller may see
     id: str
     code: str
     name: str
@@ -105,6 +107,17 @@ class Subject:
         "(each return with its comments, each resubmission, the approval, each adjustment)."))
     warning_actions: list[WarningAction] = strawberry.field(
         description="what followed monitoring warnings, each citing its warning")
+    predecessor_code: str | None = strawberry.field(description=(
+        "延续项目: the code of the year before's subject this one continues, if any"))
+
+    @field(description="The year before's subject this one continues (延续项目), as of the "
+                      "same moment; null if none, or if the caller may not see it.")
+    async def predecessor(self, info: Information) -> Subject | None:
+        if self.predecessor_code is None:
+            return None
+        found = await services(info).run(seen.subject, self.read, self.vis, self.moment,
+                                         self.predecessor_code)
+        return None if found is None else Subject.of(self.moment, found, self.read, self.vis)
 
     @field(description="This subject's events up to the enclosing moment.")
     async def audit_trail(self, info: Information, first: int = 50,
@@ -115,10 +128,12 @@ class Subject:
         return AuditConnection.of(page)
 
     @classmethod
-    def of(cls, moment: values.Moment, d: values.SubjectDetail, read: ReadModel) -> Subject:
+    def of(cls, moment: values.Moment, d: values.SubjectDetail, read: ReadModel,
+           vis: seen.Visibility) -> Subject:
         s = d.summary
         return cls(
-            moment=moment, read=read, id=s.subject_id, code=s.code, name=s.name, kind=s.kind,
+            moment=moment, read=read, vis=vis, id=s.subject_id, code=s.code, name=s.name,
+            kind=s.kind,
             fiscal_year=s.fiscal_year, unit_code=s.unit_code, unit_name=s.unit_name,
             funds=s.funds, is_key=s.is_key, is_new=s.is_new, tags=list(s.tags),
             goal_status=s.goal_status, grade=s.grade, grade_label=s.grade_label,
@@ -129,4 +144,5 @@ class Subject:
             consequences=list(d.consequences), rectifications=list(d.rectifications),
             corrections=list(d.corrections), goal_table=d.goal_table,
             warning_actions=list(d.warning_actions),
-            self_evaluations=list(d.self_evaluations))
+            self_evaluations=list(d.self_evaluations),
+            predecessor_code=d.predecessor_code or None)

@@ -82,10 +82,10 @@ class Subject(MonitoringFollowUp, SelfEvaluationTable):
 
     @event("Registered")
     def __init__(self, code: str, name: str, kind: str, fiscal_year: int, unit_code: str,
-                 funds: Decimal, is_new: bool, is_key: bool, tags: list[str], meta: Meta,
-                 predecessor_code: str = "") -> None:
+                 funds: Decimal, is_new: bool, is_key: bool, tags: list[str], meta: Meta
+                 ) -> None:
         self.code = code
-        self.predecessor_code = predecessor_code  # 延续项目: last year's subject
+        self.predecessor_code = ""  # 延续项目: last year's subject, named by PredecessorNamed
         self.name = name
         self.kind = kind
         self.fiscal_year = fiscal_year
@@ -115,6 +115,12 @@ class Subject(MonitoringFollowUp, SelfEvaluationTable):
         self.corrections: list[Correction] = []
         # Which item a version recorded, so a correction can restate that item.
         self.items_by_version: dict[int, tuple[str, str]] = {}
+
+    @event("PredecessorNamed")
+    def name_predecessor(self, predecessor_code: str, meta: Meta) -> None:
+        """Its own event, so a registration that continues nothing records what it always
+        did (the canonical record, and so every hash over it, stays the same)."""
+        self.predecessor_code = predecessor_code
 
     # -- ex-ante assessment (事前绩效评估) --------------------------------------------
 

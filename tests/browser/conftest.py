@@ -167,8 +167,10 @@ def portal_on_each_store(database: Database, tmp_path: Path,
 # ------------------------------------------------------------------------------ the browser
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_session() -> Iterator[Playwright]:
+    """Package-scoped: playwright's sync API keeps an asyncio loop marked running in this
+    thread while it is open, so every later test's asyncio.run() would fail."""
     if not Path(CHROMIUM).exists():
         unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     try:
@@ -179,7 +181,7 @@ def playwright_session() -> Iterator[Playwright]:
         yield session
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_session: Playwright) -> Iterator[Browser]:
     found = playwright_session.chromium.launch(executable_path=CHROMIUM, headless=True,
                                               args=CHROMIUM_ARGS)

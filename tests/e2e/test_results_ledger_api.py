@@ -67,3 +67,29 @@ def test_the_results_ledger_reads_consequences_as_of_any_moment(api: Api) -> Non
       kind overrideReason } } } }""")["ledger"]["subject"]["consequences"]
     assert {"kind": "cancel", "overrideReason": "项目并入新设专项"} in [
         {"kind": h["kind"].lower(), "overrideReason": h["overrideReason"]} for h in history]
+
+
+def test_a_continuing_project_reads_back_to_the_year_before(api: Api) -> None:
+    ledger = api.ledger
+    setup_units(ledger)
+    do(ledger, "register_subject", code="S0", name="2021年农村最低生活保障金", kind="project",
+       fiscal_year=2021, unit_code="MZJ", funds="600.00", is_new=False, is_key=True)
+    continued = api.mutate("registerSubject", {
+        "commandId": cid(), "code": "S1", "name": "2022年农村最低生活保障金",
+        "kind": "PROJECT", "fiscalYear": 2022, "unitCode": "MZJ", "funds": "640.85",
+        "predecessorCode": "S0"})
+    assert continued["__typename"] == "RegisterSubjectResult", continued
+    assert continued["events"] == ["Subject.Registered", "Subject.PredecessorNamed"]
+    found = api.data("""query { ledger { subject(code: "S1") { predecessorCode
+      predecessor { code fiscalYear predecessorCode predecessor { code } } } } }""")
+    assert found["ledger"]["subject"] == {"predecessorCode": "S0", "predecessor": {
+        "code": "S0", "fiscalYear": 2021, "predecessorCode": None, "predecessor": None}}
+
+    skipped = api.mutate("registerSubject", {
+        "commandId": cid(), "code": "S2", "name": "2023年农村最低生活保障金",
+        "kind": "PROJECT", "fiscalYear": 2023, "unitCode": "MZJ", "funds": "1.00",
+        "predecessorCode": "S0"})
+    assert (skipped["__typename"], skipped["code"], skipped["field"]) == (
+        "RuleViolation", "PREDECESSOR_NOT_PREVIOUS_YEAR", "predecessorCode")
+    assert api.data('query { ledger { subject(code: "S2") { code } } }')["ledger"][
+        "subject"] is None
