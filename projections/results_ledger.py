@@ -44,6 +44,7 @@ class ResultsLedgerRow:
     target_id: str
     override_reason: str
     remarks: str
+    result_id: str  # the consequence's own id (what a preview's changes name the row by)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +123,7 @@ def _row(subject: Subject, r: Any) -> ResultsLedgerRow:
         effect_label=EFFECT_LABELS.get(r.kind, r.kind), amount=r.amount,
         percentage=r.percentage, target_fiscal_year=r.target_fiscal_year,
         target_kind=r.target_kind, target_id=r.target_id, override_reason=r.override_reason,
-        remarks=r.remarks)
+        remarks=r.remarks, result_id=r.id)
 
 
 def _reaches(row: ResultsLedgerRow, request: BudgetRequest) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from ledger.annex import AnnexKind
@@ -171,15 +172,57 @@ class DisclosurePackage:
     subjects: list[SubjectSummary] = field(default_factory=list)
 
 
+class RestatedTable(StrEnum):
+    """The tables a change is in: the two annex tables and the results ledger."""
+
+    KEY_PROJECTS = AnnexKind.KEY_PROJECTS.value  # 附件1
+    DEPARTMENT_OVERALL = AnnexKind.DEPARTMENT_OVERALL.value  # 附件2
+    RESULTS_LEDGER = "results-ledger"  # 结果应用台账
+
+    @property
+    def label(self) -> str:
+        return TABLE_LABELS[self]
+
+
+TABLE_LABELS = {RestatedTable.KEY_PROJECTS: "附件1", RestatedTable.DEPARTMENT_OVERALL: "附件2",
+                RestatedTable.RESULTS_LEDGER: "结果应用台账"}
+
+
+class ChangedPart(StrEnum):
+    """Which part of a table a change is in."""
+
+    ROW = "row"  # the table's own row: an annex row, or a consequence of the results ledger
+    REQUEST = "request"  # the results ledger: a next-year budget request
+    TRANSFER = "transfer"  # the results ledger: a next-year transfer allocation
+    TOTAL = "total"  # a total (合计) of the table
+
+
+class RowChange(StrEnum):
+    """What happened to the row a changed cell is in."""
+
+    ADDED = "added"  # listed only after: every `before` is None
+    CHANGED = "changed"
+    REMOVED = "removed"  # listed only before: every `after` is None
+
+
 @dataclass(frozen=True)
 class CellChange:
-    """One cell of an annex table that differs between two states (None: row not listed)."""
+    """One cell of a table that differs between two states, as its text before and after
+    (null when the cell is empty or the row not listed then: `change` tells which)."""
 
-    subject_id: str
-    subject_name: str
-    field: str
+    table: RestatedTable
+    part: ChangedPart
+    key: str  # the row within its part: a subject id, a consequence id, a request's code
+    change: RowChange
+    subject_id: str  # the subject the row is about, or ""
+    subject_name: str  # the row's name: a subject's, a request's project, 合计 for a total
+    field: str  # the record's field, as named in Python (snake_case)
     before: str | None
     after: str | None
+
+    @property
+    def table_label(self) -> str:
+        return self.table.label
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,6 +27,7 @@ from ledger.grades import Grade
 from ledger.log import audit_json, to_entry
 from ledger.store import Database, fetchall
 from ledger.transcoder import LedgerMapper
+from projections.changes import cell_changes
 from projections.coverage import coverage_of
 from projections.follow import Listener
 from projections.projector import ConcurrentProjector, Runner
@@ -35,7 +36,6 @@ from projections.rows import SUBJECT_COLUMNS, SubjectRow, from_cents, from_micro
 from projections.stops import ViewStopped
 from projections.values import (
     AuditEntry,
-    CellChange,
     Coverage,
     DisclosurePackage,
     DisclosureRecord,
@@ -281,9 +281,14 @@ class ReadModel:
             return None
         return self.ledger.load(aggregate_id, version=int(found[0][0]))
 
-    def results_ledger(self, moment: Moment, fiscal_year: int) -> ResultsLedger:
+    def results_ledger(self, moment: Moment, fiscal_year: int,
+                       changed: Mapping[UUID, Any] | None = None) -> ResultsLedger:
+        """As of `moment`; `changed` (a preview's aggregates, by id) stand in for the stored
+        ones."""
         ids = [UUID(r.subject_id) for r in self.year_rows(moment, fiscal_year)]
-        return read_results_ledger(lambda i: self.aggregate_at(i, moment), ids, fiscal_year)
+        over = changed or {}
+        return read_results_ledger(
+            lambda i: over[i] if i in over else self.aggregate_at(i, moment), ids, fiscal_year)
 
     # -- audit trail, disclosure, restatements -----------------------------------------------
 
@@ -385,28 +390,6 @@ def annex_table(rows: list[SubjectRow], fiscal_year: int, kind: AnnexKind) -> An
         for i, r in enumerate(listed, start=1)))
 
 
-CELLS = ("subject_name", "unit_name", "funds", "assessment", "grade")
-
-
-def cell_changes(before: AnnexTable, after: AnnexTable) -> list[CellChange]:
-    """The cells of an annex table that differ between two states of it, row by row (rows
-    still listed first), each as its text before and after (None: not listed)."""
-    old_rows = {r.subject_id: r for r in before.rows}
-    new_rows = {r.subject_id: r for r in after.rows}
-    out: list[CellChange] = []
-    for sid in sorted(set(old_rows) | set(new_rows), key=lambda s: (s not in new_rows, s)):
-        old, new = old_rows.get(sid), new_rows.get(sid)
-        named = new or old
-        assert named is not None
-        for field in CELLS:
-            a = None if old is None else cell(getattr(old, field))
-            b = None if new is None else cell(getattr(new, field))
-            if a != b:
-                out.append(CellChange(subject_id=sid, subject_name=named.subject_name,
-                                      field=field, before=a, after=b))
-    return out
-
-
 def effective(row: SubjectRow, on: date | None) -> SubjectRow:
     """Hide the facts whose business date is after `on` (as currently known)."""
     if on is None:
@@ -418,14 +401,6 @@ def effective(row: SubjectRow, on: date | None) -> SubjectRow:
     if row.graded_on and row.graded_on > day:
         row = row._replace(grade=None, grade_score=None, graded_on=None)
     return row
-
-
-def cell(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, Grade):
-        return value.label
-    return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
 def summary(r: SubjectRow) -> SubjectSummary:

@@ -23,7 +23,8 @@ from schema.errors import ERROR_TYPES, PublicError, to_refusal
 from schema.fields import field
 from schema.inputs import camel_title, command_model, input_for, to_data, unset
 from schema.mutations import DESCRIPTIONS
-from schema.types import AnnexKind, EvaluationTable
+from schema.records import record_type
+from schema.types import AnnexKind  # and the EvaluationTable, ResultsLedger reused below
 
 
 def _command_input() -> type:
@@ -48,19 +49,12 @@ else:
     PreviewCommand = _command_input()
 
 
-@strawberry.type(description="A cell of an annex table that the commands would change "
-                 "(before/after null: the row is not listed then).")
-class CellChange:
-    subject_id: str
-    subject_name: str
-    field: str
-    before: str | None
-    after: str | None
-
-    @classmethod
-    def of(cls, c: values.CellChange) -> CellChange:
-        return cls(subject_id=c.subject_id, subject_name=c.subject_name, field=c.field,
-                   before=c.before, after=c.after)
+strawberry.enum(values.RestatedTable, name="RestatedTable",
+                description="The tables a change can be in: 附件1, 附件2, 结果应用台账.")
+strawberry.enum(values.ChangedPart, name="ChangedPart",
+                description="The part of a table a change is in.")
+strawberry.enum(values.RowChange, name="RowChange",
+                description="What happens to the row a changed cell is in.")
 
 
 @strawberry.type(description="An event the commands would append (it has no position).")
@@ -70,12 +64,26 @@ class PendingEvent:
     type: str
 
 
-@strawberry.type(description="An annex table as it would be, as it is at the moment, and "
-                 "the cells that would change.")
-class PreviewTable:
-    table: EvaluationTable
-    before: EvaluationTable
-    changes: list[CellChange]
+if TYPE_CHECKING:  # the checker sees the values the resolvers return
+    CellChange = values.CellChange
+    PreviewTable = pv.PreviewTable
+    PreviewResultsLedger = pv.PreviewResultsLedger
+else:  # GraphQL sees the types declared from them
+    CellChange = record_type(
+        values.CellChange, derived={"table_label": str}, descriptions={
+            "table_label": "附件1, 附件2 or 结果应用台账",
+            "key": "the row within its part: the subject id (annex), the consequence id "
+                   "(results ledger), the request's or transfer's code; empty for a total",
+            "subject_id": "the subject the row is about, or empty",
+            "subject_name": "the row's name: the subject's, a request's project or a "
+                            "transfer's programme when no subject, 合计 for a total",
+            "field": "the record's field as named in Python (snake_case), e.g. funds, "
+                     "amount, reduced_total",
+            "before": "the cell's text at the moment (null: empty, or the row not listed)",
+            "after": "the cell's text after the commands (null: empty, or the row not "
+                     "listed)"})
+    PreviewTable = record_type(pv.PreviewTable)
+    PreviewResultsLedger = record_type(pv.PreviewResultsLedger)
 
 
 @strawberry.type(name="LedgerPreview", description="The views as they would be if the "
@@ -99,16 +107,24 @@ class LedgerPreview:
                                table: AnnexKind) -> PreviewTable:
         found = await services(info).run(pv.preview_table, self.read, self.state, fiscal_year,
                                          annex.AnnexKind(table.value))
-        return PreviewTable(table=found.table, before=found.before,
-                            changes=[CellChange.of(c) for c in found.changes])
+        return found
 
-    @field(description="The restatements recording the commands would make: the cells of "
-                      "an annex table that would differ from this moment's.")
+    @field(description="结果应用台账 as it would be (`table`), as it is at this moment "
+                      "(`before`), and the cells that would change: consequences added or "
+                      "changed, next year's requests after consequences, and the totals.")
+    async def results_ledger(self, info: Information, fiscal_year: int) -> PreviewResultsLedger:
+        found = await services(info).run(pv.preview_results_ledger, self.read, self.state,
+                                         fiscal_year)
+        return found
+
+    @field(description="The restatements recording the commands would make: the cells that "
+                      "would differ from this moment's, each naming its table, in 附件1, 附件2 "
+                      "and the results ledger in that order, or in `table` alone.")
     async def restatements(self, info: Information, fiscal_year: int,
-                           table: AnnexKind) -> list[CellChange]:
-        found = await services(info).run(pv.preview_table, self.read, self.state, fiscal_year,
-                                         annex.AnnexKind(table.value))
-        return [CellChange.of(c) for c in found.changes]
+                           table: values.RestatedTable | None = None) -> list[CellChange]:
+        found = await services(info).run(pv.preview_changes, self.read, self.state,
+                                         fiscal_year, table)
+        return found
 
 
 if TYPE_CHECKING:
