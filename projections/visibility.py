@@ -24,6 +24,7 @@ from ledger.tokens import public_actor, token_id_of
 from projections.coverage import coverage_of
 from projections.exports.coverage_report import TableName, coverage_report, table_report
 from projections.exports.report import Report, report_from_annex
+from projections.exports.results_ledger_report import ledger_report
 from projections.exports.review_report import review_report
 from projections.results_ledger import ResultsLedger, restricted
 from projections.review import ReviewResults, review_results
@@ -255,6 +256,9 @@ def export_report(read: ReadModel, vis: Visibility, moment: Moment, fiscal_year:
         return coverage_report(coverage(read, vis, moment, fiscal_year), provenance)
     if name == "review":
         return review_report(review(read, vis, moment, fiscal_year), provenance)
+    if name == "results-ledger":
+        return ledger_report(read, moment, results_ledger(read, vis, moment, fiscal_year),
+                             provenance)
     return report_from_annex(table(read, vis, moment, fiscal_year, AnnexKind(name)), provenance)
 
 

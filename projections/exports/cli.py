@@ -64,19 +64,23 @@ def subject_at(read: ReadModel, moment: Moment, code: str) -> SubjectDetail:
 EXPORT_DESCRIPTION = """\
 Export a table of a fiscal year as it stood at a moment (default: now).
 key-projects / department-overall are the annex tables (附件1 / 附件2) with their
-合计; coverage is the year's coverage figures, one labelled row each (it has no
-money column per subject, so it is not offered as fdp). Every file states its
-provenance: the ledger position it was made at, and the latest signed checkpoint
-covering that position, or that there is none: in the footer (pdf, xlsx), the
-descriptor (fdp, a directory) or the sidecar OUT.provenance.json (csv). The same
-state always gives the same bytes. In every CSV (csv, the fdp's data, disclosure
+合计; coverage is the year's coverage figures, one labelled row each; review is the
+spot-check re-review results (复评结果); results-ledger is the 结果应用台账 of the
+year's results: each consequence (basis → rule → effect → amount), the totals, and
+the next year's requests against the amounts arranged. Coverage, review and
+results-ledger have no money column per subject, so they are not offered as fdp.
+Every file states its provenance: the ledger position it was made at, and the latest
+signed checkpoint covering that position, or that there is none: in the footer (pdf,
+xlsx), the descriptor (fdp, a directory) or the sidecar OUT.provenance.json (csv). The
+same state always gives the same bytes. In every CSV (csv, the fdp's data, disclosure
 packages) a text cell starting with = + - @, tab or CR gets a leading apostrophe, so
 that no spreadsheet runs it as a formula; amounts are numbers, and the ledger and the
 xlsx keep the text as it was (import-table takes the apostrophe off again)."""
 
 DISCLOSE_DESCRIPTION = """\
 Build a disclosure package in DIR (new or empty) and record the disclosure.
-peoples-congress: the goals of YEAR's key subjects (with the budget draft);
+peoples-congress: the goals of YEAR's key subjects (with the budget draft), and the
+results ledger of YEAR-1 (what last year's results did to this budget) when it has rows;
 standing-committee: YEAR's key evaluation results (附件1 and 附件2);
 public: the annex tables and the key goals. Each table is written as xlsx, pdf and
 csv, and manifest.json lists every file with its SHA-256; the ledger records the
@@ -86,12 +90,14 @@ checkpoint is signed just before and cited; without one, the package says so."""
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("export", help="export an annex table or the coverage view",
+    p = sub.add_parser("export", help="export a table of a year (annexes, coverage, review, "
+                       "results ledger)",
                        description=EXPORT_DESCRIPTION,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--year", type=int, required=True, help="fiscal year")
     p.add_argument("--table", required=True,
-                   choices=["key-projects", "department-overall", "coverage", "review"])
+                   choices=["key-projects", "department-overall", "coverage", "review",
+                            "results-ledger"])
     p.add_argument("--format", dest="fmt", required=True, choices=["xlsx", "csv", "pdf", "fdp"])
     p.add_argument("--out", type=Path, required=True, metavar="PATH",
                    help="file to write (a directory for fdp)")

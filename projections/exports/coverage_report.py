@@ -21,14 +21,17 @@ from projections.exports.csv_export import sidecar_path, write_csv
 from projections.exports.fdp_export import write_fdp
 from projections.exports.pdf_export import write_pdf
 from projections.exports.report import Cell, Report, report_from_annex
+from projections.exports.results_ledger_report import ledger_report
 from projections.exports.review_report import review_report
 from projections.exports.xlsx_export import write_xlsx
 from projections.review import review_results
 from projections.values import Coverage, Moment
 from projections.views import ReadModel
 
-TableName = Literal["key-projects", "department-overall", "coverage", "review"]
-TABLES: tuple[TableName, ...] = ("key-projects", "department-overall", "coverage", "review")
+TableName = Literal["key-projects", "department-overall", "coverage", "review",
+                    "results-ledger"]
+TABLES: tuple[TableName, ...] = ("key-projects", "department-overall", "coverage", "review",
+                                 "results-ledger")
 FormatName = Literal["xlsx", "csv", "pdf", "fdp"]
 FORMATS: tuple[FormatName, ...] = ("xlsx", "csv", "pdf", "fdp")
 COVERAGE_HEADERS = ("序号", "指标", "数值", "计量单位")
@@ -41,6 +44,12 @@ NO_FDP_FOR_COVERAGE = (
 NO_FDP_FOR_REVIEW = (
     "the review result table (复评结果) holds scores, not money per subject, so it is not a "
     "fiscal data package; export it as xlsx, csv or pdf")
+NO_FDP_FOR_RESULTS_LEDGER = (
+    "the results ledger (结果应用台账) is a table in parts (consequences, totals, next year's "
+    "requests), not one money column per subject, so it is not a fiscal data package; "
+    "export it as xlsx, csv or pdf")
+NO_FDP: dict[str, str] = {"coverage": NO_FDP_FOR_COVERAGE, "review": NO_FDP_FOR_REVIEW,
+                          "results-ledger": NO_FDP_FOR_RESULTS_LEDGER}
 
 
 class ExportRefused(ValueError):
@@ -77,9 +86,8 @@ def check_request(table: str, fmt: str) -> tuple[TableName, FormatName]:
     if fmt not in FORMATS:
         raise ExportRefused(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}",
                             "format")
-    if table in ("coverage", "review") and fmt == "fdp":
-        raise ExportRefused(NO_FDP_FOR_COVERAGE if table == "coverage" else NO_FDP_FOR_REVIEW,
-                            "format")
+    if table in NO_FDP and fmt == "fdp":
+        raise ExportRefused(NO_FDP[table], "format")
     found_table = next(t for t in TABLES if t == table)
     found_format = next(f for f in FORMATS if f == fmt)
     return found_table, found_format
@@ -166,6 +174,8 @@ def table_report(read: ReadModel, fiscal_year: int, table: TableName, moment: Mo
         return coverage_report(read.coverage(moment, fiscal_year), provenance)
     if table == "review":
         return review_report(review_results(read, moment, fiscal_year), provenance)
+    if table == "results-ledger":
+        return ledger_report(read, moment, read.results_ledger(moment, fiscal_year), provenance)
     kind = AnnexKind(table)
     return report_from_annex(read.evaluation_table(moment, fiscal_year, kind), provenance)
 
@@ -238,10 +248,9 @@ def write_export(report: Report, fmt: FormatName, out: Path, note: str,
         sidecar.write_bytes((json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True)
                              + "\n").encode())
         return [out, sidecar]
-    if report.name.startswith("coverage-"):
-        raise ExportRefused(NO_FDP_FOR_COVERAGE, "format")
-    if report.name.startswith("review-"):
-        raise ExportRefused(NO_FDP_FOR_REVIEW, "format")
+    for table, refusal in NO_FDP.items():
+        if report.name.startswith(f"{table}-"):
+            raise ExportRefused(refusal, "format")
     write_fdp(report, out)
     descriptor_path = out / "datapackage.json"
     descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))

@@ -46,8 +46,12 @@ def csv_document(rows: Iterable[Sequence[Cell]], *, bom: bool) -> bytes:
 
 
 def csv_bytes(report: Report, *, bom: bool = True) -> bytes:
-    """The CSV text as bytes; the same report always gives the same bytes."""
-    return csv_document((report.headers, *report.all_rows), bom=bom)
+    """The CSV text as bytes; the same report always gives the same bytes. Each part of the
+    report follows after a blank row: its title alone on a row, then its header and rows."""
+    rows: list[Sequence[Cell]] = [report.headers, *report.all_rows]
+    for part in report.parts:
+        rows += [(), (part.title,), part.headers, *part.all_rows]
+    return csv_document(rows, bom=bom)
 
 
 def sidecar_path(out: Path) -> Path:

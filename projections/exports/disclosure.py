@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +28,7 @@ from projections.exports.coverage_report import (
     write_export,
 )
 from projections.exports.report import Cell, Report, report_from_annex
+from projections.exports.results_ledger_report import ledger_report
 from projections.values import Moment
 from projections.views import ReadModel
 
@@ -134,6 +135,11 @@ def package_reports(read: ReadModel, fiscal_year: int, audience: Audience, momen
         report, goal_codes = goals_report(read, fiscal_year, moment, provenance)
         reports.append(report)
         codes += goal_codes
+    if audience == "peoples-congress":  # the budget draft of the year: what last year's
+        found = read.results_ledger(moment, fiscal_year - 1)  # results did to it
+        if found.rows:
+            reports.append(ledger_report(read, moment, found, provenance))
+            codes += [r.subject_code for r in found.rows]
     return reports, sorted(set(codes))
 
 
@@ -187,7 +193,7 @@ def disclose(read: ReadModel, *, fiscal_year: int, audience: Audience, out: Path
         raise ExportRefused(f"nothing to disclose to {audience} for {fiscal_year}: "
                             "no key subjects or evaluation results in the ledger")
     checkpoint, status = make_checkpoint(read, base)
-    reports = [replace(r, provenance=status.provenance) for r in reports]
+    reports = [r.stamped(status.provenance) for r in reports]
     out.mkdir(parents=True, exist_ok=True)
     files = write_package(reports, out, status)
     title = title_for(audience, fiscal_year)

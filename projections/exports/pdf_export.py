@@ -333,6 +333,28 @@ def build_pdf(report: Report) -> FPDF:
     pdf.set_font(_FAMILY, size=_BODY_SIZE)
     if report.preamble:
         _write_preamble(pdf, report.preamble)
+    cut = _write_table(pdf, report)
+    for part in report.parts:
+        pdf.ln(4)
+        if pdf.will_page_break(30):  # keep a part's title with its first rows
+            pdf.add_page()
+        pdf.set_font(_FAMILY, "B", 12)
+        pdf.multi_cell(0, 7, part.title, align=Align.L, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(_FAMILY, size=_BODY_SIZE)
+        cut += _write_table(pdf, part)
+
+    pdf.ln(4)
+    pdf.set_font(_FAMILY, size=8)
+    pdf.set_text_color(90)
+    pdf.multi_cell(0, 4.5, "数据来源 (provenance)", new_x="LMARGIN", new_y="NEXT")
+    for line in lines + ([cut_note(cut)] if cut else []):
+        pdf.multi_cell(0, 4.5, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0)
+    return pdf
+
+
+def _write_table(pdf: FPDF, report: Report) -> int:
+    """The report's table (header repeated on every page, rows, total); the cells cut."""
     widths = _column_widths(pdf, report, pdf.epw)
     aligns = _alignments(report)
     with pdf.table(
@@ -375,15 +397,7 @@ def build_pdf(report: Report) -> FPDF:
                     colspan=span,
                 )
             pdf.set_font(_FAMILY, "", _BODY_SIZE)
-
-    pdf.ln(4)
-    pdf.set_font(_FAMILY, size=8)
-    pdf.set_text_color(90)
-    pdf.multi_cell(0, 4.5, "数据来源 (provenance)", new_x="LMARGIN", new_y="NEXT")
-    for line in lines + ([cut_note(cut)] if cut else []):
-        pdf.multi_cell(0, 4.5, line, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_text_color(0)
-    return pdf
+    return cut
 
 
 def pdf_bytes(report: Report) -> bytes:

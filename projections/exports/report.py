@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -32,6 +32,10 @@ class Report:
     `wrap_columns` hold long prose (e.g. 评价情况) that must wrap, not widen.
     `name` is an ASCII slug for file and package names; `fiscal_year` is used
     by formats that carry the period as data (the fiscal data package).
+    `parts` are further tables of the same document, each with its own title, headers and
+    total row (e.g. the results ledger's totals and next year's requests): the xlsx gives
+    each its own sheet, the PDF prints them after this table under their titles, the CSV
+    after a blank row; all under this report's provenance (a part's own is not printed).
     """
 
     title: str
@@ -46,6 +50,7 @@ class Report:
     # Labelled lines between the title and the table (a form's header block, e.g. the goal
     # table's 项目名称 … 年度总体目标); the annex tables have none.
     preamble: tuple[tuple[str, str], ...] = ()
+    parts: tuple[Report, ...] = ()
 
     def __post_init__(self) -> None:
         width = len(self.headers)
@@ -61,6 +66,13 @@ class Report:
                 raise ValueError(f"column index {column} outside 0..{width - 1}")
         if not self.name or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in self.name):
             raise ValueError(f"report name must be an ASCII slug, got {self.name!r}")
+        if any(part.parts for part in self.parts):
+            raise ValueError("a part of a report has no parts of its own")
+
+    def stamped(self, provenance: Provenance) -> Report:
+        """The report and its parts under another provenance (e.g. a package's checkpoint)."""
+        return replace(self, provenance=provenance,
+                       parts=tuple(replace(p, provenance=provenance) for p in self.parts))
 
     @property
     def all_rows(self) -> tuple[tuple[Cell, ...], ...]:

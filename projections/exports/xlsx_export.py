@@ -130,9 +130,20 @@ def _write_preamble(ws: Any, report: Report, widths: list[int]) -> int:
 
 
 def build_workbook(report: Report) -> Any:
-    """The workbook object, for callers that add sheets (e.g. a coverage view)."""
+    """The workbook object, for callers that add sheets (e.g. a coverage view): the report
+    on the first sheet, each of its parts on a sheet of its own, every sheet with the
+    report's provenance under its table."""
     wb = Workbook()
-    ws = wb.active
+    lines = provenance_lines(report.provenance)
+    _fill_sheet(wb.active, report, lines)
+    for part in report.parts:
+        _fill_sheet(wb.create_sheet(), part, lines)
+    _set_properties(wb, report, lines)
+    return wb
+
+
+def _fill_sheet(ws: Any, report: Report, lines: list[str]) -> None:
+    """Title, preamble, header, rows, total and the provenance lines, on one sheet."""
     ws.title = _sheet_title(report.title)
     ncols = len(report.headers)
     widths = _column_widths(report)
@@ -165,7 +176,6 @@ def build_workbook(report: Report) -> Any:
         _fill_row(ws, row_index, report, report.total_row, widths, integer_columns, bold=True)
         row_index += 1
 
-    lines = provenance_lines(report.provenance)
     row_index += 1  # one blank row between the table and its provenance
     for line in lines:
         cell = ws.cell(row=row_index, column=1)
@@ -182,9 +192,6 @@ def build_workbook(report: Report) -> Any:
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-
-    _set_properties(wb, report, lines)
-    return wb
 
 
 def _set_properties(wb: Any, report: Report, lines: list[str]) -> None:
