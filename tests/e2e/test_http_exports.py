@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+import subprocess
 import time
 import zipfile
 from collections.abc import Iterator
@@ -105,6 +107,43 @@ def test_csv_pdf_and_fdp_downloads(http: TestClient) -> None:
     coverage = http.get("/exports/2022/coverage.xlsx")
     assert coverage.status_code == 200
     assert "filename*=UTF-8''2022" in coverage.headers["content-disposition"]
+
+
+def test_the_results_ledger_downloads(http: TestClient, read: ReadModel) -> None:
+    """结果应用台账 of 2022: the sample's 2023 consequences, in xlsx, pdf and csv."""
+    head = str(max_position(read.ledger))
+    xlsx = http.get("/exports/2022/results-ledger.xlsx")
+    assert xlsx.status_code == 200, xlsx.text
+    assert xlsx.headers["content-type"] == XLSX and xlsx.headers["x-jixiao-position"] == head
+    title = "2022年度绩效评价结果应用台账"
+    assert xlsx.headers["content-disposition"] == (
+        "attachment; filename=\"results-ledger-2022.xlsx\"; "
+        f"filename*=UTF-8''{quote(title + '.xlsx', safe='')}")
+    book = load_workbook(io.BytesIO(xlsx.content))
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    assert rows[0][0] == title
+    recovered = next(r for r in rows if r[5] == "收回")
+    assert (recovered[7], Decimal(str(recovered[8]))) == ("项目 XS-2022-KP-06", Decimal("20.00"))
+    totals = {r[1]: r[2] for r in book.worksheets[1].iter_rows(values_only=True)}
+    assert (Decimal(str(totals["收回合计"])), totals["优先安排"]) == (Decimal("20.00"), 2)
+
+    text = http.get("/exports/2022/results-ledger.csv")
+    assert text.status_code == 200 and text.headers["content-type"] == "text/csv; charset=utf-8"
+    lines = text.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("序号,单位,项目名称,依据,规则版本及表述,结果应用方式,")
+    assert "2,收回合计,20.00,万元" in lines and "合计,,,,,1073.30,,,1073.30," in lines
+
+    pdf = http.get("/exports/2022/results-ledger.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF") and pdf.headers["x-jixiao-position"] == head
+    if shutil.which("pdftotext") is not None:
+        printed = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf.content,
+                                 check=True, capture_output=True).stdout.decode()
+        assert title in printed and "收回合计" in printed and "1073.30" in printed
+
+    refused = http.get("/exports/2022/results-ledger.fdp")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["parameter"] == "format"
 
 
 def test_as_of_and_position_pin_the_figures(http: TestClient, read: ReadModel) -> None:

@@ -151,3 +151,24 @@ def test_exports_hold_only_the_rows_the_caller_may_read(world: World) -> None:
     codes = {c for c in world.codes("finance_bureau") if "-KP-" in c}
     world.disclose("public", sorted(codes))
     assert world.client.get(url).text == full
+
+
+@pytest.mark.slow
+def test_the_results_ledger_export_holds_only_what_the_caller_may_read(world: World) -> None:
+    """Anonymous: nothing before a disclosure; then the disclosed subjects' consequences and
+    their units' requests, totalled over what remains; the auditor reads every row."""
+    url = "/exports/2022/results-ledger.csv"
+    empty = world.client.get(url).content.decode("utf-8-sig").splitlines()
+    assert "XS-2022" not in "".join(empty) and "2,收回合计,0.00,万元" in empty
+    assert "合计,,,,,0.00,,,0.00," in empty  # no request of a unit it may not read
+    auditor = {"Authorization": f"Bearer {world.tokens['auditor']}"}
+    full = world.client.get(url, headers=auditor).content.decode("utf-8-sig")
+    assert "部门整体支出" in full and "合计,,,,,1073.30,,,1073.30," in full.splitlines()
+    world.disclose("public", ["XS-2022-KP-06"])
+    shown = world.client.get(url).content.decode("utf-8-sig").splitlines()
+    ledger_rows = [line for line in shown if "XS-2022" in line and "REQ" not in line]
+    assert len(ledger_rows) == 2 and all("XS-2022-KP-06" in line for line in ledger_rows)
+    assert "2,收回合计,20.00,万元" in shown and "3,优先安排,0,项" in shown
+    assert any(line.startswith("1,XS-2023-REQ-02,") for line in shown)
+    assert not any("XS-2023-REQ-01" in line for line in shown)  # XS-U01's, not disclosed
+    assert "合计,,,,,524.35,,,524.35," in shown

@@ -97,6 +97,44 @@ def test_peoples_congress_gets_the_key_goals(ledger: Ledger, read: ReadModel,
     assert len(result.subject_codes) == 16  # the sample flags every subject key
 
 
+def test_the_budget_draft_carries_last_years_results_ledger(read: ReadModel,
+                                                            tmp_path: Path) -> None:
+    """2023's package for the people's congress: the (empty) key goals of 2023 and what the
+    2022 results did to the 2023 budget, in every format, listed in the manifest."""
+    out = tmp_path / "pc2023"
+    result = disclose(read, fiscal_year=2023, audience="peoples-congress", out=out)
+    ledger_files = [f"results-ledger-2022.{ext}"
+                    for ext in ("xlsx", "pdf", "csv", "csv.provenance.json")]
+    assert sorted(result.files) == sorted(
+        [f"goals-key-2023.{ext}" for ext in ("xlsx", "pdf", "csv", "csv.provenance.json")]
+        + ledger_files + [MANIFEST])
+    manifest = manifest_of(out)
+    listed = {e["path"]: e["sha256"] for e in manifest["files"]}  # type: ignore[attr-defined]
+    for name in ledger_files:
+        assert listed[name] == hashlib.sha256((out / name).read_bytes()).hexdigest()
+    assert sorted(result.subject_codes) == sorted(KEY_PROJECTS + DEPARTMENTS)
+    rows = list(csv.reader((out / "results-ledger-2022.csv").read_text("utf-8-sig")
+                           .splitlines()))
+    recovered = next(r for r in rows if len(r) > 5 and r[5] == "收回")
+    assert (recovered[2], recovered[8]) == ("相山区渠沟镇人民政府2022年环卫保洁作业市场化项目",
+                                            "20.00")
+    assert ["2", "收回合计", "20.00", "万元"] in rows
+    sidecar = json.loads((out / "results-ledger-2022.csv.provenance.json").read_text("utf-8"))
+    assert sidecar["position"] == manifest["position"] == result.content_position
+    assert "no signing key configured" in sidecar["checkpoint_summary"]
+
+
+def test_an_empty_results_ledger_adds_nothing(read: ReadModel, tmp_path: Path) -> None:
+    """2022's package carries the 2021 results ledger only if 2021 results had consequences;
+    2024's has neither goals nor 2023 consequences, so there is nothing to disclose."""
+    result = disclose(read, fiscal_year=2022, audience="peoples-congress", out=tmp_path / "pc")
+    earlier = read.results_ledger(read.resolve(), 2021).rows
+    assert any("results-ledger-2021" in f for f in result.files) == bool(earlier)
+    assert not any("results-ledger-2022" in f for f in result.files)
+    with pytest.raises(ExportRefused, match="nothing to disclose"):
+        disclose(read, fiscal_year=2024, audience="peoples-congress", out=tmp_path / "none")
+
+
 def test_public_gets_annex_tables_and_goals(read: ReadModel, tmp_path: Path) -> None:
     result = disclose(read, fiscal_year=2022, audience="public", out=tmp_path / "pub")
     names = {f.split(".")[0] for f in result.files}
