@@ -29,6 +29,12 @@
 
   const TABLE_FIELDS = "title totalFunds rows { seq subjectId subjectName unitName funds " +
     "assessment grade gradeLabel }";
+  const RESULTS_FIELDS = "fiscalYear rows { subjectCode subjectName basisKind basisPosition " +
+    "basisGradeLabel ruleVersion ruleWording effect effectLabel amount percentage " +
+    "targetFiscalYear targetKind targetId overrideReason remarks } reducedTotal recoveredTotal " +
+    "priorityCount overriddenCount requests { code subjectCode projectName requestedAmount " +
+    "priority reducedAmount afterConsequences arrangedAmount } requestedTotal arrangedTotal " +
+    "transfers { code programme }";
   const CHANGE_FIELDS = "subjectId subjectName field before after " +
     "corrections { position recordedAt changes }";
   const MAIN_QUERY = `query Portal($asOf: DateTime, $past: Boolean!, $year: Int!) {
@@ -40,6 +46,7 @@
       monitoringRounds { roundName subjects } projectSelfEvaluationCoverage
       departmentSelfEvaluationCoverage spotCheckedSubjects
       gradeDistribution { grade count } statements }
+    results: resultsLedger(fiscalYear: $year) { ${RESULTS_FIELDS} }
     subjects(fiscalYear: $year, first: 200) { edges { node { id code } }
       pageInfo { hasNextPage endCursor } }
   }
@@ -348,6 +355,7 @@
     renderGrades();
     renderCoverage();
     renderReviewDownloads();
+    renderResults();
     renderVerify();
   }
 
@@ -530,7 +538,8 @@
     const position = state.data.then.position;
     const cp = checkpointFor(position);
     const cpText = cp ? t("downloads.checkpoint", { size: cp.size }) : t("downloads.noCheckpoint");
-    const label = { coverage: "downloads.coverage", review: "downloads.review" }[file] || "downloads.heading";
+    const label = { coverage: "downloads.coverage", review: "downloads.review",
+      "results-ledger": "downloads.results" }[file] || "downloads.heading";
     box.replaceChildren(h("span", { class: "downloads-label", text: t(label) }));
     for (const format of formats) {
       const href = `/exports/${state.year}/${file}.${format}?position=${position}`;
@@ -592,6 +601,98 @@
   // 复评结果: the review result table, as the bureau publishes it on its portal.
   function renderReviewDownloads() {
     renderDownloads($("review-downloads"), "review", t("downloads.review"), COVERAGE_FORMATS);
+  }
+
+  /* A word for a value the server names by code (results.basis.grade → 等级), or the code. */
+  function wordFor(prefix, value) {
+    const key = `${prefix}.${value}`;
+    const text = t(key);
+    return text === key ? value : text;
+  }
+
+  /* A table: headers from `prefix.col.<key>`; a cell is text, or a list of nodes and text
+     (strings always become text nodes, never markup); amount columns right-aligned. */
+  function dataTable(prefix, label, columns, rows, foot) {
+    const cls = (c) => [`col-${c.key}`, c.num ? "num" : null].filter(Boolean).join(" ");
+    return h("div", { class: "table-scroll", role: "region", tabindex: "0",
+      "aria-label": t("annex.scrollLabel", { title: label }) },
+    h("table", { class: "annex-table data-table" },
+      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: cls(c),
+        text: t(`${prefix}.col.${c.key}`) })))),
+      h("tbody", {}, rows.map((row) => h("tr", {}, columns.map((c, i) =>
+        h("td", { class: cls(c), lang: c.zh ? "zh-CN" : null }, row[i]))))),
+      foot ? h("tfoot", {}, foot) : null));
+  }
+
+  /* Text that must not break inside (a code, "等级 优"); the page breaks between pieces. */
+  function keep(text) {
+    return h("span", { class: "nowrap", text });
+  }
+
+  function between(pieces, separator) {
+    return pieces.flatMap((piece, index) => (index ? [separator, piece] : [piece]));
+  }
+
+  /* 结果应用台账: what the year's results did to the next year's budget. Each consequence with
+     its basis (and the log position of the event it cites), the rule and its wording, the
+     effect, target and amount; the totals; the next year's requests against the amounts
+     arranged. Only what the caller may read: the API filters, the page adds nothing. */
+  function renderResults() {
+    const r = state.data.then.results;
+    const next = r.fiscalYear + 1;
+    const money = (amount) => t("results.amount", { amount });
+    $("results-intro").textContent = t("results.intro", { year: r.fiscalYear, next });
+    $("results-totals").replaceChildren(...[
+      ["results.reduced", money(r.reducedTotal)], ["results.recovered", money(r.recoveredTotal)],
+      ["results.priority", t("results.count", { count: r.priorityCount })],
+      ["results.overridden", t("results.count", { count: r.overriddenCount })],
+    ].map(([key, value]) => h("div", {}, h("dt", { text: t(key) }), h("dd", { text: value }))));
+    const basis = (row) => between([
+      keep([wordFor("results.basis", row.basisKind), row.basisGradeLabel].filter(Boolean).join(" ")),
+      row.basisPosition === null ? null : keep(t("results.position", { position: row.basisPosition })),
+    ].filter(Boolean), " ");
+    const rule = (row) => (row.ruleVersion === null ? row.ruleWording || "—"
+      : [keep(t("results.rule", { version: row.ruleVersion })), keep(row.ruleWording)]);
+    const effect = (row) => (state.lang === "en" ? wordFor("result", row.effect) : row.effectLabel) +
+      (row.percentage === null ? "" : ` ${plainNumber(row.percentage)}%`);
+    const target = (row) => {
+      const transfer = row.targetKind === "transfer" && r.transfers.find((x) => x.code === row.targetId);
+      const year = row.targetFiscalYear === null ? null : keep(String(row.targetFiscalYear));
+      return between([year, keep(`${wordFor("results.target", row.targetKind)} ${row.targetId}`),
+        transfer ? transfer.programme : null].filter(Boolean), " ");
+    };
+    const remarks = (row) => [row.overrideReason ? t("results.override", { reason: row.overrideReason }) : null,
+      row.remarks || null].filter(Boolean).join("；");
+    const heading = t("results.heading");
+    $("results-body").replaceChildren(r.rows.length
+      ? dataTable("results", heading, [{ key: "seq" }, { key: "name", zh: true }, { key: "basis" },
+        { key: "rule" }, { key: "effect" }, { key: "target" }, { key: "amount", num: true },
+        { key: "remarks", zh: true }],
+      r.rows.map((row, index) => [String(index + 1), row.subjectName, basis(row), rule(row),
+        effect(row), target(row), row.amount === null ? "—" : row.amount, remarks(row)]))
+      : h("p", { class: "empty", text: t("results.none", { year: r.fiscalYear }) }));
+
+    const requestsTitle = t("requests.heading", { next });
+    $("requests-heading").textContent = requestsTitle;
+    const names = new Map(r.rows.map((row) => [row.subjectCode, row.subjectName]));
+    const notes = (q) => between([
+      keep(q.subjectCode ? t("requests.continues", { code: q.subjectCode }) : t("requests.new")),
+      q.priority ? keep(t("requests.priority")) : null].filter(Boolean), "；");
+    const foot = h("tr", {}, h("th", { scope: "row", colspan: "2", text: t("total") }),
+      h("td", { class: "num total", text: r.requestedTotal }), h("td", {}), h("td", {}),
+      h("td", { class: "num total", text: r.arrangedTotal }), h("td", {}));
+    $("requests-body").replaceChildren(r.requests.length
+      ? dataTable("requests", requestsTitle, [{ key: "code" }, { key: "name", zh: true },
+        { key: "requested", num: true }, { key: "reduced", num: true }, { key: "after", num: true },
+        { key: "arranged", num: true }, { key: "remarks" }],
+      r.requests.map((q) => [keep(q.code),
+        q.projectName || names.get(q.subjectCode) || q.subjectCode || "—",
+        q.requestedAmount, q.reducedAmount,
+        q.afterConsequences === null ? t("requests.stopped") : q.afterConsequences,
+        q.arrangedAmount === null ? "—" : q.arrangedAmount, notes(q)]), foot)
+      : h("p", { class: "empty", text: t("requests.none", { next }) }));
+    renderDownloads($("results-downloads"), "results-ledger", t("results.title", { year: r.fiscalYear }),
+      COVERAGE_FORMATS);
   }
 
   function renderVerify() {

@@ -279,6 +279,67 @@ def test_seed_tables_sorting_detail_verify_language_and_token(session: Session,
 
 
 @pytest.mark.browser
+def test_the_results_ledger_section_shows_what_2022_did_to_2023(session: Session,
+                                                                artifacts: Path) -> None:
+    """结果应用台账 of the selected year as the public reads it: the sample's 2023
+    consequences of 2022 results with their basis and rule, the totals, the 2023 requests
+    against the amounts arranged, and downloads of the same position. Text from the ledger
+    stays text."""
+    portal = session.portal
+    script = '<img src=x onerror="window.pwned=1">'
+    do(portal.ledger, "apply_result", subject_code="XS-2022-KP-07", kind="recover",
+       amount="5.00", cites_kind="grade", remarks=script)
+    page = session.open()
+    page.wait_for_selector("#results-body tbody tr")
+    rows: list[list[str]] = page.eval_on_selector_all(
+        "#results-body tbody tr",
+        "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))")
+    assert len(rows) == 19 and [r[0] for r in rows] == [str(n) for n in range(1, 20)]
+    [kp06] = [r for r in rows if r[4] == "收回" and r[6] == "20.00"]
+    assert kp06[1] == "相山区渠沟镇人民政府2022年环卫保洁作业市场化项目"
+    assert re.fullmatch(r"等级 良 （账本位置 \d+）", kp06[2]) and kp06[3] == "第2版：维持"
+    assert kp06[5] == "2023 项目 XS-2022-KP-06"
+    assert any(r[5] == "2023 转移支付 XS-2023-TR-01 对镇街均衡性转移支付（示例）" for r in rows)
+    injected = next(r for r in rows if r[6] == "5.00")
+    assert injected[7] == script  # shown as text, never parsed
+    assert page.locator("#results img").count() == 0
+    assert page.evaluate("window.pwned === undefined")
+    totals = page.inner_text("#results-totals")
+    assert "收回合计\n25.00 万元" in totals and "优先安排\n2 项" in totals
+    assert "核减合计\n0.00 万元" in totals
+    assert page.inner_text("#requests-heading") == "2023 年度预算申请与安排（结果应用后）"
+    requests: list[list[str]] = page.eval_on_selector_all(
+        "#requests-body tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText))")
+    assert [r[0] for r in requests] == ["XS-2023-REQ-01", "XS-2023-REQ-02"]
+    assert requests[0][1:6] == ["相山区住房和城乡建设局2022年市政应急维修项目", "548.95",
+                                "0.00", "548.95", "548.95"]
+    assert requests[0][6] == "延续 XS-2022-KP-01；优先安排"
+    assert page.inner_text("#requests-body tfoot").split() == ["合计", "1073.30", "1073.30"]
+    page.locator("#results").screenshot(path=str(artifacts / "portal-results-ledger.png"))
+
+    position = page.evaluate("new URL(document.querySelector("
+                             "'#results-downloads a[data-format=xlsx]').href)"
+                             ".searchParams.get('position')")
+    for fmt in ("xlsx", "pdf", "csv"):
+        link = page.locator(f"#results-downloads a[data-format={fmt}]")
+        assert link.get_attribute("href") == (
+            f"/exports/2022/results-ledger.{fmt}?position={position}")
+    assert page.locator("#results-downloads a[data-format=fdp]").count() == 0
+    download = page.request.get(portal.url + f"/exports/2022/results-ledger.xlsx?position="
+                                f"{position}")
+    assert download.ok
+    sheet = load_workbook(io.BytesIO(download.body())).worksheets[0]
+    assert any(r[5] == "收回" and r[8] is not None and Decimal(str(r[8])) == Decimal("20.00")
+               for r in sheet.iter_rows(values_only=True))
+
+    page.click("#lang")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
+    assert page.inner_text("#results-heading") == "Results ledger (结果应用台账)"
+    assert "Idle balance recovered" in page.inner_text("#results-body")
+    session.watch.check()
+
+
+@pytest.mark.browser
 def test_a_slow_answer_for_an_audience_left_behind_does_not_replace_the_chosen_one(
         session: Session) -> None:
     page = session.open()
