@@ -57,6 +57,13 @@ def test_sample_load_then_log_shows_the_sixteen_subjects(database: Database,
     sheet = load_workbook(out).active
     cells = {row[0]: row[1] for row in sheet.iter_rows(values_only=True) if row[0]}
     assert cells["年度资金总额（万元）"] == "640.85" and "退回" in cells["审核记录"]
+    # The results ledger (结果应用台账) of 2022, with its sidecar.
+    ledger_csv = tmp_path / "results-ledger.csv"
+    said = jixiao(database, "export", "--year", "2022", "--table", "results-ledger",
+                  "--format", "csv", "--out", str(ledger_csv))
+    assert "2022年度绩效评价结果应用台账, 18 rows" in said and "ledger position" in said
+    assert "2,收回合计,20.00,万元" in ledger_csv.read_text("utf-8-sig").splitlines()
+    assert (tmp_path / "results-ledger.csv.provenance.json").exists()
 
 
 def test_log_filters_by_subject_and_time(database: Database) -> None:
