@@ -26,6 +26,7 @@ from projections.exports.coverage_report import TableName, coverage_report, tabl
 from projections.exports.report import Report, report_from_annex
 from projections.exports.results_ledger_report import ledger_report
 from projections.exports.review_report import review_report
+from projections.monitoring_rounds import RoundSummary, round_summary
 from projections.results_ledger import ResultsLedger, restricted
 from projections.review import ReviewResults, review_results
 from projections.rows import SubjectRow
@@ -269,3 +270,11 @@ def results_ledger(read: ReadModel, vis: Visibility, moment: Moment,
         return found
     rows = [r for r in read.year_rows(moment, fiscal_year) if vis.allows_row(r)]
     return restricted(found, {r.code for r in rows}, {r.unit_code for r in rows})
+
+
+def monitoring_round(read: ReadModel, vis: Visibility, moment: Moment,
+                     round_id: str) -> RoundSummary | None:
+    """A round's summary over the subjects in its scope the caller sees (all, for a full
+    reader): its counts and sums cover only those, so a budget unit learns nothing of other
+    units' rows. GraphQL's monitoringRound and the round's download both read it here."""
+    return round_summary(read, moment, round_id, None if vis.everything else vis.allows_row)

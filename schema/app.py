@@ -37,7 +37,7 @@ from schema import build_schema
 from schema.auth import PUBLIC_ACTOR, Authenticate, RateLimit, scope_actor
 from schema.context import PINNED, Context, Services, resolve_actor
 from schema.exports import routes as export_routes
-from schema.goal_table_exports import goal_table_routes
+from schema.form_exports import form_routes
 from schema.graphiql import graphiql_page, graphiql_routes
 from schema.health import health_routes
 from schema.http_input import GRAPHQL_PARAMS, BadRequest, graphql_params, read_json
@@ -410,8 +410,8 @@ def build_app(services: Services, tokens: TokenStore, *, dev: bool = False,
 
     app = Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
                             WebSocketRoute("/graphql", graphql),
-                            *goal_table_routes(read_model, run=services.run,
-                                               actor_of=resolve_actor, pool=services.exports),
+                            *form_routes(read_model, run=services.run, actor_of=resolve_actor,
+                                         pool=services.exports),
                             *export_routes(read_model, run=services.run, actor_of=resolve_actor,
                                            pool=services.exports),
                             *portal_routes(read_model, run=services.run,

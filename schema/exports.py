@@ -20,7 +20,7 @@ import json
 import logging
 import tempfile
 import zipfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -66,6 +66,7 @@ EXTENSIONS: dict[FormatName, str] = {"xlsx": "xlsx", "csv": "csv", "pdf": "pdf",
                                      "fdp": "datapackage.zip"}
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 MIN_YEAR, MAX_YEAR = 2000, 2100
+MAX_DIGITS = 18  # a position or version; more is no record (int() of 4300+ digits raises)
 
 
 class Run(Protocol):
@@ -175,8 +176,14 @@ def _parameters(request: Request) -> tuple[int, str, str, int | None, datetime |
     if not dot:
         raise ValueError("format", f"{file_name!r} names no format; use e.g. "
                          "key-projects.xlsx (xlsx, csv, pdf or fdp)")
-    as_of_text = request.query_params.get("asOf")
-    position_text = request.query_params.get("position")
+    position, as_of = moment_parameters(request.query_params)
+    return int(year_text), table, fmt, position, as_of
+
+
+def moment_parameters(query: Mapping[str, str]) -> tuple[int | None, datetime | None]:
+    """position and asOf of a download (at most one); ValueError(parameter, message)."""
+    as_of_text = query.get("asOf")
+    position_text = query.get("position")
     if as_of_text is not None and position_text is not None:
         raise ValueError("asOf", "give asOf or position, not both")
     as_of = None
@@ -191,11 +198,12 @@ def _parameters(request: Request) -> tuple[int, str, str, int | None, datetime |
                              "2022-09-30T18:00:00+08:00")
     position = None
     if position_text is not None:
-        if not position_text.isdecimal():
-            raise ValueError("position", f"position {position_text!r} is not a "
-                             "non-negative integer")
+        if not (position_text.isascii() and position_text.isdigit()
+                and len(position_text) <= MAX_DIGITS):
+            raise ValueError("position", f"position {position_text[:40]!r} is not a "
+                             f"non-negative integer of at most {MAX_DIGITS} digits")
         position = int(position_text)
-    return int(year_text), table, fmt, position, as_of
+    return position, as_of
 
 
 def routes(read_model_getter: ReadModelGetter, *, run: Run | None = None,

@@ -71,12 +71,6 @@ class MonitoringRoundSummary:
                    actions=list(s.actions), statements=s.statements())
 
 
-def summary(read: ReadModel, vis: seen.Visibility, moment: values.Moment,
-            round_id: str) -> mr.RoundSummary | None:
-    return mr.round_summary(read, moment, round_id,
-                            None if vis.everything else vis.allows_row)
-
-
 @strawberry.type
 class MonitoringFields:
     """Mixed into the `Ledger` type: its moment, visibility and views are those of the
@@ -95,5 +89,6 @@ class MonitoringFields:
     @field(description="One monitoring round's summary; null if not opened by this moment.")
     async def monitoring_round(self, info: Information,
                                round_id: str) -> MonitoringRoundSummary | None:
-        found = await services(info).run(summary, self.read, self.vis, self.moment, round_id)
+        found = await services(info).run(seen.monitoring_round, self.read, self.vis,
+                                         self.moment, round_id)
         return None if found is None else MonitoringRoundSummary.of(found)
