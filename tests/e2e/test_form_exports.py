@@ -144,8 +144,9 @@ def test_self_evaluation_refusals_are_typed(sample_api: Api, unit_client: TestCl
     head = client.get(f"{SELF_EVALUATIONS}.xlsx").headers["x-jixiao-position"]
     assert refusal(client, "/exports/self-evaluations/NO-SUCH.xlsx", 404) == {
         "message": f"no subject 'NO-SUCH' at position {head}", "parameter": "code"}
-    assert refusal(client, f"{SELF_EVALUATIONS}.xlsx", 400, position="x")[
-        "parameter"] == "position"
+    for bad in ("x", "٣", "9" * 5000):  # int() of 4300+ digits raises: a 500 before
+        for url in (f"{SELF_EVALUATIONS}.xlsx", "/exports/2022/key-projects.csv"):
+            assert refusal(client, url, 400, position=bad)["parameter"] == "position"
     assert refusal(client, f"{SELF_EVALUATIONS}.xlsx", 400, position="1",
                    asOf="2023-01-01T00:00:00+08:00")["parameter"] == "asOf"
 
