@@ -53,7 +53,7 @@ from schema.exports import (
     write_body,
 )
 
-EVERYTHING = Visibility(everything=True, audiences=frozenset())  # no actor_of: an operator's
+EVERYTHING = Visibility(everything=True, audiences=frozenset())  # no actor_of: all records
 ReadForm = Callable[[ReadModel, Visibility, Moment, str, Mapping[str, str], Provenance], Report]
 
 
@@ -70,7 +70,7 @@ class Form:
     parameter: str  # what names the record in refusals: "code" or "round"
     example: str  # a record's name, for the refusal of a file name without a format
     formats: tuple[FormatName, ...]
-    read: ReadForm  # (read, seen, moment, record, query, provenance) -> Report
+    report: ReadForm  # (read, seen, moment, record, query, provenance) -> Report
 
 
 def _subject(read: ReadModel, seen: Visibility, moment: Moment, code: str) -> SubjectDetail:
@@ -140,7 +140,7 @@ def plan(read: ReadModel, form: Form, record: str, fmt: str, query: Mapping[str,
     moment = resolve_moment(read, position=position, as_of=as_of)
     seen = None if actor is None else visibility(read, actor, moment)
     status = checkpoint_status(read, moment)
-    report = form.read(read, seen or EVERYTHING, moment, record, query, status.provenance)
+    report = form.report(read, seen or EVERYTHING, moment, record, query, status.provenance)
     p = status.provenance
     checkpoint = ("none" if p.checkpoint_root is None
                   else f"{p.checkpoint_origin} {p.checkpoint_size} {p.checkpoint_root}")

@@ -176,7 +176,8 @@ def test_a_monitoring_round_downloads_with_its_counts_and_amounts(sample_api: Ap
     labels = by_first(found)
     assert found[0][0] == "2022年1-8月绩效运行监控汇总表"
     assert labels["报送情况"][1] == "应报16个，按期报送13个，逾期报送1个，未报送2个"
-    assert labels["监控汇总"][1].endswith("跟踪监控项目14个，监控资金29152.89万元，预算执行率60.97%")
+    assert labels["监控汇总"][1].endswith(
+        "跟踪监控项目14个，监控资金29152.89万元，预算执行率60.97%")
     assert labels["预警处理"][1] == "调整预算 1项"
     body = [r for r in found if isinstance(r[0], int)]
     assert [r[0] for r in body] == list(range(1, 17))
@@ -253,7 +254,8 @@ def test_the_forms_download_as_pdf(sample_api: Api, tmp_path: Path) -> None:
     returned, _ = text(f"{SELF_EVALUATIONS}.pdf?version=1")
     assert "第1版" in returned and "96.95" in returned and "98.65" not in returned
     summary, position = text(f"{ROUND}.pdf")
-    for expected in ("2022年1-8月绩效运行监控汇总表", "应报16个，按期报送13个，逾期报送1个，未报送2个",
-                     "31030.61", "29152.89", "17773.46", "60.97", "逾期报送", "调整预算",
+    for expected in ("2022年1-8月绩效运行监控汇总表",
+                     "应报16个，按期报送13个，逾期报送1个，未报送2个", "31030.61",
+                     "29152.89", "17773.46", "60.97", "逾期报送", "调整预算",
                      f"数据截至账本位置 {position}"):
         assert expected in summary, expected
