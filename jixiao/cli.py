@@ -20,6 +20,7 @@ import ledger.tokens_cli
 import projections.cli
 import projections.exports.cli
 import projections.exports.monitoring_report
+import projections.fiscal_year
 import schema.cli
 from ledger.errors import DomainError
 from ledger.store import Database
@@ -32,6 +33,7 @@ COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
     projections.cli.register,  # projections, replay
     projections.exports.cli.register,  # export, disclose
     projections.exports.monitoring_report.register,  # export-round
+    projections.fiscal_year.register,  # close-year
     ledger.importing.cli.register,  # import-table
     jixiao.regions_cli.register,  # regions
     ledger.tokens_cli.register,  # tokens

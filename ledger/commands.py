@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -62,6 +62,11 @@ class Command(BaseModel):
     command_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8,
                                                  max_length=128), BeforeValidator(check_name)]
     effective_on: date | None = None
+
+    # Fields the server fills in before the ledger records the command, never a caller: the
+    # API's input leaves them out (schema.inputs), and a command id stands for the request
+    # without them (runtime.request_hash), so a retry replays rather than clashes.
+    SERVER_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
 
 class RegisterUnit(Command):
@@ -544,9 +549,33 @@ class OpenFiscalYear(Command):
     fiscal_year: Year
 
 
+class CitedCheckpoint(BaseModel):
+    """A signed checkpoint a record cites: its origin, size, root, last position and the
+    signed note itself (ledger.integrity.citation checks that they agree)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    origin: Name
+    size: int = Field(ge=0)
+    root: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$"),
+                    BeforeValidator(check_name)]  # base64 of 32 bytes, as in the note
+    last_position: int = Field(ge=0)
+    # verbatim: a signed note ends in a newline, which the text types would strip
+    note: Annotated[str, StringConstraints(min_length=1, max_length=20000),
+                    BeforeValidator(check_text)]
+
+
 class CloseFiscalYear(Command):
+    """Close a fiscal year's cycle (绩效管理年度); the server signs the checkpoint it cites.
+
+    The closing service (projections.fiscal_year) signs a checkpoint covering the log's head
+    and fills in `checkpoint`, or says in `checkpoint_summary` why there is none."""
+
+    SERVER_FIELDS: ClassVar[frozenset[str]] = frozenset({"checkpoint", "checkpoint_summary"})
+
     fiscal_year: Year
-    checkpoint: JsonObject | None = None
+    checkpoint: CitedCheckpoint | None = None
+    checkpoint_summary: Note = ""
 
 
 class RecordBudgetRequest(Command):

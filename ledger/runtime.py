@@ -125,8 +125,9 @@ def parse_command(model: type[C], data: dict[str, Any]) -> C:
 
 
 def request_hash(name: str, cmd: c.Command) -> str:
-    """What a command id stands for: the command's name and its validated fields."""
-    body = cmd.model_dump_json(exclude={"command_id"})
+    """What a command id stands for: the command's name and its validated fields (not those
+    the server fills in: a retry of the same request finds them changed)."""
+    body = cmd.model_dump_json(exclude={"command_id", *cmd.SERVER_FIELDS})
     return hashlib.sha256(f"{name}\n{body}".encode()).hexdigest()
 
 

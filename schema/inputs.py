@@ -129,7 +129,10 @@ def input_for(model: type[BaseModel], name: str | None = None) -> type:
         return _inputs[name]
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {"__annotations__": annotations}
-    for field_name, info in model.model_fields.items():
+    # What the server fills in (c.Command.SERVER_FIELDS) is no part of what a caller sends.
+    server: frozenset[str] = getattr(model, "SERVER_FIELDS", frozenset())
+    fields = {k: v for k, v in model.model_fields.items() if k not in server}
+    for field_name, info in fields.items():
         gql, note = map_type(info.annotation, model.__name__, field_name)
         description = "; ".join(x for x in (info.description, note) if x) or None
         required = info.is_required()
@@ -139,7 +142,7 @@ def input_for(model: type[BaseModel], name: str | None = None) -> type:
     doc = (model.__doc__ or "").strip().splitlines()
     cls = type(name, (), namespace)
     cls.__module__ = __name__
-    cls.__input_fields__ = tuple(model.model_fields)  # type: ignore[attr-defined]
+    cls.__input_fields__ = tuple(fields)  # type: ignore[attr-defined]
     made = strawberry.input(cls, name=name,
                             description=doc[0] if doc and not doc[0].startswith("Commands:")
                             else f"Input of {model.__name__}.")

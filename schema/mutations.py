@@ -7,13 +7,17 @@ a refusal comes back as a member of the mutation's result union, so clients bran
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Union, cast
 
 import strawberry
 
 from ledger.errors import DomainError, HiddenSubject
-from ledger.runtime import CommandResult, camel
+from ledger.runtime import Actor, CommandResult, camel
+from projections.fiscal_year import close_fiscal_year
+from projections.views import ReadModel
 from projections.visibility import command_refusal
 from schema.context import Information, services
 from schema.errors import ERROR_TYPES, to_refusal
@@ -68,10 +72,18 @@ DESCRIPTIONS: dict[str, str] = {
     "act_on_warning": "Record what follows a monitoring warning, citing it (调整目标 / 调整预算 / "
                       "暂缓 / 收回资金).",
     "open_fiscal_year": "Open a fiscal year's performance cycle (绩效管理年度).",
-    "close_fiscal_year": "Close a fiscal year's cycle, citing a signed checkpoint if any.",
+    "close_fiscal_year": "Close a fiscal year's cycle (绩效管理年度): the server signs a "
+                         "checkpoint covering the log and the closing cites it, or says why "
+                         "there is none (no signing key).",
     "record_budget_request": "Record a unit's budget request for the next year (预算申报).",
     "arrange_budget": "Record the amount arranged for a budget request (安排数).",
     "link_transfer": "Link a transfer allocation to the recipient's 财政运行综合绩效 (转移支付).",
+}
+
+# Commands that a projections service completes before the ledger records them (what the
+# command's SERVER_FIELDS hold): the mutation calls the service, not the ledger.
+SERVICES: dict[str, Callable[[ReadModel, dict[str, Any], Actor], CommandResult]] = {
+    "close_fiscal_year": close_fiscal_year,
 }
 
 # The ids each command reports (CommandResult.ids key, field name, type).
@@ -150,8 +162,11 @@ def make_mutation(method: str) -> Any:
         svc = services(info)
         info.context.mark(False)
         data = to_data(input)
+        service = SERVICES.get(method)
+        call = (getattr(svc.ledger, method) if service is None
+                else functools.partial(service, svc.read_model))
         try:
-            res = await svc.write(getattr(svc.ledger, method), data, info.context.actor)
+            res = await svc.write(call, data, info.context.actor)
         except HiddenSubject as exc:
             record_command(method, exc.code)
             return to_refusal(await svc.run(command_refusal, svc.read_model,

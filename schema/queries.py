@@ -22,6 +22,7 @@ from ledger.grades import Grade as LedgerGrade
 from ledger.log import read_log
 from projections import values
 from projections import visibility as seen
+from projections.fiscal_year import fiscal_year_cycle
 from projections.goal_views import indicator_library
 from projections.stops import ViewStopped
 from projections.views import ReadModel
@@ -43,6 +44,7 @@ from schema.types import (
     Coverage,
     DisclosurePackage,
     EvaluationTable,
+    FiscalYearCycle,
     Grade,
     LogConnection,
     LogEdge,
@@ -89,6 +91,15 @@ class LedgerView(MonitoringFields, ProofFields, ReviewFields, PreviewFields):
     async def results_ledger(self, info: Information, fiscal_year: int) -> ResultsLedger:
         found = await services(info).run(seen.results_ledger, self.read, self.vis,
                                          self.moment, fiscal_year)
+        return found
+
+    @field(description="A fiscal year's cycle (绩效管理年度): when it was opened, and its "
+           "closing with the signed checkpoint it cites (origin, size, root, note) or why "
+           "none; null if not opened by this moment.")
+    async def fiscal_year_cycle(self, info: Information,
+                                fiscal_year: int) -> FiscalYearCycle | None:
+        found = await services(info).run(fiscal_year_cycle, self.read, self.moment,
+                                         fiscal_year)
         return found
 
     @field(description="Coverage of goals, monitoring, self-evaluation, spot checks.")

@@ -18,7 +18,7 @@ from ledger import annex, grades
 from ledger.domain.fiscal_year import TransferAllocation
 from ledger.grades import Grade as Grade
 from ledger.log import LogRecord, jsonable
-from projections import results_ledger, values
+from projections import fiscal_year, results_ledger, values
 from schema.records import record_type
 
 # The ledger's own enum, so the API's grades are the ledger's by construction.
@@ -65,11 +65,13 @@ else:  # GraphQL sees the types declared from them
 
 if TYPE_CHECKING:
     ResultsLedger = results_ledger.ResultsLedger
+    FiscalYearCycle = fiscal_year.FiscalYearCycle
 else:
     record_type(results_ledger.ResultsLedgerRow)
     record_type(results_ledger.RequestLine)
     record_type(TransferAllocation)
     ResultsLedger = record_type(results_ledger.ResultsLedger)
+    FiscalYearCycle = record_type(fiscal_year.FiscalYearCycle)
 
 
 # -- coverage --------------------------------------------------------------------------------

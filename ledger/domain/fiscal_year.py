@@ -67,13 +67,16 @@ class FiscalYear(LedgerAggregate):
         self.fiscal_year = fiscal_year
         self.opened_on = meta.effective_on
         self.closed_on: date | None = None
+        self.closed_version: int | None = None  # the Closed event's version
         self.checkpoint: dict[str, Any] | None = None
+        self.checkpoint_summary = ""
         self.requests: dict[str, BudgetRequest] = {}
         self.transfers: dict[str, TransferAllocation] = {}
         self.corrections: list[Correction] = []
 
     def check_open(self) -> None:
-        if self.closed_on is not None:
+        # not closed_on: a closing without a business date leaves it None
+        if self.closed_version is not None:
             raise _rule("FISCAL_YEAR_CLOSED", f"fiscal year {self.fiscal_year} is closed",
                         "fiscalYear", "a closed year takes no more requests or transfers")
 
@@ -135,11 +138,17 @@ class FiscalYear(LedgerAggregate):
                         "targetId", "a consequence reaches a recorded transfer")
         return found
 
-    def close(self, checkpoint: dict[str, Any] | None, meta: Meta) -> None:
+    def close(self, checkpoint: dict[str, Any] | None, checkpoint_summary: str,
+              meta: Meta) -> None:
+        """`checkpoint`: the signed checkpoint the closing cites (origin, size, root, last
+        position, note), checked by the ledger; `checkpoint_summary` says which, or why none."""
         self.check_open()
-        self._closed(checkpoint=checkpoint, meta=meta)
+        self._closed(checkpoint=checkpoint, checkpoint_summary=checkpoint_summary, meta=meta)
 
     @event("Closed")
-    def _closed(self, checkpoint: dict[str, Any] | None, meta: Meta) -> None:
+    def _closed(self, checkpoint: dict[str, Any] | None, meta: Meta,
+                checkpoint_summary: str = "") -> None:
         self.closed_on = meta.effective_on
+        self.closed_version = self.next_version()
         self.checkpoint = checkpoint
+        self.checkpoint_summary = checkpoint_summary

@@ -15,9 +15,12 @@ EVALUATION_RECORDED = "Subject.EvaluationRecorded"
 GRADE_ASSIGNED = "Subject.GradeAssigned"
 CORRECTION_TYPE = "LedgerAggregate.EventCorrected"
 DISCLOSURE_RECORDED = "Disclosure.Recorded"
+FISCAL_YEAR_CLOSED = "FiscalYear.Closed"
 
 REPLAYED = (UNIT_REGISTERED, SUBJECT_REGISTERED, EVALUATION_COMMISSIONED, EVALUATION_RECORDED,
-            GRADE_ASSIGNED, CORRECTION_TYPE, DISCLOSURE_RECORDED)
+            GRADE_ASSIGNED, CORRECTION_TYPE, DISCLOSURE_RECORDED, FISCAL_YEAR_CLOSED)
+# The records that cite a checkpoint of the log (payload `checkpoint`), and what each is.
+CITING = {DISCLOSURE_RECORDED: "disclosure", FISCAL_YEAR_CLOSED: "closing of a fiscal year"}
 
 
 def cited(type_name: str) -> str:

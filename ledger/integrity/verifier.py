@@ -67,7 +67,7 @@ PUBLIC_KEY_FILE = "public.key"
 RECORD_KEYS = frozenset({"position", "recorded_at", "type", "aggregate_id", "version", "actor",
                          "command_id", "effective_on", "payload"})
 REPLAYED = frozenset(t.encode() for t in names.REPLAYED)
-DISCLOSED = names.DISCLOSURE_RECORDED.encode()
+CITING = {kind.encode(): what for kind, what in names.CITING.items()}
 _sha256 = hashlib.sha256
 
 
@@ -379,7 +379,7 @@ def verify_bundle(bundle: Path | str, *, key: str | None = None, at: int | None 
     if not (bundle / EVENTS_FILE).is_file():
         raise BundleError(f"{EVENTS_FILE} is missing")
     tree, replay, positions = LogTree(), AnnexReplay(), array("q")
-    disclosed: list[tuple[int, dict[str, Any]]] = []
+    cited: list[tuple[int, str, dict[str, Any]]] = []
     add, last, previous = tree.add, found[-1].size, 0
     with open(bundle / EVENTS_FILE, "rb") as events:
         for number, raw in enumerate(events, start=1):
@@ -398,8 +398,9 @@ def verify_bundle(bundle: Path | str, *, key: str | None = None, at: int | None 
                                   "nothing proves it", line=number, position=position)
             if kind in REPLAYED or strict:
                 record = _parse(data, number, position)
-                if kind == DISCLOSED and record["payload"].get("checkpoint"):
-                    disclosed.append((number, record["payload"]["checkpoint"]))
+                if kind in CITING:
+                    if record["payload"].get("checkpoint"):
+                        cited.append((number, CITING[kind], record["payload"]["checkpoint"]))
                 elif number <= target.size:
                     _replay(replay, record, number)
             checkpoint = sizes.get(number)
@@ -413,7 +414,7 @@ def verify_bundle(bundle: Path | str, *, key: str | None = None, at: int | None 
     if tree.size < last:
         _locate(bundle, tree, found[-1], positions)
     _check_consistency(tree, found)
-    _check_disclosures(tree, disclosed, positions)
+    _check_citations(tree, cited, positions, verifier)
     _check_known(tree, verifier, found[-1].origin, known)
     return BundleReport(key=verifier.text(), events=tree.size, checkpoints=tuple(found),
                         proven_by=target, tables=tuple(replay.tables()),
@@ -454,15 +455,26 @@ def _check_known(tree: LogTree, verifier: NoteVerifier, origin: str,
                               f"root of the known checkpoint {seen.size}")
 
 
-def _check_disclosures(tree: LogTree, disclosed: list[tuple[int, dict[str, Any]]],
-                       positions: Sequence[int]) -> None:
-    """A disclosure records the checkpoint it was proven by; the log must reproduce it."""
-    for line, claim in disclosed:
+def _check_citations(tree: LogTree, cited: list[tuple[int, str, dict[str, Any]]],
+                     positions: Sequence[int], verifier: NoteVerifier) -> None:
+    """A disclosure or a year's closing records the checkpoint it was proven by: the log must
+    reproduce its root, and a signed note it carries must verify and say the same."""
+    for line, what, claim in cited:
+        at = positions[line - 1]
         try:
             size, root = int(claim["size"]), base64.b64decode(claim["root"], validate=True)
         except (KeyError, TypeError, ValueError, binascii.Error):
-            raise BundleError("disclosure names a malformed checkpoint", line=line,
-                              position=positions[line - 1]) from None
+            raise BundleError(f"{what} names a malformed checkpoint", line=line,
+                              position=at) from None
         if size >= line or tree.root_at(size) != root:
-            raise BundleError(f"disclosure names checkpoint {size} with a root the log does "
-                              "not reproduce", line=line, position=positions[line - 1])
+            raise BundleError(f"{what} names checkpoint {size} with a root the log does "
+                              "not reproduce", line=line, position=at)
+        if "note" in claim:
+            try:
+                signed = open_note(str(claim["note"]), verifier)
+            except NoteError as exc:
+                raise BundleError(f"{what} cites a checkpoint note that does not verify: "
+                                  f"{exc}", line=line, position=at) from None
+            if (signed.size, signed.root) != (size, root):
+                raise BundleError(f"{what} cites a note of checkpoint {signed.size}, not "
+                                  f"{size}", line=line, position=at)

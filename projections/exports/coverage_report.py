@@ -135,9 +135,10 @@ def cite_checkpoint(read: ReadModel, base: Provenance) -> CheckpointStatus:
                             f"(checkpoint covering position {base.position})", found.note)
 
 
-def make_checkpoint(read: ReadModel,
-                    base: Provenance) -> tuple[dict[str, Any] | None, CheckpointStatus]:
-    """Sign a checkpoint covering `base.position` now, and cite exactly that one.
+def make_checkpoint(read: ReadModel, base: Provenance, signed_for: str = "this package"
+                    ) -> tuple[dict[str, Any] | None, CheckpointStatus]:
+    """Sign a checkpoint covering `base.position` now, and cite exactly that one (the note
+    says what it was signed for: a disclosure package, a year's closing).
 
     Without a signing key the answer is "no checkpoint", said in words. Only a missing
     key degrades so: any other failure is an error, because a disclosure that silently
@@ -162,7 +163,7 @@ def make_checkpoint(read: ReadModel,
                     checkpoint_root=info.root)
     return info.for_disclosure(), CheckpointStatus(
         cited, f"检查点 {info.origin} 大小 {info.size} 根 {info.root} (checkpoint signed for "
-        f"this package)", info.note)
+        f"{signed_for})", info.note)
 
 
 def table_report(read: ReadModel, fiscal_year: int, table: TableName, moment: Moment,

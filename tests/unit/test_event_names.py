@@ -16,6 +16,7 @@ import pytest
 
 from ledger.domain.base import CORRECTION_TYPE, LedgerAggregate, Meta, type_name
 from ledger.domain.disclosure import Disclosure
+from ledger.domain.fiscal_year import FiscalYear
 from ledger.domain.registry import Agency, Expert, Unit
 from ledger.domain.subject import Subject
 from ledger.integrity import event_types as spelled
@@ -33,6 +34,7 @@ VERIFIER_TABLE: dict[str, Any] = {
     spelled.GRADE_ASSIGNED: Subject.GradeAssigned,
     spelled.CORRECTION_TYPE: LedgerAggregate.EventCorrected,
     spelled.DISCLOSURE_RECORDED: Disclosure.Recorded,
+    spelled.FISCAL_YEAR_CLOSED: FiscalYear.Closed,
 }
 
 
