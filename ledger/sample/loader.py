@@ -21,6 +21,11 @@ source names dimensions, not points: ledger.frameworks' defaults), the dimension
 (chosen so each total falls in the published grade's band), the sampling plan and its
 re-reviews (the source gives their counts, not which subjects), dates other than those
 above, and the consequence recorded for each grade.
+
+THE YEAR BEFORE (ledger.sample.previous_year): the report's sentence that units graded 优 in
+the 2021 spot check had priority for their budget requests is a fact; the 2021 subjects,
+scores, requests and amounts that show it are illustrative and say 示例. They belong to 2021
+(and 2022's requests), so 2022's tables and disclosures are what they were.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from ledger.grades import Grade
 from ledger.runtime import Actor
 from ledger.sample import monitoring
 from ledger.sample.goal_tables import declare_and_approve, load_library
+from ledger.sample.previous_year import PREDECESSORS, load_year_before
 from ledger.sample.results import load_results
 from ledger.sample.self_evaluations import submit_self_evaluation
 
@@ -163,6 +169,8 @@ def load_sample(app: Ledger, *, publish: bool = False) -> int:
     load_library(run)
     run("admit_agency", AGENCY[0], code=AGENCY[0], name=AGENCY[1],
         qualification="会计师事务所", effective_on=date(2022, 3, 1))
+    # the year before: 2021's 优 spot checks and the 2022 requests they gave priority
+    load_year_before(app, run, actor)  # (ledger.sample.previous_year)
 
     monitoring.open_round(run)
     for row in rows:
@@ -225,7 +233,8 @@ def load_subject(run: Any, row: SeedRow, unit_code: str) -> None:
     is_new = kind == "project" and row.seq in (2, 4)  # illustrative: two new projects
     run("register_subject", code, code=code, name=row.name, kind=kind, fiscal_year=FISCAL_YEAR,
         unit_code=unit_code, funds=str(funds), is_new=is_new, is_key=True,
-        tags=["民生"] if kind == "project" else [], effective_on=date(2022, 1, 1))
+        tags=["民生"] if kind == "project" else [], effective_on=date(2022, 1, 1),
+        predecessor_code=PREDECESSORS.get(code))
     if is_new:
         run("record_ex_ante_assessment", code, subject_code=code, conclusion="予以支持",
             dimensions={"立项必要性": "必要", "投入经济性": "经济", "绩效目标合理性": "合理",

@@ -93,3 +93,30 @@ def test_a_continuing_project_reads_back_to_the_year_before(api: Api) -> None:
         "RuleViolation", "PREDECESSOR_NOT_PREVIOUS_YEAR", "predecessorCode")
     assert api.data('query { ledger { subject(code: "S2") { code } } }')["ledger"][
         "subject"] is None
+
+
+def test_the_sample_shows_2021_spot_checks_giving_2022_requests_priority(
+        sample_api: Api) -> None:
+    """ledger { resultsLedger(fiscalYear: 2021) } over the sample (ledger.sample.previous_year):
+    the report's 对2021年抽查评级为优的各预算单位申请预算资金给予优先安排, with illustrative
+    amounts; 2022's tables are not touched by it."""
+    found = sample_api.data(RESULTS.replace("2022", "2021"))["ledger"]["resultsLedger"]
+    assert [(r["subjectCode"], r["effect"], r["basisKind"], r["basisGradeLabel"],
+             r["ruleWording"], r["targetFiscalYear"], r["targetKind"], r["targetId"])
+            for r in found["rows"]] == [
+        ("XS-2021-DO-01", "priority", "spot_check", "优", "优先安排", 2022, "budget_request",
+         "XS-2022-REQ-01"),
+        ("XS-2021-DO-02", "priority", "spot_check", "优", "优先安排", 2022, "budget_request",
+         "XS-2022-REQ-02")]
+    assert all(r["basisPosition"] and r["ruleVersion"] for r in found["rows"])
+    assert found["priorityCount"] == 2
+    assert [(q["code"], q["priority"], q["arrangedAmount"]) for q in found["requests"]] == [
+        ("XS-2022-REQ-01", True, "640.85"), ("XS-2022-REQ-02", True, "120.00")]
+    assert found["requestedTotal"] == found["arrangedTotal"] == "760.85"
+    continued = sample_api.data("""{ ledger { subject(code: "XS-2022-KP-05") {
+      predecessorCode predecessor { code fiscalYear } } } }""")["ledger"]["subject"]
+    assert continued == {"predecessorCode": "XS-2021-KP-01",
+                         "predecessor": {"code": "XS-2021-KP-01", "fiscalYear": 2021}}
+    cycle = sample_api.data("{ ledger { fiscalYearCycle(fiscalYear: 2021) { openedOn "
+                            "closing { position } } } }")["ledger"]["fiscalYearCycle"]
+    assert cycle == {"openedOn": "2021-01-01", "closing": None}
