@@ -31,8 +31,9 @@ def test_sample_load_then_log_shows_the_sixteen_subjects(database: Database,
     records = [json.loads(line) for line in jixiao(database, "log").splitlines()]
     positions = [r["position"] for r in records]
     assert positions == sorted(positions) and len(set(positions)) == len(positions)
-    registered = [r for r in records if r["type"] == "Subject.Registered"]
-    assert len(registered) == 16
+    registered = [r for r in records if r["type"] == "Subject.Registered"
+                  and r["payload"]["fiscal_year"] == 2022]
+    assert len(registered) == 16  # and 2021's (ledger.sample.previous_year), another year
     funds = {prefix: sum(Decimal(r["payload"]["funds"]) for r in registered
                          if r["payload"]["code"].startswith(prefix))
              for prefix in ("XS-2022-KP", "XS-2022-DO")}

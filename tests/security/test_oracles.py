@@ -174,9 +174,10 @@ def test_the_portal_offers_only_years_the_caller_can_read(served: Served) -> Non
     assert years() == [2022]
     register_hidden_key_project(served, "XS-2023-HIDE-KP", 2023)
     assert years() == [2022]  # 2023 holds only a subject the public may not read
-    assert years(bearer(issue_token(served.db, "budget_unit", unit="XS-U03"))) == [2022]
+    # 民政局 (XS-U03) reads its own 2021 subjects (the sample's year before); 教育局 has none
+    assert years(bearer(issue_token(served.db, "budget_unit", unit="XS-U03"))) == [2022, 2021]
     assert years(bearer(issue_token(served.db, "budget_unit", unit="XS-U04"))) == [2023, 2022]
-    assert years(served.bureau) == [2023, 2022]
+    assert years(served.bureau) == [2023, 2022, 2021]
     assert_public_annex_intact(served.url)
 
 
