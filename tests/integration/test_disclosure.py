@@ -94,7 +94,12 @@ def test_peoples_congress_gets_the_key_goals(ledger: Ledger, read: ReadModel,
     assert rows[1][4] == "已批复" and rows[1][7] == "任务完成数" and rows[1][8] == "≥100%"
     assert rows[2][1] == "" and rows[2][7] == "按期完成率"  # a subject's cells once
     assert rows[-1][0] == "合计" and Decimal(rows[-1][3]) == Decimal("31030.61")
-    assert len(result.subject_codes) == 16  # the sample flags every subject key
+    # 2022's 16 key subjects (the sample flags every subject key), and the 2021 subjects whose
+    # 优 spot checks gave 2022 requests priority (the sample's year before), from the 2021
+    # results ledger the budget draft carries
+    assert sorted(result.subject_codes) == sorted(
+        KEY_PROJECTS + DEPARTMENTS + ["XS-2021-DO-01", "XS-2021-DO-02"])
+    assert {Path(f).stem for f in result.files} >= {"results-ledger-2021"}
 
 
 def test_the_budget_draft_carries_last_years_results_ledger(read: ReadModel,
