@@ -71,6 +71,15 @@ class Visibility:
         return self.everything or audience in self.audiences
 
 
+def reader_of(actor: Actor) -> str:
+    """What an actor may see, as a cache key: every role that reads all sees the same.
+
+    Enough to key an answer pinned to a past position: `visibility` at that position follows
+    from the role, the unit (whose parent is fixed when it is registered) and the agency."""
+    return "*" if actor.role in READ_ALL else \
+        f"{actor.role}|{actor.unit_code or ''}|{actor.agency_code or ''}"
+
+
 def audiences_of(actor: Actor) -> frozenset[str]:
     return AUDIENCES.get(actor.role, PUBLIC_AUDIENCES)
 

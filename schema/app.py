@@ -29,10 +29,9 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http.types import QueryParams
 
-from ledger.runtime import Actor
 from ledger.tokens import TokenStore
 from projections.views import ReadModel
-from projections.visibility import READ_ALL
+from projections.visibility import reader_of
 from schema import build_schema
 from schema.auth import PUBLIC_ACTOR, Authenticate, RateLimit, scope_actor
 from schema.context import PINNED, Context, Services, resolve_actor
@@ -132,12 +131,6 @@ class AnswerCache:
             old_key, old = self.items.popitem(last=False)
             self.size -= self.cost(old_key, old)
         return entry
-
-
-def reader_of(actor: Actor) -> str:
-    """What an actor may see: every role that reads all sees the same answers."""
-    return "*" if actor.role in READ_ALL else \
-        f"{actor.role}|{actor.unit_code or ''}|{actor.agency_code or ''}"
 
 
 PUBLIC_READER = reader_of(PUBLIC_ACTOR)

@@ -12,7 +12,12 @@ let six downloads hold up every GraphQL read for half a minute. Here:
   the checkpoint it cites or why none, the caller's visibility), and how often the views
   were found changed behind the application (a file rendered from tampered views is not
   served once they are repaired). A past position never changes, so a pinned export is
-  rendered once; the LRU is bounded in entries and bytes.
+  rendered once; the LRU is bounded in entries and bytes;
+* a request pinned to a position whose export cites a checkpoint is settled: it cites the
+  earliest covering one, which never changes (projections.exports.coverage_report), so the
+  request itself (with what its caller may see) leads to the ExportKey without asking the
+  store again, until the views are found differing (`settled`). One citing none is never
+  settled: the first checkpoint signed later will change it.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from projections.exports.pdf_export import CjkFontNotFoundError, warm_cjk_font
 CACHE_ENTRIES = 256
 CACHE_BYTES = 128 << 20
 CACHE_ENTRY_BYTES = 16 << 20
+Request = tuple[object, ...]  # a pinned request as asked, with its reader (visibility.reader_of)
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,7 @@ class ExportPool:
         self.tabular = Lane("tabular", tabular_threads, tabular_waiting, typical_seconds=0.5)
         self.entries, self.budget, self.size = entries, budget, 0
         self.kept: OrderedDict[ExportKey, Export] = OrderedDict()
+        self.settled_keys: OrderedDict[Request, ExportKey] = OrderedDict()
         self.flights: dict[ExportKey, asyncio.Task[Export]] = {}
         self.renders = 0  # exports produced (not served from the cache): for tests and logs
         self.lock = threading.Lock()  # the LRU is also read by other event loops' threads
@@ -149,6 +156,31 @@ class ExportPool:
         if found is not None:
             self.keep(key, found)
         return found
+
+    def settled(self, request: Request, views: int) -> Export | None:
+        """The kept export of a settled request (`settle`), with no store query; None if the
+        request is not settled, its export is no longer kept, or views have been found
+        differing since (IntegrityStatus.views_found_differing is not `views` any more)."""
+        with self.lock:
+            key = self.settled_keys.get(request)
+            if key is None:
+                return None
+            if key.views != views:
+                del self.settled_keys[request]
+                return None
+            self.settled_keys.move_to_end(request)
+        return self.cached(key)
+
+    def settle(self, request: Request, key: ExportKey) -> None:
+        """Remember that a pinned request leads to `key` for good: only for an export citing
+        a checkpoint (the earliest covering its position: it never changes)."""
+        if key.checkpoint == "none":
+            raise ValueError("an export citing no checkpoint yet is not settled")
+        with self.lock:
+            self.settled_keys[request] = key
+            self.settled_keys.move_to_end(request)
+            while len(self.settled_keys) > 4 * self.entries:
+                self.settled_keys.popitem(last=False)
 
     def shared_path(self, key: ExportKey) -> Path | None:
         if self.shared is None:

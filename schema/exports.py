@@ -8,7 +8,9 @@ since a download has no sidecar. Mount with
 
 The short reads (which moment, what this caller may read, which rows) run on the read pool;
 the rendering runs in the export pool (schema.export_pool), which keeps finished files and
-turns away what it cannot start soon with 503 and Retry-After.
+turns away what it cannot start soon with 503 and Retry-After. A request pinned by
+`?position=` whose export cites a checkpoint is answered from the pool with no store query
+at all the next time (ExportPool.settled): it cites the earliest covering checkpoint, fixed.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from projections.exports.pdf_export import CjkFontNotFoundError
 from projections.exports.report import Report
 from projections.values import Moment
 from projections.views import ReadModel
-from projections.visibility import Visibility, export_report, visibility
+from projections.visibility import Visibility, export_report, reader_of, visibility
 from schema.export_pool import Export, ExportKey, ExportPool, ExportsBusy, RenderOn
 
 T = TypeVar("T")
@@ -223,11 +225,22 @@ def routes(read_model_getter: ReadModelGetter, *, run: Run | None = None,
             return _refuse(message, parameter)
         read = read_model_getter(request)
         actor = None if actor_of is None else actor_of(request)
+        # Pinned by position: once its export cites a checkpoint, the request (with what this
+        # caller may see) settles it for good, and a repeat asks the store nothing.
+        pinned = None if position is None else (
+            "annex", year, table, fmt, position, "*" if actor is None else reader_of(actor))
         try:
-            chosen = await reads(functools.partial(plan, read, year, table, fmt,
-                                                   position=position, as_of=as_of, actor=actor))
-            found = await exports.get(chosen.key, functools.partial(produce, read, chosen,
-                                                                    reads))
+            found = None
+            if pinned is not None and not read.integrity.views.differ:
+                found = exports.settled(pinned, read.integrity.views_found_differing)
+            if found is None:
+                chosen = await reads(functools.partial(plan, read, year, table, fmt,
+                                                       position=position, as_of=as_of,
+                                                       actor=actor))
+                found = await exports.get(chosen.key, functools.partial(produce, read, chosen,
+                                                                        reads))
+                if pinned is not None and chosen.status.provenance.checkpoint_root is not None:
+                    exports.settle(pinned, chosen.key)
         except ExportRefused as exc:
             return _refuse(str(exc), exc.parameter)
         except ExportsBusy as exc:
@@ -240,7 +253,9 @@ def routes(read_model_getter: ReadModelGetter, *, run: Run | None = None,
         headers = {
             "Content-Disposition": content_disposition(found.ascii_name, found.utf8_name),
             "ETag": etag,
-            "Cache-Control": "no-cache",  # a later checkpoint may come to cover the position
+            # Revalidate: an export citing no checkpoint will cite the first one signed, and
+            # one citing a checkpoint is withdrawn if the views are found differing.
+            "Cache-Control": "no-cache",
             "X-Jixiao-Position": str(found.position),
             "X-Jixiao-Checkpoint": found.checkpoint,
         }

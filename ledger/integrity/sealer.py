@@ -54,9 +54,12 @@ def record_bytes(ledger: Ledger, notification: Any) -> bytes:
     return canonical_bytes(to_record(int(notification.id), event).as_json())
 
 
-def load_state(db: Database, conn: Any) -> SealState:
+def load_state(db: Database, conn: Any, *, lock: bool = False) -> SealState:
+    """`lock`: on PostgreSQL, hold the state row until the transaction ends (a sealer's
+    compare-and-set then waits); SQLite's BEGIN IMMEDIATE already holds the write lock."""
+    locked = " FOR UPDATE" if lock and db.backend == "postgres" else ""
     row = fetchone(db, conn, "SELECT position, tree_size, frontier FROM integrity_state "
-                   "WHERE id = 1")
+                   f"WHERE id = 1{locked}")
     if row is None:
         raise RuntimeError("integrity tables are missing: run `jixiao migrate`")
     frontier = CompactRange.from_json(str(row[2]))

@@ -98,6 +98,27 @@ def latest_checkpoint(db: Database) -> CheckpointInfo | None:
         conn.close()
 
 
+def earliest_checkpoint_covering(db: Database, position: int) -> CheckpointInfo | None:
+    """The first checkpoint whose log reaches `position` (its last sealed record is at or
+    after it), or None while none does.
+
+    Once there it stays the first: checkpoints are append-only (migration 003's triggers)
+    and signed in tree-size order (`_sign`), so no smaller one can come later. Exports of a
+    pinned position cite it, and so never change once they cite one (docs/domain.md). Found
+    through the sealed leaves: the covering checkpoints are those larger than the index of
+    the first leaf at or after `position` (two index lookups, however many checkpoints).
+    """
+    conn = db.connect()
+    try:
+        row = fetchone(db, conn, f"SELECT {CHECKPOINT_COLUMNS} FROM integrity_checkpoints "
+                       "WHERE tree_size > (SELECT leaf_index FROM integrity_leaves WHERE "
+                       "position >= ? ORDER BY position LIMIT 1) ORDER BY tree_size LIMIT 1",
+                       (position,))
+        return None if row is None else _info(row)
+    finally:
+        conn.close()
+
+
 def get_checkpoint(db: Database, size: int | None = None) -> CheckpointInfo:
     """The checkpoint of tree size `size` (default: the latest); NotFound if there is none."""
     if size is None:
@@ -137,31 +158,30 @@ def checkpoint_now(db: Database, ledger: Ledger, signer: NoteSigner, *,
 
 
 def _sign(db: Database, signer: NoteSigner, origin: str) -> CheckpointInfo:
-    """A signed checkpoint of the log as sealed now (the existing one if nothing is new)."""
+    """A signed checkpoint of the log as sealed now (the existing one if nothing is new).
+
+    The sealed state is read and the checkpoint stored in one transaction that holds the
+    write lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: the state row, FOR UPDATE), so two
+    signers never store their checkpoints out of order: a smaller checkpoint never appears
+    after a larger one, and the earliest checkpoint covering a position, once there, stays
+    the earliest (`earliest_checkpoint_covering`).
+    """
     conn = db.connect()
     try:
-        state = load_state(db, conn)
-        row = fetchone(db, conn, f"SELECT {CHECKPOINT_COLUMNS} FROM integrity_checkpoints "
-                       "WHERE tree_size = ?", (state.size,))
-        if row is not None:
-            return _info(row)
-        made_at = dt.datetime.now(dt.UTC)
-        body = Checkpoint.create(origin, state.size, state.root, position=state.position,
-                                 made_at=made_at).body()
-        note = sign_note(body, signer)
-        try:
-            with transaction(db, conn):
-                conn.execute(db.sql(f"INSERT INTO integrity_checkpoints ({CHECKPOINT_COLUMNS}) "
-                                    "VALUES (?, ?, ?, ?, ?, ?)"),
-                             (state.size, state.position, state.root, origin,
-                              made_at.isoformat(), note))
-        except Exception:
-            # A concurrent checkpoint of the same size won: use it.
-            row = fetchone(db, conn, f"SELECT {CHECKPOINT_COLUMNS} FROM "
-                           "integrity_checkpoints WHERE tree_size = ?", (state.size,))
-            if row is None:
-                raise
-            return _info(row)
+        with transaction(db, conn):
+            state = load_state(db, conn, lock=True)
+            row = fetchone(db, conn, f"SELECT {CHECKPOINT_COLUMNS} FROM integrity_checkpoints "
+                           "WHERE tree_size = ?", (state.size,))
+            if row is not None:
+                return _info(row)
+            made_at = dt.datetime.now(dt.UTC)
+            body = Checkpoint.create(origin, state.size, state.root, position=state.position,
+                                     made_at=made_at).body()
+            note = sign_note(body, signer)
+            conn.execute(db.sql(f"INSERT INTO integrity_checkpoints ({CHECKPOINT_COLUMNS}) "
+                                "VALUES (?, ?, ?, ?, ?, ?)"),
+                         (state.size, state.position, state.root, origin,
+                          made_at.isoformat(), note))
         return CheckpointInfo(origin=origin, size=state.size, root=b64(state.root),
                               last_position=state.position, made_at=made_at, note=note)
     finally:

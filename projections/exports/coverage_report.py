@@ -1,7 +1,7 @@
 """Exportable tables at a moment: the annex tables and the coverage view, as Reports.
 
 One place decides what an export at a moment contains and which provenance it
-carries (the position, its recorded time, and the latest signed checkpoint that
+carries (the position, its recorded time, and the earliest signed checkpoint that
 covers the position), so the CLI, the HTTP downloads and the disclosure packages
 print the same thing for the same state.
 """
@@ -109,30 +109,39 @@ def resolve_moment(read: ReadModel, *, position: int | None = None,
 
 
 def checkpoint_status(read: ReadModel, moment: Moment) -> CheckpointStatus:
-    """Provenance at the moment, with the latest checkpoint whose size covers its position."""
+    """Provenance at the moment, with the earliest signed checkpoint covering its position."""
     base = Provenance(position=moment.position, recorded_at=moment.recorded_at)
     return cite_checkpoint(read, base)
 
 
 def cite_checkpoint(read: ReadModel, base: Provenance) -> CheckpointStatus:
-    """Add the latest signed checkpoint if it covers the position, else say there is none.
+    """Add the earliest signed checkpoint that covers the position, else say there is none.
 
-    Checkpoints only grow, so the latest one covers a position exactly when any does.
+    The earliest, not the latest: any covering checkpoint proves the rows (a later one is a
+    consistent extension of it), but only the earliest never changes once it is signed
+    (checkpoints are append-only and signed in size order). So an export of a pinned position
+    that cites one is fixed for good, byte for byte, and can be kept and served without
+    asking the store again; one that cites none yet cites the first checkpoint signed after
+    it (docs/domain.md, "Which checkpoint an export cites").
     None is cited while the views are known to differ from a replay of the sealed log: the
     table came from them, and the checkpoint does not vouch for it.
     """
-    from ledger.integrity.service import latest_checkpoint
+    from ledger.integrity.service import earliest_checkpoint_covering
 
     if read.integrity.views.differ:
         return CheckpointStatus(base, VIEWS_DIFFER_NOTE)
-    found = latest_checkpoint(read.db)
-    if found is None or found.last_position < base.position:
+    found = earliest_checkpoint_covering(read.db, base.position)
+    if found is None:
         return CheckpointStatus(base, f"检查点：无——尚无覆盖账本位置 {base.position} 的签名检查点 "
-                                f"(no signed checkpoint covers position {base.position})")
+                                f"(no signed checkpoint covers position {base.position} yet; "
+                                "the first one signed later will be cited)")
     cited = replace(base, checkpoint_origin=found.origin, checkpoint_size=found.size,
                     checkpoint_root=found.root)
-    return CheckpointStatus(cited, f"检查点 {found.origin} 大小 {found.size} 根 {found.root} "
-                            f"(checkpoint covering position {base.position})", found.note)
+    return CheckpointStatus(cited, f"检查点 {found.origin} 大小 {found.size} 根 {found.root}："
+                            f"最早覆盖账本位置 {base.position} 的签名检查点，签名后不再改变 "
+                            f"(the earliest signed checkpoint covering position "
+                            f"{base.position}: it never changes, so neither does this export)",
+                            found.note)
 
 
 def make_checkpoint(read: ReadModel, base: Provenance, signed_for: str = "this package"

@@ -338,7 +338,7 @@ def test_export_as_of_before_a_correction_shows_the_earlier_figures(
 
 
 @pytest.mark.slow
-def test_provenance_cites_the_latest_checkpoint_covering_the_position(
+def test_provenance_cites_the_earliest_checkpoint_covering_the_position(
         ledger: Ledger, read: ReadModel, database: Database, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     from ledger.integrity.checkpoint import init_key_file
@@ -363,6 +363,19 @@ def test_provenance_cites_the_latest_checkpoint_covering_the_position(
     export(read, "key-projects", "csv", tmp_path / "then.csv", position=covered)
     then = json.loads((tmp_path / "then.csv.provenance.json").read_text("utf-8"))
     assert then["checkpoint_root"] == checkpoint.root
+
+    # A later checkpoint covers both positions; each export cites the first that covers it.
+    second = checkpoint_now(database, ledger, load_key(database))
+    assert second.size > checkpoint.size
+    for name, position, cited in (("then", covered, checkpoint),
+                                  ("later", later["position"], second)):
+        out = export(read, "key-projects", "csv", tmp_path / "again" / f"{name}.csv",
+                     position=position)
+        again = json.loads(out.with_name(f"{name}.csv.provenance.json").read_text("utf-8"))
+        assert (again["checkpoint_size"], again["checkpoint_root"]) == (cited.size, cited.root)
+        assert "earliest signed checkpoint covering" in again["checkpoint_summary"]
+    for name in ("then.csv", "then.csv.provenance.json"):  # the pinned export did not change
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / name).read_bytes()
 
 
 # ------------------------------------------------------------------------ the command line

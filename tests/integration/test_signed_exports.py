@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger.application import Ledger
 from ledger.integrity.checkpoint import init_key_file
 from ledger.integrity.service import CheckpointInfo, checkpoint_now, load_key
+from ledger.runtime import SYSTEM
 from ledger.sample.loader import load_sample
 from ledger.store import Database
 from projections.exports.coverage_report import checkpoint_status, table_report, write_export
@@ -74,6 +75,30 @@ def test_the_csv_sidecar_carries_the_signed_checkpoint_note_verbatim(
     assert sidecar["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     with pytest.raises(InvalidSignature):
         verified_body(note.replace(root, base64.b64encode(bytes(32)).decode()), key)
+
+
+def test_the_sidecar_keeps_the_earliest_covering_note_after_a_later_checkpoint(
+        signed: tuple[ReadModel, CheckpointInfo, str], database: Database,
+        tmp_path: Path) -> None:
+    read, info, key = signed
+    pinned = export(read, "csv", tmp_path / "pinned" / "annex.csv")
+    read.ledger.register_unit({"command_id": "later-unit", "code": "LATER-1",
+                               "name": "之后登记的单位"}, SYSTEM)
+    later = checkpoint_now(database, read.ledger, load_key(database))
+    assert later.size > info.size
+    moment = read.resolve(position=info.last_position)
+    status = checkpoint_status(read, moment)
+    again = tmp_path / "again" / "annex.csv"
+    write_export(table_report(read, 2022, "key-projects", moment, status.provenance), "csv",
+                 again, status.note, status.signed)
+    sidecar: dict[str, Any] = json.loads(again.with_name("annex.csv.provenance.json")
+                                         .read_text())
+    assert sidecar["checkpoint_note"] == info.note != later.note  # verbatim, the earliest
+    verified_body(sidecar["checkpoint_note"], key)
+    assert "earliest signed checkpoint covering" in sidecar["checkpoint_summary"]
+    assert again.read_bytes() == pinned.read_bytes()
+    assert again.with_name("annex.csv.provenance.json").read_bytes() == (
+        pinned.with_name("annex.csv.provenance.json").read_bytes())
 
 
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:

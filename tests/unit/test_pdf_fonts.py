@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fontTools import ttLib  # type: ignore[import-untyped]
 
 from projections.exports import pdf_fonts
 from projections.exports.pdf_export import build_pdf, find_cjk_font
@@ -32,3 +33,6 @@ def test_cut_font_and_kept_metrics_give_the_same_bytes(monkeypatch: pytest.Monke
     second = build_pdf(report)
     assert bytes(second.output()) == full
     assert {f._path for f in second.fonts.values()} == {cut}  # the cut served both styles
+    if first.fonts[next(iter(first.fonts))].is_cid_keyed:  # only the CFF table is embedded
+        assert set(ttLib.TTFont(cut, lazy=True).keys()) <= pdf_fonts.CFF_CUT_TABLES | {
+            "GlyphOrder"}
