@@ -65,7 +65,7 @@
   ledger(position: $p) { disclosure(fiscalYear: $year, audience: $audience) {
     disclosures { id title position recordedAt contentHash subjectCodes checkpoint }
     subjects { code name } } } }`;
-  const MONITORING_FIELDS = "monitoring { id roundName windowStart windowEnd budgetAmount " +
+  const MONITORING_FIELDS = "monitoring { id roundId roundName windowStart windowEnd budgetAmount " +
     "executedAmount executionRate reportedOn indicators { name progress likelihood " +
     "deviationCause correctiveMeasures } warnings { code indicator message } } " +
     "warningActions { snapshotId warningIndex label amount remarks actedOn }";
@@ -794,8 +794,8 @@
           h("td", { text: g.comparator === "qualitative" ? g.target : `${g.comparator} ${g.target}${g.unit}` }),
           h("td", { class: "num", text: g.weight })))))),
       goalTableSection(s, position),
-      latestMonitoring(s),
-      selfEvaluationSection(s.selfEvaluations || []),
+      latestMonitoring(s, position),
+      selfEvaluationSection(s, position),
       section("detail.evaluations", s.evaluations, (evaluations) => evaluations.map((e) => h("div", {},
         h("p", {}, h("strong", { text: e.score === null
           ? t("detail.evaluationPublished", { kind: t(`eval.${e.kind}`), label: gradeLabel(e.publishedGrade), date: e.evaluatedOn })
@@ -832,10 +832,7 @@
       ["goalTable.other", f ? money(f.other) : t("goalTable.notStated")],
       ["goalTable.revision", String(g.revision)],
     ];
-    const downloads = h("p", { class: "downloads" }, ["xlsx", "pdf"].map((format) =>
-      h("a", { class: "download", download: "", "data-format": format,
-        href: `/exports/goal-tables/${encodeURIComponent(s.code)}.${format}?position=${position}` },
-      h("span", { class: "format", text: format.toUpperCase() }))));
+    const downloads = formDownloads("goal-tables", s.code, position, t("goalTable.download"));
     return [h("h3", { text: t("goalTable.heading") }),
       h("dl", { class: "kv goal-table" }, facts.map(([key, value]) => [h("dt", { text: t(key) }), h("dd", { text: value })])),
       h("h4", { text: t("goalTable.history") }),
@@ -846,9 +843,22 @@
       downloads];
   }
 
+  /* One record's form (schema/form_exports.py) as xlsx and pdf, pinned to the page's
+     position; `extra` names more of the record (a self-evaluation's version). */
+  function formDownloads(form, record, position, label, extra) {
+    const query = new URLSearchParams({ position: String(position), ...(extra || {}) });
+    return h("p", { class: "downloads", "data-form": form },
+      h("span", { class: "downloads-label", text: label }),
+      ["xlsx", "pdf"].map((format) => h("a", { class: "download", download: "",
+        "data-format": format, href: `/exports/${form}/${encodeURIComponent(record)}.${format}?${query}` },
+      h("span", { class: "sr-only", text: `${label} ` }),
+      h("span", { class: "format", text: format.toUpperCase() }))));
+  }
+
   /* The latest monitoring snapshot: execution, each indicator's progress and deviation cause,
-     the warnings, and what followed each warning (the actions cite it). */
-  function latestMonitoring(s) {
+     the warnings, and what followed each warning (the actions cite it); the summary of its
+     round (监控汇总表) when it reported in one. */
+  function latestMonitoring(s, position) {
     const latest = s.monitoring.length ? [s.monitoring[s.monitoring.length - 1]] : [];
     return section("detail.monitoring", latest, ([m]) => {
       const actions = s.warningActions.filter((a) => a.snapshotId === m.id);
@@ -867,7 +877,9 @@
           m.warnings.map((w, index) => h("li", {}, h("strong", { text: t("detail.warning") }), ` ${w.message}`,
             ...actions.filter((a) => a.warningIndex === index).map((a) => h("span", { class: "action",
               text: ` → ${t("detail.action", { label: a.label, amount: a.amount ? `（${a.amount} 万元）` : "",
-                remarks: a.remarks, date: a.actedOn || "" })}` }))))) : null);
+                remarks: a.remarks, date: a.actedOn || "" })}` }))))) : null,
+        m.roundId ? formDownloads("monitoring-rounds", m.roundId, position,
+          t("detail.monitoringDownload", { round: m.roundName })) : null);
     });
   }
 
@@ -891,8 +903,10 @@
   }
 
   /* The self-evaluation table (项目支出绩效自评表): every version, newest first, with its
-     review; the scores are the ledger's, computed by the rule version it names. */
-  function selfEvaluationSection(versions) {
+     review and its downloads; the scores are the ledger's, computed by the rule version it
+     names. */
+  function selfEvaluationSection(s, position) {
+    const versions = s.selfEvaluations || [];
     const cell = (text, cls) => h("td", cls ? { class: cls, text } : { text });
     const head = (keys) => h("thead", {}, h("tr", {}, keys.map((k) =>
       h("th", { scope: "col", text: t(`detail.self.${k}`) }))));
@@ -917,7 +931,9 @@
           cell(i.band || `${i.actual}${i.unit}`), cell(i.points, "num"), cell(i.score, "num"),
           cell(i.deviationReason))),
           v.totals.map((x) => h("tr", { class: "total" }, cell(x.name), cell(""), cell(""),
-            cell(x.points, "num"), cell(x.score, "num"), cell(""))))) : null)));
+            cell(x.points, "num"), cell(x.score, "num"), cell(""))))) : null,
+      formDownloads("self-evaluations", s.code, position,
+        t("detail.self.download", { version: v.version }), { version: String(v.version) }))));
   }
 
   function describeValues(values) {
