@@ -31,7 +31,7 @@
     "assessment grade gradeLabel }";
   const RESULTS_FIELDS = "fiscalYear rows { subjectCode subjectName basisKind basisPosition " +
     "basisGradeLabel ruleVersion ruleWording effect effectLabel amount percentage " +
-    "targetFiscalYear targetKind targetId overrideReason remarks } reducedTotal recoveredTotal " +
+    "targetFiscalYear targetKind targetId overrideReason remarks resultId } reducedTotal recoveredTotal " +
     "priorityCount overriddenCount requests { code subjectCode projectName requestedAmount " +
     "priority reducedAmount afterConsequences arrangedAmount } requestedTotal arrangedTotal " +
     "transfers { code programme }";
@@ -87,7 +87,7 @@
       indicators { level1 level2 name comparator target unit actual band points score
         deviationReason }
       totals { name points score } }
-    consequences { kind amount remarks }
+    consequences { id kind amount percentage remarks }
     rectifications { items deadline status }
     corrections { event values reason }
     auditTrail(first: 200) { edges { node { position recordedAt type effectiveOn changes
@@ -633,6 +633,40 @@
     return pieces.flatMap((piece, index) => (index ? [separator, piece] : [piece]));
   }
 
+  /* One vocabulary for a consequence's effect, wherever the page names one (the results
+     ledger, the detail dialog, its history): in Chinese the server's label (effectLabel, the
+     consequence rules' words in ledger/consequence_rules.py, as the downloads print it), so
+     i18n.js keeps no copy ("{label}"); in English the page's own word for the effect. */
+  function effectWord(kind, label) {
+    const key = `result.${kind}`;
+    const text = t(key, { label: label || kind });
+    return text === key ? label || kind : text;
+  }
+
+  function effectText(kind, label, percentage) {
+    return effectWord(kind, label) +
+      (percentage === null || percentage === undefined ? "" : ` ${plainNumber(percentage)}%`);
+  }
+
+  /* The results ledger's rows at the page's position (the dialog's position too). */
+  function resultsRows() {
+    return (state.data && state.data.then.results.rows) || [];
+  }
+
+  /* The server's label for an effect, as the results ledger has it; the code if it has none. */
+  function effectLabelOf(kind) {
+    const row = resultsRows().find((r) => r.effect === kind);
+    return row ? row.effectLabel : kind;
+  }
+
+  /* A subject's consequence as its results ledger row shows it (the same row: the
+     consequence's id is the row's resultId), else in the same words from its own fields. */
+  function consequenceText(c) {
+    const row = resultsRows().find((r) => r.resultId === c.id);
+    return row ? effectText(row.effect, row.effectLabel, row.percentage)
+      : effectText(c.kind, effectLabelOf(c.kind), c.percentage);
+  }
+
   /* 结果应用台账: what the year's results did to the next year's budget. Each consequence with
      its basis (and the log position of the event it cites), the rule and its wording, the
      effect, target and amount; the totals; the next year's requests against the amounts
@@ -653,8 +687,7 @@
     ].filter(Boolean), " ");
     const rule = (row) => (row.ruleVersion === null ? row.ruleWording || "—"
       : [keep(t("results.rule", { version: row.ruleVersion })), keep(row.ruleWording)]);
-    const effect = (row) => (state.lang === "en" ? wordFor("result", row.effect) : row.effectLabel) +
-      (row.percentage === null ? "" : ` ${plainNumber(row.percentage)}%`);
+    const effect = (row) => effectText(row.effect, row.effectLabel, row.percentage);
     const target = (row) => {
       const transfer = row.targetKind === "transfer" && r.transfers.find((x) => x.code === row.targetId);
       const year = row.targetFiscalYear === null ? null : keep(String(row.targetFiscalYear));
@@ -805,7 +838,7 @@
         e.findings.length ? h("ul", { "aria-label": t("detail.findings") }, e.findings.map((f) => h("li", { text: f }))) : null))),
       reviewSection(s),
       section("detail.consequences", s.consequences, (items) => h("ul", {}, items.map((c) =>
-        h("li", {}, h("strong", { text: t(`result.${c.kind}`) }), c.amount ? `（${c.amount}）` : "",
+        h("li", {}, h("strong", { class: "effect", text: consequenceText(c) }), c.amount ? `（${c.amount}）` : "",
           c.remarks ? ` ${c.remarks}` : "")))),
       section("detail.rectifications", s.rectifications, (items) => h("ul", {}, items.map((r) =>
         h("li", {}, r.items.join("；"), " — ", t("detail.rectification", { deadline: r.deadline, status: t(`rect.${r.status}`) }))))),
@@ -957,7 +990,7 @@
       if (c.execution_rate) parts.push(t("summary.rate", { rate: c.execution_rate }));
       if (c.score) parts.push(t("summary.score", { score: c.score }));
       if (c.grade) parts.push(t("summary.grade", { grade: gradeLabel(c.grade) }));
-      if (c.result_kind) parts.push(t(`result.${c.result_kind}`));
+      if (c.result_kind) parts.push(effectWord(c.result_kind, effectLabelOf(c.result_kind)));
       if (c.comments) parts.push(c.comments); // a review's comments, e.g. why goals were returned
       if (c.reason) parts.push(t("summary.reason", { reason: c.reason }));
     }
