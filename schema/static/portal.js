@@ -31,7 +31,7 @@
     "assessment grade gradeLabel }";
   const RESULTS_FIELDS = "fiscalYear rows { subjectCode subjectName basisKind basisPosition " +
     "basisGradeLabel ruleVersion ruleWording effect effectLabel amount percentage " +
-    "targetFiscalYear targetKind targetId overrideReason remarks } reducedTotal recoveredTotal " +
+    "targetFiscalYear targetKind targetId overrideReason remarks resultId } reducedTotal recoveredTotal " +
     "priorityCount overriddenCount requests { code subjectCode projectName requestedAmount " +
     "priority reducedAmount afterConsequences arrangedAmount } requestedTotal arrangedTotal " +
     "transfers { code programme }";
@@ -65,7 +65,7 @@
   ledger(position: $p) { disclosure(fiscalYear: $year, audience: $audience) {
     disclosures { id title position recordedAt contentHash subjectCodes checkpoint }
     subjects { code name } } } }`;
-  const MONITORING_FIELDS = "monitoring { id roundName windowStart windowEnd budgetAmount " +
+  const MONITORING_FIELDS = "monitoring { id roundId roundName windowStart windowEnd budgetAmount " +
     "executedAmount executionRate reportedOn indicators { name progress likelihood " +
     "deviationCause correctiveMeasures } warnings { code indicator message } } " +
     "warningActions { snapshotId warningIndex label amount remarks actedOn }";
@@ -87,7 +87,7 @@
       indicators { level1 level2 name comparator target unit actual band points score
         deviationReason }
       totals { name points score } }
-    consequences { kind amount remarks }
+    consequences { id kind amount percentage remarks }
     rectifications { items deadline status }
     corrections { event values reason }
     auditTrail(first: 200) { edges { node { position recordedAt type effectiveOn changes
@@ -633,6 +633,40 @@
     return pieces.flatMap((piece, index) => (index ? [separator, piece] : [piece]));
   }
 
+  /* One vocabulary for a consequence's effect, wherever the page names one (the results
+     ledger, the detail dialog, its history): in Chinese the server's label (effectLabel, the
+     consequence rules' words in ledger/consequence_rules.py, as the downloads print it), so
+     i18n.js keeps no copy ("{label}"); in English the page's own word for the effect. */
+  function effectWord(kind, label) {
+    const key = `result.${kind}`;
+    const text = t(key, { label: label || kind });
+    return text === key ? label || kind : text;
+  }
+
+  function effectText(kind, label, percentage) {
+    return effectWord(kind, label) +
+      (percentage === null || percentage === undefined ? "" : ` ${plainNumber(percentage)}%`);
+  }
+
+  /* The results ledger's rows at the page's position (the dialog's position too). */
+  function resultsRows() {
+    return (state.data && state.data.then.results.rows) || [];
+  }
+
+  /* The server's label for an effect, as the results ledger has it; the code if it has none. */
+  function effectLabelOf(kind) {
+    const row = resultsRows().find((r) => r.effect === kind);
+    return row ? row.effectLabel : kind;
+  }
+
+  /* A subject's consequence as its results ledger row shows it (the same row: the
+     consequence's id is the row's resultId), else in the same words from its own fields. */
+  function consequenceText(c) {
+    const row = resultsRows().find((r) => r.resultId === c.id);
+    return row ? effectText(row.effect, row.effectLabel, row.percentage)
+      : effectText(c.kind, effectLabelOf(c.kind), c.percentage);
+  }
+
   /* 结果应用台账: what the year's results did to the next year's budget. Each consequence with
      its basis (and the log position of the event it cites), the rule and its wording, the
      effect, target and amount; the totals; the next year's requests against the amounts
@@ -653,8 +687,7 @@
     ].filter(Boolean), " ");
     const rule = (row) => (row.ruleVersion === null ? row.ruleWording || "—"
       : [keep(t("results.rule", { version: row.ruleVersion })), keep(row.ruleWording)]);
-    const effect = (row) => (state.lang === "en" ? wordFor("result", row.effect) : row.effectLabel) +
-      (row.percentage === null ? "" : ` ${plainNumber(row.percentage)}%`);
+    const effect = (row) => effectText(row.effect, row.effectLabel, row.percentage);
     const target = (row) => {
       const transfer = row.targetKind === "transfer" && r.transfers.find((x) => x.code === row.targetId);
       const year = row.targetFiscalYear === null ? null : keep(String(row.targetFiscalYear));
@@ -794,8 +827,8 @@
           h("td", { text: g.comparator === "qualitative" ? g.target : `${g.comparator} ${g.target}${g.unit}` }),
           h("td", { class: "num", text: g.weight })))))),
       goalTableSection(s, position),
-      latestMonitoring(s),
-      selfEvaluationSection(s.selfEvaluations || []),
+      latestMonitoring(s, position),
+      selfEvaluationSection(s, position),
       section("detail.evaluations", s.evaluations, (evaluations) => evaluations.map((e) => h("div", {},
         h("p", {}, h("strong", { text: e.score === null
           ? t("detail.evaluationPublished", { kind: t(`eval.${e.kind}`), label: gradeLabel(e.publishedGrade), date: e.evaluatedOn })
@@ -805,7 +838,7 @@
         e.findings.length ? h("ul", { "aria-label": t("detail.findings") }, e.findings.map((f) => h("li", { text: f }))) : null))),
       reviewSection(s),
       section("detail.consequences", s.consequences, (items) => h("ul", {}, items.map((c) =>
-        h("li", {}, h("strong", { text: t(`result.${c.kind}`) }), c.amount ? `（${c.amount}）` : "",
+        h("li", {}, h("strong", { class: "effect", text: consequenceText(c) }), c.amount ? `（${c.amount}）` : "",
           c.remarks ? ` ${c.remarks}` : "")))),
       section("detail.rectifications", s.rectifications, (items) => h("ul", {}, items.map((r) =>
         h("li", {}, r.items.join("；"), " — ", t("detail.rectification", { deadline: r.deadline, status: t(`rect.${r.status}`) }))))),
@@ -832,10 +865,7 @@
       ["goalTable.other", f ? money(f.other) : t("goalTable.notStated")],
       ["goalTable.revision", String(g.revision)],
     ];
-    const downloads = h("p", { class: "downloads" }, ["xlsx", "pdf"].map((format) =>
-      h("a", { class: "download", download: "", "data-format": format,
-        href: `/exports/goal-tables/${encodeURIComponent(s.code)}.${format}?position=${position}` },
-      h("span", { class: "format", text: format.toUpperCase() }))));
+    const downloads = formDownloads("goal-tables", s.code, position, t("goalTable.download"));
     return [h("h3", { text: t("goalTable.heading") }),
       h("dl", { class: "kv goal-table" }, facts.map(([key, value]) => [h("dt", { text: t(key) }), h("dd", { text: value })])),
       h("h4", { text: t("goalTable.history") }),
@@ -846,9 +876,22 @@
       downloads];
   }
 
+  /* One record's form (schema/form_exports.py) as xlsx and pdf, pinned to the page's
+     position; `extra` names more of the record (a self-evaluation's version). */
+  function formDownloads(form, record, position, label, extra) {
+    const query = new URLSearchParams({ position: String(position), ...(extra || {}) });
+    return h("p", { class: "downloads", "data-form": form },
+      h("span", { class: "downloads-label", text: label }),
+      ["xlsx", "pdf"].map((format) => h("a", { class: "download", download: "",
+        "data-format": format, href: `/exports/${form}/${encodeURIComponent(record)}.${format}?${query}` },
+      h("span", { class: "sr-only", text: `${label} ` }),
+      h("span", { class: "format", text: format.toUpperCase() }))));
+  }
+
   /* The latest monitoring snapshot: execution, each indicator's progress and deviation cause,
-     the warnings, and what followed each warning (the actions cite it). */
-  function latestMonitoring(s) {
+     the warnings, and what followed each warning (the actions cite it); the summary of its
+     round (监控汇总表) when it reported in one. */
+  function latestMonitoring(s, position) {
     const latest = s.monitoring.length ? [s.monitoring[s.monitoring.length - 1]] : [];
     return section("detail.monitoring", latest, ([m]) => {
       const actions = s.warningActions.filter((a) => a.snapshotId === m.id);
@@ -867,7 +910,9 @@
           m.warnings.map((w, index) => h("li", {}, h("strong", { text: t("detail.warning") }), ` ${w.message}`,
             ...actions.filter((a) => a.warningIndex === index).map((a) => h("span", { class: "action",
               text: ` → ${t("detail.action", { label: a.label, amount: a.amount ? `（${a.amount} 万元）` : "",
-                remarks: a.remarks, date: a.actedOn || "" })}` }))))) : null);
+                remarks: a.remarks, date: a.actedOn || "" })}` }))))) : null,
+        m.roundId ? formDownloads("monitoring-rounds", m.roundId, position,
+          t("detail.monitoringDownload", { round: m.roundName })) : null);
     });
   }
 
@@ -891,8 +936,10 @@
   }
 
   /* The self-evaluation table (项目支出绩效自评表): every version, newest first, with its
-     review; the scores are the ledger's, computed by the rule version it names. */
-  function selfEvaluationSection(versions) {
+     review and its downloads; the scores are the ledger's, computed by the rule version it
+     names. */
+  function selfEvaluationSection(s, position) {
+    const versions = s.selfEvaluations || [];
     const cell = (text, cls) => h("td", cls ? { class: cls, text } : { text });
     const head = (keys) => h("thead", {}, h("tr", {}, keys.map((k) =>
       h("th", { scope: "col", text: t(`detail.self.${k}`) }))));
@@ -917,7 +964,9 @@
           cell(i.band || `${i.actual}${i.unit}`), cell(i.points, "num"), cell(i.score, "num"),
           cell(i.deviationReason))),
           v.totals.map((x) => h("tr", { class: "total" }, cell(x.name), cell(""), cell(""),
-            cell(x.points, "num"), cell(x.score, "num"), cell(""))))) : null)));
+            cell(x.points, "num"), cell(x.score, "num"), cell(""))))) : null,
+      formDownloads("self-evaluations", s.code, position,
+        t("detail.self.download", { version: v.version }), { version: String(v.version) }))));
   }
 
   function describeValues(values) {
@@ -941,7 +990,7 @@
       if (c.execution_rate) parts.push(t("summary.rate", { rate: c.execution_rate }));
       if (c.score) parts.push(t("summary.score", { score: c.score }));
       if (c.grade) parts.push(t("summary.grade", { grade: gradeLabel(c.grade) }));
-      if (c.result_kind) parts.push(t(`result.${c.result_kind}`));
+      if (c.result_kind) parts.push(effectWord(c.result_kind, effectLabelOf(c.result_kind)));
       if (c.comments) parts.push(c.comments); // a review's comments, e.g. why goals were returned
       if (c.reason) parts.push(t("summary.reason", { reason: c.reason }));
     }

@@ -187,7 +187,7 @@ def test_seed_tables_sorting_detail_verify_language_and_token(session: Session,
     assert dialog.evaluate("d => d.open")
     assert page.inner_text("#detail-title") == KP05
     text = dialog.inner_text()
-    for expected in ("XS-2022-KP-05", "任务完成数", "优（92.50 分）", "继续支持", "财政评价",
+    for expected in ("XS-2022-KP-05", "任务完成数", "优（92.50 分）", "维持", "财政评价",
                      "登记评价对象", "申报绩效目标", "评定等级", "财政资金 640.85 万元",
                      "最新运行监控", "2022年1-8月绩效运行监控", "执行率 62.00%",
                      "评价框架：项目支出绩效评价（第 1 版）", "抽查复核（复评）",
