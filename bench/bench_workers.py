@@ -88,7 +88,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5, help="per wrk round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved; median shown")
-    parser.add_argument("--concurrency", type=int, default=8, help="wrk connections")
+    parser.add_argument("--concurrency", type=int, default=32, help=(
+        "wrk connections (few keep-alive connections split unevenly between workers that "
+        "share one listening socket)"))
     parser.add_argument("--load-seconds", type=float, default=30.0,
                         help="each bench_load run (the issue's runs: 60)")
     parser.add_argument("--clients", type=int, default=16, help="bench_load clients")

@@ -111,7 +111,9 @@ def worker_app() -> Starlette:
     settings `cmd_serve` left in the environment: migrations and the sample already ran,
     once, in the parent."""
     from jixiao.app import create_app
+    from ledger.orphans import exit_when_orphaned
 
+    exit_when_orphaned()  # the supervisor killed outright must not leave workers serving
     settings = json.loads(os.environ[WORKER_SETTING])
     return create_app(Database.from_url(settings["url"]), dev=settings["dev"], warm_pdf=True,
                       read_threads=settings["read_threads"],

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 
 from ledger.application import Ledger
+from ledger.orphans import exit_when_orphaned
 from ledger.store import Database
 from projections.projector import Runner, all_views
 
@@ -56,7 +57,7 @@ def _side_by_side(db: Database, runner: Runner, groups: list[list[str]], jobs: i
     with ProcessPoolExecutor(max_workers=min(jobs, len(groups)),
                              mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(catch_up_views, db, group,
-                               0 if set(group) & set(GROUPS[0]) else YIELDING)
+                               0 if set(group) & set(GROUPS[0]) else YIELDING, os.getpid())
                    for group in groups]
         while not all(f.done() for f in futures):
             time.sleep(0.5)
@@ -70,7 +71,8 @@ def _side_by_side(db: Database, runner: Runner, groups: list[list[str]], jobs: i
         progress(max(0, min(p for v, p in runner.tracked().items() if v in chosen) - reached))
 
 
-def catch_up_views(db: Database, names: list[str], niceness: int = 0) -> int:
+def catch_up_views(db: Database, names: list[str], niceness: int = 0,
+                   parent: int | None = None) -> int:
     """In a process of its own: catch the named views up with the log.
 
     The process ends when the views are caught up, so it never collects cyclic garbage:
@@ -78,6 +80,8 @@ def catch_up_views(db: Database, names: list[str], niceness: int = 0) -> int:
     collection over every object the rebuild made just before they are all freed anyway
     (measured: about a second of a 27 s rebuild of 1M events).
     """
+    if parent is not None:
+        exit_when_orphaned(parent)
     gc.disable()
     if niceness and hasattr(os, "nice"):
         os.nice(niceness)

@@ -5,6 +5,7 @@ whichever worker answers, and a plain live read shows it within the poll interva
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -48,20 +49,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     db = fresh_postgres()
     migrate(db)
     headers = bearer(issue_token(db))
-    port = free_port()
-    env = {**os.environ, "JIXIAO_DATABASE_URL": db.url, "JIXIAO_RATE_LIMIT": "off"}
-    proc = subprocess.Popen([sys.executable, "-m", "jixiao.cli", "serve", "--workers", "2",
-                             "--port", str(port), "--checkpoint-every", "0",
-                             "--check-views-every", "0"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/graphql"
+    proc, url = start_workers(db)
     try:
-        deadline = time.monotonic() + 120
-        while len(children(proc.pid)) < 2 or not ready(url):
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-        for _ in range(20):  # both workers up: a few answers from each before the test
-            assert ready(url)
         yield url, headers
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -70,6 +59,26 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         except subprocess.TimeoutExpired:
             proc.kill()
         drop_schema(db)
+
+
+def start_workers(db: Database) -> tuple[subprocess.Popen[bytes], str]:
+    """`jixiao serve --workers 2`, once both workers answer."""
+    port = free_port()
+    env = {**os.environ, "JIXIAO_DATABASE_URL": db.url, "JIXIAO_RATE_LIMIT": "off"}
+    proc = subprocess.Popen([sys.executable, "-m", "jixiao.cli", "serve", "--workers", "2",
+                             "--port", str(port), "--checkpoint-every", "0",
+                             "--check-views-every", "0"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/graphql"
+    deadline = time.monotonic() + 120
+    while len(children(proc.pid)) < 2 or not ready(url):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("server did not start")
+        time.sleep(0.2)
+    for _ in range(20):  # both workers up: a few answers from each before the test
+        assert ready(url)
+    return proc, url
 
 
 def ready(url: str) -> bool:
@@ -130,3 +139,30 @@ def test_one_worker_at_a_time_leads_the_integrity_watch(postgres_database: Datab
     finally:
         first.close()
         second.close()
+
+
+def test_workers_end_with_a_supervisor_killed_outright(postgres_database: Database) -> None:
+    """SIGKILL (the OOM killer) runs no clean-up in the supervisor: its workers must notice
+    and exit, not go on holding the port and their connections."""
+    migrate(postgres_database)
+    proc, url = start_workers(postgres_database)
+    workers = children(proc.pid)
+    try:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        deadline = time.monotonic() + 15
+        while any(Path(f"/proc/{pid}").exists() and not zombie(pid) for pid in workers):
+            assert time.monotonic() < deadline, f"workers {workers} outlived their supervisor"
+            time.sleep(0.2)
+        assert not ready(url)
+    finally:
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, IndexError):
+        return False
