@@ -95,9 +95,12 @@ def test_each_method_returns_a_command_result() -> None:
 
 def input_fields(model: type[BaseModel], kind: graphql.GraphQLInputObjectType,
                  where: str) -> None:
-    """The input's fields are the model's, camelCase, required exactly when the model's are."""
-    assert set(kind.fields) == {camel(f) for f in model.model_fields}, where
-    for name, info in model.model_fields.items():
+    """The input's fields are the model's, camelCase, required exactly when the model's are;
+    those the server fills in (Command.SERVER_FIELDS) are no part of the input."""
+    server: frozenset[str] = getattr(model, "SERVER_FIELDS", frozenset())
+    fields = {k: v for k, v in model.model_fields.items() if k not in server}
+    assert set(kind.fields) == {camel(f) for f in fields}, where
+    for name, info in fields.items():
         field = kind.fields[camel(name)]
         assert isinstance(field.type, graphql.GraphQLNonNull) == info.is_required(), (
             f"{where}.{name}: required in the model is {info.is_required()}")
