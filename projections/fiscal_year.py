@@ -93,7 +93,8 @@ def close_fiscal_year(read: ReadModel, data: Mapping[str, Any],
                            field=supplied[0], rule="server_signed")
     head = int(read.ledger.recorder.max_notification_id() or 0)
     checkpoint, status = make_checkpoint(read, Provenance(position=head, recorded_at=None),
-                                         signed_for=f"this closing; it covers position {head}")
+                                         signed_for=f"this closing; it covers position {head}",
+                                         refused="closing a fiscal year")
     cited = None if checkpoint is None else {**checkpoint, "note": status.signed}
     return read.ledger.close_fiscal_year(
         {**data, "checkpoint": cited, "checkpoint_summary": status.note}, actor)

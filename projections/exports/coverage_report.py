@@ -144,10 +144,12 @@ def cite_checkpoint(read: ReadModel, base: Provenance) -> CheckpointStatus:
                             found.note)
 
 
-def make_checkpoint(read: ReadModel, base: Provenance, signed_for: str = "this package"
+def make_checkpoint(read: ReadModel, base: Provenance, signed_for: str = "this package",
+                    refused: str = "a disclosure"
                     ) -> tuple[dict[str, Any] | None, CheckpointStatus]:
     """Sign a checkpoint covering `base.position` now, and cite exactly that one (the note
-    says what it was signed for: a disclosure package, a year's closing).
+    says what it was signed for: a disclosure package, a year's closing; `refused` names
+    what a refusal stops).
 
     Without a signing key the answer is "no checkpoint", said in words. Only a missing
     key degrades so: any other failure is an error, because a disclosure that silently
@@ -156,8 +158,10 @@ def make_checkpoint(read: ReadModel, base: Provenance, signed_for: str = "this p
     from ledger.integrity.service import checkpoint_now, load_key
 
     if read.integrity.views.differ:
-        raise RuleViolation("VIEWS_DIFFER_FROM_LOG", VIEWS_DIFFER_NOTE, field="checkpoint",
-                            rule="a disclosure is made from views that match the sealed log")
+        raise RuleViolation("VIEWS_DIFFER_FROM_LOG", f"{refused} is refused while the views "
+                            "differ from a replay of the sealed log (see the server's /health "
+                            "and run `jixiao verify`)", field="checkpoint",
+                            rule=f"{refused} is made from views that match the sealed log")
     try:
         signer = load_key(read.db)
     except FileNotFoundError:

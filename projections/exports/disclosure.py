@@ -192,7 +192,7 @@ def disclose(read: ReadModel, *, fiscal_year: int, audience: Audience, out: Path
     if not codes:
         raise ExportRefused(f"nothing to disclose to {audience} for {fiscal_year}: "
                             "no key subjects or evaluation results in the ledger")
-    checkpoint, status = make_checkpoint(read, base)
+    checkpoint, status = make_checkpoint(read, base, refused=f"disclosing to {audience}")
     reports = [r.stamped(status.provenance) for r in reports]
     out.mkdir(parents=True, exist_ok=True)
     files = write_package(reports, out, status)

@@ -20,6 +20,7 @@ from ledger.integrity.verifier import verify_bundle
 from ledger.store import Database
 from tests.e2e.conftest import Api, bearer, cid, issue_token
 from tests.integration.helpers import do, max_position, setup_units
+from tests.security.conftest import operator_sql
 
 ORIGIN = "jixiao.test/closing"  # the key's name; the log's origin is origin_setting()
 CYCLE = """query($p: Int) { ledger(position: $p) { fiscalYearCycle(fiscalYear: 2022) {
@@ -122,5 +123,29 @@ def test_a_checkpoint_in_the_input_is_not_part_of_the_api(
     assert body.get("data") is None
     [error] = body["errors"]
     assert "checkpoint" in error["message"] and "CloseFiscalYearInput" in error["message"]
+    assert max_position(api.ledger) == head
+    assert cycle(api)["closing"] is None
+
+
+def test_while_the_views_differ_the_closing_is_refused_and_says_what_it_stops(
+        signed: tuple[Api, NoteVerifier], database: Database) -> None:
+    """The refusal names the closing it stops (it once said "a disclosure")."""
+    api, _ = signed
+    open_year(api)
+    do(api.ledger, "register_subject", code="S1", name="农村最低生活保障金", kind="project",
+       fiscal_year=2022, unit_code="MZJ", funds="640.85", is_new=True)
+    head = max_position(api.ledger)
+    app: Any = api.client.app
+    app.state.watch.seal_once()
+    app.state.services.read_model.catch_up()
+    operator_sql(database, "UPDATE subject_rows SET name = ? WHERE code = ?", ("篡改后", "S1"))
+    app.state.watch.check_views_once()
+    assert app.state.services.read_model.integrity.views.differ
+    refused = api.mutate("closeFiscalYear", {"commandId": cid(), "fiscalYear": 2022})
+    assert (refused["__typename"], refused["code"], refused["field"]) == (
+        "RuleViolation", "VIEWS_DIFFER_FROM_LOG", "checkpoint"), refused
+    assert "closing a fiscal year" in refused["rule"], refused
+    assert "closing a fiscal year" in refused["message"], refused
+    assert "disclosure" not in refused["rule"] + refused["message"], refused
     assert max_position(api.ledger) == head
     assert cycle(api)["closing"] is None
