@@ -24,6 +24,7 @@ from ledger.frameworks import find_framework
 from ledger.goal_table_commands import GoalTableCommands
 from ledger.handling import Decision, Handlers, Input
 from ledger.handling import as_command as _as
+from ledger.integrity.citation import DISCLOSURE, checked_citation
 from ledger.monitoring import deviation_warnings, execution_rate
 from ledger.monitoring_commands import MonitoringCommands, check_causes, today
 from ledger.permissions import check_commissioner, units_over
@@ -189,13 +190,22 @@ class Ledger(ResultsCommands, MonitoringCommands, GoalTableCommands, RegistryCom
         def decide(meta: Meta) -> Decision:
             for code in cmd.subject_codes:
                 self.subject(code)
+            head = int(self.recorder.max_notification_id() or 0)
+            if cmd.content_position > head:
+                raise RuleViolation(
+                    "CONTENT_POSITION_AHEAD", f"content position {cmd.content_position} is "
+                    f"beyond the log's head {head}", field="contentPosition",
+                    rule="a package is built from the log as it was: at or before its head")
+            # the proof it cites: this log's, covering the package (docs/domain.md)
+            cited = checked_citation(self.database, cmd.checkpoint, DISCLOSURE,
+                                     cmd.content_position)
             disclosure_id = cmd.command_id
             return [Disclosure(disclosure_id=disclosure_id, fiscal_year=cmd.fiscal_year,
                                audience=cmd.audience, title=cmd.title,
                                subject_codes=list(cmd.subject_codes),
                                content_hash=cmd.content_hash,
                                content_position=cmd.content_position,
-                               checkpoint=cmd.checkpoint, meta=meta)], {
+                               checkpoint=cited, meta=meta)], {
                                    "disclosureId": disclosure_id}
         return self.run("record_disclosure", cmd, actor, decide)
 

@@ -474,7 +474,32 @@ class ReviewRectification(Command):
     comments: Note = ""
 
 
+class CitedCheckpoint(BaseModel):
+    """A signed checkpoint of this log that a record cites, stated as its note states it.
+
+    Its origin, size, root, last position and the signed note itself: the ledger checks that
+    they agree, that the store holds it and that it covers what the record proves
+    (ledger.integrity.citation)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    origin: Name
+    size: int = Field(ge=0)
+    root: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$"),
+                    BeforeValidator(check_name)]  # base64 of 32 bytes, as in the note
+    last_position: int = Field(ge=0)
+    # verbatim: a signed note ends in a newline, which the text types would strip
+    note: Annotated[str, StringConstraints(min_length=1, max_length=20000),
+                    BeforeValidator(check_text)]
+
+
 class RecordDisclosure(Command):
+    """Record a disclosure (公开); a cited checkpoint must be this log's, covering the package.
+
+    `checkpoint` is the signed checkpoint the package was proven by: `jixiao disclose` signs
+    one covering `content_position`; any other caller cites one the store holds that covers
+    it (ledger.integrity.citation). None only while no signing key is configured."""
+
     fiscal_year: Year
     audience: Literal["peoples_congress", "standing_committee", "public"]
     title: Name
@@ -482,7 +507,7 @@ class RecordDisclosure(Command):
     content_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$"),
                             BeforeValidator(check_name)]
     content_position: int = Field(ge=0)
-    checkpoint: JsonObject | None = None
+    checkpoint: CitedCheckpoint | None = None
 
 
 class AdmitAgency(Command):
@@ -547,22 +572,6 @@ class CorrectEvent(Command):
 
 class OpenFiscalYear(Command):
     fiscal_year: Year
-
-
-class CitedCheckpoint(BaseModel):
-    """A signed checkpoint a record cites: its origin, size, root, last position and the
-    signed note itself (ledger.integrity.citation checks that they agree)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    origin: Name
-    size: int = Field(ge=0)
-    root: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$"),
-                    BeforeValidator(check_name)]  # base64 of 32 bytes, as in the note
-    last_position: int = Field(ge=0)
-    # verbatim: a signed note ends in a newline, which the text types would strip
-    note: Annotated[str, StringConstraints(min_length=1, max_length=20000),
-                    BeforeValidator(check_text)]
 
 
 class CloseFiscalYear(Command):

@@ -20,7 +20,7 @@ from ledger.domain.subject import Subject
 from ledger.errors import NotFound, RuleViolation
 from ledger.handling import Decision, Handlers, Input
 from ledger.handling import as_command as _as
-from ledger.integrity.citation import check_cited, key_configured_for
+from ledger.integrity.citation import CLOSING, checked_citation
 from ledger.runtime import SYSTEM, Actor, CommandResult, new_id
 
 
@@ -106,25 +106,11 @@ class ResultsCommands(Handlers):
                             cited: c.CitedCheckpoint | None) -> dict[str, Any] | None:
         """The checkpoint a closing cites, checked: signed by this log's key and covering the
         year's records; none only while no key is configured (docs/domain.md)."""
-        if cited is None:
-            if key_configured_for(self.database):
-                raise RuleViolation(
-                    "CHECKPOINT_REQUIRED", "a signing key is configured, so closing a year "
-                    "cites a checkpoint signed for it", field="checkpoint",
-                    rule="close a year through the closing service (closeFiscalYear, "
-                    "`jixiao close-year`), which signs one")
-            return None
-        check_cited(self.database, cited)
         try:
-            covered = self.position_of(year.id, year.version)
+            covered: int | None = self.position_of(year.id, year.version)
         except NotFound:  # the year changed earlier in the same batch: nothing signed it
             covered = None
-        if covered is None or cited.last_position < covered:
-            raise RuleViolation(
-                "CHECKPOINT_BEHIND_YEAR", f"checkpoint {cited.size} ends at position "
-                f"{cited.last_position}, before the year's last record", field="checkpoint",
-                rule="a closing's checkpoint covers the year's records")
-        return cited.model_dump()
+        return checked_citation(self.database, cited, CLOSING, covered)
 
     def record_budget_request(self, data: Input, actor: Actor = SYSTEM) -> CommandResult:
         cmd = _as(c.RecordBudgetRequest, data)

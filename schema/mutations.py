@@ -52,7 +52,11 @@ DESCRIPTIONS: dict[str, str] = {
     "request_rectification": "Request rectification of findings (整改).",
     "report_rectification": "Report on a requested rectification (整改反馈).",
     "review_rectification": "Accept or return a rectification report.",
-    "record_disclosure": "Record what was disclosed, to whom, with its content hash (公开).",
+    "record_disclosure": "Record what was disclosed, to whom, with its content hash (公开). "
+                         "`checkpoint` cites a signed checkpoint of this log covering "
+                         "contentPosition, as `ledger { checkpoint }` gives it (note "
+                         "included); the ledger checks it, and requires one once a signing "
+                         "key is configured.",
     "admit_agency": "Admit a third-party agency to the agency library.",
     "declare_agency_relationship": "Declare an agency's relationship with a unit (回避): it "
                                    "then evaluates nothing for or of that unit.",

@@ -62,9 +62,14 @@ class CheckpointInfo:
     note: str  # the signed note text, verifiable with the public key
 
     def for_disclosure(self) -> dict[str, Any]:
-        """The `checkpoint` value of record_disclosure: what the disclosure is proven by."""
+        """What a disclosure package's manifest names as the checkpoint proving it."""
         return {"origin": self.origin, "size": self.size, "root": self.root,
                 "last_position": self.last_position}
+
+    def citation(self) -> dict[str, Any]:
+        """The `checkpoint` a record cites (record_disclosure, close_fiscal_year): the same,
+        with the signed note the ledger checks it by (ledger.integrity.citation)."""
+        return {**self.for_disclosure(), "note": self.note}
 
 
 def _info(row: Any) -> CheckpointInfo:
@@ -143,7 +148,7 @@ def checkpoint_now(db: Database, ledger: Ledger, signer: NoteSigner, *,
 
     If nothing was appended since the latest checkpoint, that checkpoint is returned rather
     than a second one of the same size. Call it before recording a disclosure and pass
-    `.for_disclosure()` as the disclosure's checkpoint.
+    `.citation()` as the disclosure's checkpoint.
 
     Only events the application authenticated are sealed (ledger.integrity.event_macs): at
     the first other one, the events before it are sealed and signed, then

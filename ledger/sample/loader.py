@@ -47,6 +47,7 @@ from ledger.sample.goal_tables import declare_and_approve, load_library
 from ledger.sample.previous_year import PREDECESSORS, load_year_before
 from ledger.sample.results import load_results
 from ledger.sample.self_evaluations import submit_self_evaluation
+from ledger.sample.signing import sample_citation
 
 FISCAL_YEAR = 2022
 BUREAU = ("XS-CZJ", "相山区财政局")  # illustrative code
@@ -184,11 +185,12 @@ def load_sample(app: Ledger, *, publish: bool = False) -> int:
     published = hashlib.sha256(SEED_FILE.read_bytes()).hexdigest()
     subject_codes = [subject_code(row) for row in rows]
     built_at = last
+    proof = sample_citation(app.database, app, built_at)  # with a key, one covering it
     for audience in ("standing_committee", "public"):
         run("record_disclosure", audience, fiscal_year=FISCAL_YEAR, audience=audience,
             title="2022年度重点项目支出和政策及部门整体支出绩效评价情况表",
             subject_codes=subject_codes, content_hash=published, content_position=built_at,
-            effective_on=date(2023, 6, 30))
+            checkpoint=proof, effective_on=date(2023, 6, 30))
     return last
 
 

@@ -207,7 +207,9 @@ def disclose(read: ReadModel, *, fiscal_year: int, audience: Audience, out: Path
     result = read.ledger.record_disclosure({
         "command_id": command_id, "fiscal_year": fiscal_year, "audience": AUDIENCES[audience],
         "title": title, "subject_codes": codes, "content_hash": content_hash,
-        "content_position": moment.position, "checkpoint": checkpoint}, actor)
+        "content_position": moment.position,
+        "checkpoint": None if checkpoint is None else {**checkpoint, "note": status.signed}},
+        actor)
     return DisclosureResult(
         disclosure_id=result.ids.get("disclosureId", command_id), fiscal_year=fiscal_year,
         audience=audience, title=title, directory=out, files=(*files, MANIFEST),

@@ -298,8 +298,12 @@ CASES: dict[str, Case] = {
                                "title": "重点绩效目标", "subjectCodes": ["S1"],
                                "contentHash": "0f" * 32, "contentPosition": 1},
         lambda c: {"fiscalYear": 2022, "audience": "PUBLIC", "title": "x",
-                   "subjectCodes": ["NOPE"], "contentHash": "0f" * 32, "contentPosition": 1},
-        ("NotFound", "SUBJECT_NOT_FOUND")),
+                   "subjectCodes": ["S1"], "contentHash": "0f" * 32, "contentPosition": 1,
+                   # no key configured here: no citation can be checked (and so none taken)
+                   "checkpoint": {"origin": "jixiao.local/ledger", "size": 1,
+                                  "root": "A" * 43 + "=", "lastPosition": 1,
+                                  "note": "jixiao.local/ledger\n1\n" + "A" * 43 + "=\n"}},
+        ("RuleViolation", "CHECKPOINT_UNVERIFIABLE")),
     "admitAgency": Case(
         units, lambda c: {"code": "AG2", "name": "安徽某会计师事务所",
                           "qualification": "会计师事务所"},

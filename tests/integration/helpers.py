@@ -5,9 +5,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ledger.application import Ledger
+from ledger.integrity.checkpoint import NoteSigner
 from ledger.runtime import Actor, CommandResult
 
 BUREAU = Actor(id="tester", role="finance_bureau", unit_code="FB")
@@ -28,6 +32,15 @@ PROJECT_DIMS = [{"name": "决策", "weight": "20", "score": "18"},
 
 def cid() -> str:
     return f"test-{uuid.uuid4().hex}"
+
+
+def configure_key(signer: NoteSigner, directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `signer` the configured key file (JIXIAO_KEY_FILE), as `jixiao keys init` would:
+    the ledger then checks the checkpoints records cite by it."""
+    path = directory / "configured.key"
+    path.write_text(signer.text(), encoding="ascii")
+    path.chmod(0o600)
+    monkeypatch.setenv("JIXIAO_KEY_FILE", str(path))
 
 
 def do(app: Ledger, method: str, **fields: Any) -> CommandResult:

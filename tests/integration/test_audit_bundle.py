@@ -15,6 +15,9 @@ import pytest
 
 from ledger.annex import AnnexKind, AnnexTable
 from ledger.application import Ledger
+from ledger.domain.base import Meta
+from ledger.domain.disclosure import Disclosure
+from ledger.errors import DomainError
 from ledger.integrity.bundle import export_bundle
 from ledger.integrity.checkpoint import (
     Checkpoint,
@@ -28,7 +31,7 @@ from ledger.integrity.verifier import BundleError, BundleReport, verify_bundle
 from ledger.sample.loader import load_sample
 from ledger.store import Database, fetchone
 from projections.views import ReadModel
-from tests.integration.helpers import do
+from tests.integration.helpers import configure_key, do
 
 pytestmark = pytest.mark.slow  # exports, verifies and replays bundles
 
@@ -255,13 +258,25 @@ def test_checkpoint_signatures_and_pinned_key(bundle: Path, signer: NoteSigner) 
 
 
 def test_disclosure_must_name_a_checkpoint_the_log_reproduces(
-        ledger: Ledger, database: Database, signer: NoteSigner, tmp_path: Path) -> None:
+        ledger: Ledger, database: Database, signer: NoteSigner, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ledger refuses such a citation (tests/e2e/test_disclosure_citation.py); one that
+    reached the log anyway (recorded before the ledger checked citations, or by other
+    software holding the key) is caught offline."""
+    configure_key(signer, tmp_path, monkeypatch)  # the ledger checks citations by it
     load_sample(ledger)
     real = checkpoint_now(database, ledger, signer)
     forged = {**real.for_disclosure(), "root": "A" * 43 + "="}
-    do(ledger, "record_disclosure", fiscal_year=2022, audience="public", title="公开",
-       subject_codes=[], content_hash="cd" * 32, content_position=real.last_position,
-       checkpoint=forged)
+    with pytest.raises(DomainError) as refused:
+        do(ledger, "record_disclosure", fiscal_year=2022, audience="public", title="公开",
+           subject_codes=[], content_hash="cd" * 32, content_position=real.last_position,
+           checkpoint={**forged, "note": real.note})
+    assert refused.value.code == "CHECKPOINT_MISMATCH"
+    ledger.save(Disclosure(disclosure_id="forged", fiscal_year=2022, audience="public",
+                           title="公开", subject_codes=[], content_hash="cd" * 32,
+                           content_position=real.last_position, checkpoint=forged,
+                           meta=Meta(actor_id="insider", actor_role="finance_bureau",
+                                     command_id="forged")))
     checkpoint_now(database, ledger, signer)
     export_bundle(database, ledger, tmp_path / "b", signer.verifier())
     with pytest.raises(BundleError, match=f"disclosure names checkpoint {real.size}"):

@@ -171,7 +171,7 @@ def test_a_configured_key_signs_a_checkpoint_just_before(
     assert sidecar["checkpoint_root"] == checkpoint.root
     assert manifest_of(tmp_path / "signed")["checkpoint"] == checkpoint.for_disclosure()
     [record] = read.disclosure(read.resolve(), 2022, "standing_committee").disclosures
-    assert record.checkpoint == checkpoint.for_disclosure()
+    assert record.checkpoint == checkpoint.citation()  # with the note the ledger checked
 
 
 def test_refusals_leave_the_ledger_as_it_was(ledger: Ledger, read: ReadModel,
@@ -205,3 +205,28 @@ def test_cli_disclose(ledger: Ledger, read: ReadModel, database: Database,
                               "--audience", "public", "--out", str(out)], env=env,
                              capture_output=True, text=True, timeout=300, check=False)
     assert refused.returncode == 2 and "not an empty directory" in refused.stderr
+
+
+def test_cli_disclose_with_a_key_records_the_checkpoint_it_signed(
+        ledger: Ledger, read: ReadModel, database: Database, tmp_path: Path) -> None:
+    """The honest path once a key is configured: the ledger checks the citation `jixiao
+    disclose` makes (ledger/integrity/citation.py) and takes it."""
+    from ledger.integrity.checkpoint import init_key_file, open_note
+    from ledger.integrity.service import latest_checkpoint
+
+    verifier = init_key_file(tmp_path / "signing.key", "test.jixiao")
+    env = {**os.environ, "JIXIAO_DATABASE_URL": database.url,
+           "JIXIAO_KEY_FILE": str(tmp_path / "signing.key")}
+    out = tmp_path / "cli"
+    head = max_position(ledger)
+    done = subprocess.run([sys.executable, "-m", "jixiao.cli", "disclose", "--year", "2022",
+                           "--audience", "public", "--out", str(out)], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    signed = latest_checkpoint(database)
+    assert signed is not None and signed.last_position == head
+    [record] = read.disclosure(read.resolve(), 2022, "public").disclosures
+    assert record.content_position == head
+    assert record.checkpoint == signed.citation()
+    assert open_note(str(record.checkpoint["note"]), verifier).size == signed.size
+    assert manifest_of(out)["checkpoint"] == signed.for_disclosure()

@@ -35,7 +35,7 @@ from ledger.log import read_log
 from ledger.sample.loader import load_sample
 from ledger.sample.synthetic import EVENTS_PER_SUBJECT, generate
 from ledger.store import Database, fetchall, fetchone
-from tests.integration.helpers import do, setup_units
+from tests.integration.helpers import configure_key, do, setup_units
 
 ORIGIN = "jixiao.test/ledger"
 
@@ -178,8 +178,10 @@ def test_two_sealers_at_once_never_double_apply(ledger: Ledger, database: Databa
 
 
 @pytest.mark.slow
-def test_checkpoints_are_signed_and_feed_disclosures(ledger: Ledger, database: Database,
-                                                     signer: NoteSigner) -> None:
+def test_checkpoints_are_signed_and_feed_disclosures(
+        ledger: Ledger, database: Database, signer: NoteSigner, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    configure_key(signer, tmp_path, monkeypatch)  # the ledger checks citations by it
     load_sample(ledger)
     first = checkpoint_now(database, ledger, signer, origin=ORIGIN)
     assert checkpoint_now(database, ledger, signer, origin=ORIGIN) == first  # nothing new
@@ -191,14 +193,15 @@ def test_checkpoints_are_signed_and_feed_disclosures(ledger: Ledger, database: D
     disclosed = do(ledger, "record_disclosure", fiscal_year=2022, audience="standing_committee",
                    title="2022年度绩效评价结果", subject_codes=["XS-2022-KP-01"],
                    content_hash="ab" * 32, content_position=first.last_position,
-                   checkpoint=first.for_disclosure())
+                   checkpoint=first.citation())
     second = checkpoint_now(database, ledger, signer, origin=ORIGIN)
     assert second.size > first.size and second.last_position == disclosed.position
     record = next(r for r in read_log(ledger, start=first.last_position + 1)
                   if r.type == "Disclosure.Recorded")
     assert record.payload["checkpoint"] == {"origin": ORIGIN, "size": first.size,
                                             "root": first.root,
-                                            "last_position": first.last_position}
+                                            "last_position": first.last_position,
+                                            "note": first.note}
     assert [c.size for c in checkpoints(database)] == [first.size, second.size]
     assert latest_checkpoint(database) == second
 

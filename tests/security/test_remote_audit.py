@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from jixiao.app import create_app
 from ledger.integrity.checkpoint import init_key_file
-from ledger.integrity.service import checkpoint_now, load_key
+from ledger.integrity.service import checkpoint_now, checkpoints, load_key
 from ledger.sample.loader import load_sample
 from ledger.store import Database
 from tests.browser.conftest import ServerThread
@@ -211,7 +211,11 @@ def audited(database: Database, tmp_path: Path,
 def test_an_anonymous_auditor_verifies_the_log_over_http_with_its_own_code(
         audited: Served) -> None:
     url, db = audited.url, audited.db
-    assert httpx.get(url + "/checkpoint", timeout=30).status_code == 404  # nothing signed yet
+    # Signed so far: only the checkpoint the sample's disclosures cite (every disclosure
+    # cites one once a key is configured), just before them.
+    [cited] = checkpoints(db)
+    assert httpx.get(url + "/checkpoint", timeout=30).text == cited.note
+    assert cited.size < int(audited.ledger.recorder.max_notification_id() or 0)
     old = checkpoint_now(db, audited.ledger, load_key(db))
     mutate(audited, "registerUnit", {"code": "XS-AUDIT-1", "name": "审计测试单位",
                                      "kind": "DEPARTMENT"}, audited.bureau)

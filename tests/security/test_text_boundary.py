@@ -97,7 +97,9 @@ def cases(bad: str, commission: str) -> list[tuple[str, dict[str, Any], str]]:
         ("recordDisclosure", {"commandId": cid, "fiscalYear": 2022, "audience": "PUBLIC",
                               "title": "公开", "subjectCodes": [SUBJECT],
                               "contentHash": "0" * 64, "contentPosition": 1,
-                              "checkpoint": {"note": [f"n{bad}"]}}, "checkpoint"),
+                              "checkpoint": {"origin": "jixiao.local/ledger", "size": 1,
+                                             "root": "A" * 43 + "=", "lastPosition": 1,
+                                             "note": f"n{bad}\n"}}, "checkpoint.note"),
         ("adoptRules", {"commandId": cid, "rules": {"evaluation": {
             "project": ["决策", "过程", f"产出{bad}", "效益"]}}}, "rules"),
         ("correctEvent", {"commandId": cid, "position": 1, "values": {"name": f"局{bad}"},
