@@ -22,6 +22,7 @@ from ledger.integrity.bundle import export_bundle
 from ledger.integrity.canonical import canonical_bytes
 from ledger.integrity.checkpoint import NoteSigner, init_key_file, open_note
 from ledger.integrity.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
+from ledger.integrity.sealer import BATCH as SEAL_BATCH
 from ledger.integrity.sealer import Sealer, verify_store
 from ledger.integrity.service import (
     checkpoint_now,
@@ -305,7 +306,9 @@ def test_sigkill_mid_seal_then_restart_seals_exactly_once(ledger: Ledger, databa
                                                           tmp_path: Path) -> None:
     key = tmp_path / "signing.key"
     init_key_file(key, ORIGIN)
-    head = generate(ledger, districts=1, subjects=30_000 // EVENTS_PER_SUBJECT + 1,
+    # Six of the sealer's batches: the kill lands once a quarter of the log is sealed, with
+    # the rest still to go (a bigger log, it was 30k events, proves nothing more).
+    head = generate(ledger, districts=1, subjects=6 * SEAL_BATCH // EVENTS_PER_SUBJECT + 1,
                     batch_subjects=250)
     env = {**os.environ, "JIXIAO_DATABASE_URL": database.url, "JIXIAO_KEY_FILE": str(key)}
     proc = subprocess.Popen([sys.executable, "-m", "jixiao.cli", "checkpoint"], env=env,
