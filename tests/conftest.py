@@ -6,12 +6,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from ledger.application import Ledger
 from ledger.migrate import migrate
 from ledger.store import Database
+from tests.sample_stores import SampleStores
 
 PG_URL = os.environ.get("JIXIAO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -86,8 +88,17 @@ def postgres_database() -> Iterator[Database]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Database]:
-    if request.param == "sqlite":
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store a test runs on; `@pytest.mark.parametrize("backend", ["sqlite"])` picks one."""
+    name: str = request.param
+    if name == "postgres":
+        require_postgres()
+    return name
+
+
+@pytest.fixture
+def database(backend: str, tmp_path: object) -> Iterator[Database]:
+    if backend == "sqlite":
         db = Database.from_url(f"sqlite:///{tmp_path}/ledger.db")
         migrate(db)
         yield db
@@ -103,3 +114,28 @@ def ledger(database: Database) -> Iterator[Ledger]:
         yield app
     finally:
         app.close()
+
+
+@pytest.fixture(scope="session")
+def sample_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleStores]:
+    stores = SampleStores(tmp_path_factory.mktemp("samples"), PG_URL)
+    try:
+        yield stores
+    finally:
+        stores.close()
+
+
+@pytest.fixture
+def published_sample(backend: str, tmp_path: Path,
+                     sample_stores: SampleStores) -> Iterator[Database]:
+    """A store of the test's own with the sample loaded and disclosed (a template's copy)."""
+    with sample_stores.copy(backend, tmp_path, publish=True) as db:
+        yield db
+
+
+@pytest.fixture
+def unpublished_sample(backend: str, tmp_path: Path,
+                       sample_stores: SampleStores) -> Iterator[Database]:
+    """Likewise, the sample loaded without its disclosure."""
+    with sample_stores.copy(backend, tmp_path, publish=False) as db:
+        yield db

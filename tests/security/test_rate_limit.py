@@ -19,7 +19,6 @@ import httpx2 as httpx
 import pytest
 
 from jixiao.app import create_app
-from ledger.sample.loader import load_sample
 from ledger.store import Database
 from ledger.tokens import TokenStore
 from schema.auth import RateLimit, client_key
@@ -42,9 +41,8 @@ class Limited:
 
 
 @pytest.fixture
-def limited(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Limited]:
-    app = create_app(database, rate_limit=RateLimit(RATE, BURST))
-    load_sample(app.state.services.ledger, publish=True)
+def limited(published_sample: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Limited]:
+    app = create_app(published_sample, rate_limit=RateLimit(RATE, BURST))
     tokens: TokenStore = app.state.tokens
     lookups: list[str] = []
     query = tokens._query
@@ -56,7 +54,7 @@ def limited(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lim
 
     monkeypatch.setattr(tokens, "_query", counted)
     with ServerThread(app) as url:
-        yield Limited(url=url, bureau=bearer(issue_token(database)), lookups=lookups)
+        yield Limited(url=url, bureau=bearer(issue_token(published_sample)), lookups=lookups)
 
 
 def attacker() -> httpx.Client:
