@@ -19,6 +19,11 @@ PG_URL = os.environ.get("JIXIAO_TEST_POSTGRES_URL", "postgresql://postgres@127.0
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sample(publish=False): the test's `database` starts "
+                            "with the sample loaded (and disclosed, with publish=True)")
+
+
 @pytest.fixture(autouse=True, scope="session")
 def user_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The per-user data directory (default home of signing keys) is the session's own, so
@@ -97,8 +102,15 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def database(backend: str, tmp_path: object) -> Iterator[Database]:
-    if backend == "sqlite":
+def database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A migrated store of the test's own: empty, or under `@pytest.mark.sample(publish=…)`
+    holding the sample (a copy, tests/sample_stores.py)."""
+    sample = request.node.get_closest_marker("sample")
+    if sample is not None:
+        stores: SampleStores = request.getfixturevalue("sample_stores")
+        with stores.copy(backend, tmp_path, publish=sample.kwargs.get("publish", False)) as db:
+            yield db
+    elif backend == "sqlite":
         db = Database.from_url(f"sqlite:///{tmp_path}/ledger.db")
         migrate(db)
         yield db
