@@ -13,10 +13,17 @@ import psycopg
 import pytest
 
 from tests.conftest import PG_URL
-from tests.faults.conftest import Client, Server, bureau_headers, command_counts, run_clients
+from tests.faults.conftest import (
+    Client,
+    Server,
+    bureau_headers,
+    command_counts,
+    run_clients,
+    wait_for_acks,
+)
 
 CLIENTS = 8
-PER_CLIENT = 30
+PER_CLIENT = 15
 QUERY = "{ ledger { position subjects(first: 5) { edges { node { code } } } } }"
 
 
@@ -52,8 +59,8 @@ def test_dropped_connections_are_unavailable_then_recovered(server: Server) -> N
     read_thread = threading.Thread(target=reader, daemon=True)
     read_thread.start()
     dropped = 0
-    for _ in range(3):  # several drops while the clients are busy
-        time.sleep(0.3)
+    for eighths in (1, 3, 5):  # several drops while the clients are busy
+        wait_for_acks(clients, CLIENTS * PER_CLIENT * eighths // 8)
         dropped += terminate(server.app_name)
     assert dropped > 0, "the server's connections were not found"
     for t in threads:
