@@ -20,8 +20,10 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "sample(publish=False): the test's `database` starts "
-                            "with the sample loaded (and disclosed, with publish=True)")
+    config.addinivalue_line("markers", "sample(publish=False, origin=None): the test's "
+                            "`database` starts with the sample loaded (and disclosed, with "
+                            "publish=True; its events authenticated by the session's key for "
+                            "origin, see SampleStores.signer)")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -103,12 +105,13 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Database]:
-    """A migrated store of the test's own: empty, or under `@pytest.mark.sample(publish=…)`
-    holding the sample (a copy, tests/sample_stores.py)."""
+    """A migrated store of the test's own: empty, or under `@pytest.mark.sample(publish=…,
+    origin=…)` holding the sample (a copy, tests/sample_stores.py)."""
     sample = request.node.get_closest_marker("sample")
     if sample is not None:
         stores: SampleStores = request.getfixturevalue("sample_stores")
-        with stores.copy(backend, tmp_path, publish=sample.kwargs.get("publish", False)) as db:
+        with stores.copy(backend, tmp_path, publish=sample.kwargs.get("publish", False),
+                         origin=sample.kwargs.get("origin")) as db:
             yield db
     elif backend == "sqlite":
         db = Database.from_url(f"sqlite:///{tmp_path}/ledger.db")

@@ -28,8 +28,9 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from ledger.application import Ledger
-from ledger.integrity.checkpoint import init_key_file
+from ledger.integrity.checkpoint import NoteSigner, init_key_file, load_signer
 from ledger.integrity.keys import KEY_SETTING
+from ledger.integrity.service import ORIGIN_SETTING
 from ledger.migrate import migrate
 from ledger.sample.loader import load_sample
 from ledger.store import Database
@@ -74,7 +75,7 @@ class SampleStores:
             self.admin(f'CREATE DATABASE "{name}"')
             db = Database.from_url(postgres_url(self.postgres, name, "sample"))
         migrate(db)
-        with configured_key(None if origin is None else self.key_of(origin)):
+        with configured_key(None if origin is None else self.key_of(origin), origin):
             ledger = Ledger(db)
             try:
                 load_sample(ledger, publish=publish)
@@ -88,6 +89,10 @@ class SampleStores:
                 conn.close()
         self.templates[variant] = db
         return db
+
+    def signer(self, origin: str) -> NoteSigner:
+        """The session's key for `origin`, for a ledger to authenticate its appends with."""
+        return load_signer(self.key_of(origin))
 
     def copy_key(self, origin: str, to: Path) -> None:
         """The session's key for `origin`, as a test's own key file."""
@@ -131,14 +136,17 @@ class SampleStores:
 
 
 @contextmanager
-def configured_key(path: Path | None) -> Iterator[None]:
-    """JIXIAO_KEY_FILE set to `path` (or unset) for what runs inside."""
-    before = os.environ.pop(KEY_SETTING, None)
-    if path is not None:
-        os.environ[KEY_SETTING] = str(path)
+def configured_key(path: Path | None, origin: str | None) -> Iterator[None]:
+    """JIXIAO_KEY_FILE and JIXIAO_ORIGIN set as given (or unset) for what runs inside."""
+    settings = {KEY_SETTING: path, ORIGIN_SETTING: origin}
+    before = {name: os.environ.pop(name, None) for name in settings}
+    for name, value in settings.items():
+        if value is not None:
+            os.environ[name] = str(value)
     try:
         yield
     finally:
-        os.environ.pop(KEY_SETTING, None)
-        if before is not None:
-            os.environ[KEY_SETTING] = before
+        for name, value in before.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value

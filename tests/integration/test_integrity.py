@@ -33,18 +33,20 @@ from ledger.integrity.service import (
 )
 from ledger.integrity.verifier import verify_bundle
 from ledger.log import read_log
-from ledger.sample.loader import load_sample
 from ledger.sample.synthetic import EVENTS_PER_SUBJECT, generate
 from ledger.store import Database, fetchall, fetchone
 from tests.integration.helpers import do, setup_units
+from tests.sample_stores import SampleStores
 
 ORIGIN = "jixiao.test/ledger"
 
 
 @pytest.fixture
-def signer(ledger: Ledger) -> NoteSigner:
-    """The log's key; the ledger authenticates what it appends with it (event MACs)."""
-    key = NoteSigner.generate(ORIGIN)
+def signer(ledger: Ledger, sample_stores: SampleStores) -> NoteSigner:
+    """The log's key; the ledger authenticates what it appends with it (event MACs). The
+    session's key for ORIGIN: copies under `@pytest.mark.sample(origin=ORIGIN)` were
+    recorded with it."""
+    key = sample_stores.signer(ORIGIN)
     ledger.event_key.use(key)
     return key
 
@@ -102,9 +104,9 @@ GOLDEN = (  # the canonical record of a sample event, recorded_at and position m
 
 
 @pytest.mark.slow
+@pytest.mark.sample
 def test_canonical_records_are_the_same_on_every_store(ledger: Ledger) -> None:
     """What is hashed must not depend on the backend or drift with our code: a golden record."""
-    load_sample(ledger)
     position = ledger.position_of(ledger.subject("XS-2022-KP-05").id, 1)
     record = next(read_log(ledger, start=position)).as_json()
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00",
@@ -114,8 +116,8 @@ def test_canonical_records_are_the_same_on_every_store(ledger: Ledger) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.sample
 def test_sealer_covers_every_event_in_position_order(ledger: Ledger, database: Database) -> None:
-    load_sample(ledger)
     state = Sealer(database, ledger, batch=50).seal()
     expected = recomputed_leaves(ledger)
     assert state.size == len(expected) and state.position == expected[-1][0]
@@ -157,8 +159,8 @@ def test_gaps_in_positions_are_not_leaves(ledger: Ledger, database: Database,
 
 
 @pytest.mark.slow
+@pytest.mark.sample
 def test_two_sealers_at_once_never_double_apply(ledger: Ledger, database: Database) -> None:
-    load_sample(ledger)
     errors: list[BaseException] = []
 
     def seal() -> None:
@@ -179,9 +181,9 @@ def test_two_sealers_at_once_never_double_apply(ledger: Ledger, database: Databa
 
 
 @pytest.mark.slow
+@pytest.mark.sample(origin=ORIGIN)  # recorded under the signer's key
 def test_checkpoints_are_signed_and_feed_disclosures(ledger: Ledger, database: Database,
                                                      signer: NoteSigner) -> None:
-    load_sample(ledger)
     first = checkpoint_now(database, ledger, signer, origin=ORIGIN)
     assert checkpoint_now(database, ledger, signer, origin=ORIGIN) == first  # nothing new
     opened = open_note(first.note, signer.verifier(), origin=ORIGIN)
@@ -205,9 +207,9 @@ def test_checkpoints_are_signed_and_feed_disclosures(ledger: Ledger, database: D
 
 
 @pytest.mark.slow
+@pytest.mark.sample(origin=ORIGIN)  # recorded under the signer's key
 def test_inclusion_and_consistency_proofs(ledger: Ledger, database: Database,
                                           signer: NoteSigner) -> None:
-    load_sample(ledger)
     old = checkpoint_now(database, ledger, signer)
     setup_units(ledger)
     new = checkpoint_now(database, ledger, signer)
@@ -254,11 +256,11 @@ def test_event_store_refuses_update_delete_truncate(ledger: Ledger, database: Da
 
 
 @pytest.mark.slow  # runs the CLI in processes
+@pytest.mark.sample
 def test_verify_names_the_position_of_an_edited_event(ledger: Ledger, database: Database,
                                                       tmp_path: Path) -> None:
     key = tmp_path / "signing.key"
     init_key_file(key, ORIGIN)
-    load_sample(ledger)
     made = run_cli(database, key, "checkpoint")
     assert made.returncode == 0, made.stderr
     ok = run_cli(database, key, "verify")
@@ -281,10 +283,10 @@ def test_verify_names_the_position_of_an_edited_event(ledger: Ledger, database: 
 
 
 @pytest.mark.slow
+@pytest.mark.sample(origin=ORIGIN)  # recorded under the signer's key
 def test_rewritten_leaves_break_the_checkpoint(ledger: Ledger, database: Database,
                                                signer: NoteSigner) -> None:
     """Editing an event *and* its leaf hash still fails: the signed root no longer holds."""
-    load_sample(ledger)
     checkpoint_now(database, ledger, signer)
     conn = database.connect()
     try:
