@@ -11,6 +11,9 @@ so copies are dropped by a thread of their own while the next tests run.
 A test that needs the sample loaded while a signing key is configured (so its events carry
 MACs) asks for a copy by the key's origin: that template was loaded under the session's key
 for it, which `copy_key` puts where the test keeps its key.
+
+Tests get copies through tests/conftest.py: `@pytest.mark.sample(publish=…, origin=…)` on a
+test (its `database` is a copy) or the `published_sample` / `unpublished_sample` fixtures.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class SampleStores:
         self.postgres = postgres  # a URL of a database to run CREATE/DROP DATABASE from
         self.session = uuid.uuid4().hex[:10]
         self.templates: dict[Variant, Database] = {}
+        self.made: list[str] = []  # PostgreSQL templates, dropped at the end
         self.dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-copies")
         self.drops: list[Future[None]] = []
 
@@ -73,6 +77,7 @@ class SampleStores:
             db = Database.from_url(f"sqlite:///{self.root / name}.db")
         else:
             self.admin(f'CREATE DATABASE "{name}"')
+            self.made.append(name)
             db = Database.from_url(postgres_url(self.postgres, name, "sample"))
         migrate(db)
         with configured_key(None if origin is None else self.key_of(origin), origin):
@@ -108,7 +113,8 @@ class SampleStores:
         `origin`: loaded while the session's key for it was configured."""
         template = self.template((backend, publish, origin))
         if backend == "sqlite":
-            path = into / "ledger.db"
+            path = into / "sample.db"
+            assert not path.exists(), f"{path}: one copy per test"
             shutil.copyfile(template.sqlite_path, path)
             path.chmod(0o600)
             yield Database.from_url(f"sqlite:///{path}")
@@ -129,9 +135,9 @@ class SampleStores:
         self.dropper.shutdown(wait=True)
         for drop in self.drops:
             drop.result()  # a copy left behind is an error, not a silent leak
-        for db in self.templates.values():
-            if db.backend == "postgres":
-                self.admin(f'DROP DATABASE IF EXISTS "{db.dbname}" WITH (FORCE)')
+        for name in self.made:
+            self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.made.clear()
         self.templates.clear()
 
 
