@@ -140,17 +140,27 @@ def sample_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleSt
         stores.close()
 
 
+def only_store(request: pytest.FixtureRequest) -> None:
+    """A copy of the sample is the test's store: a `database` beside it would be another,
+    empty one, and whatever the test put there the app would never see."""
+    assert "database" not in request.fixturenames, (
+        f"{request.node.nodeid}: use the sample copy's store (its fixture's db), or "
+        "@pytest.mark.sample on `database`, not both")
+
+
 @pytest.fixture
-def published_sample(backend: str, tmp_path: Path,
-                     sample_stores: SampleStores) -> Iterator[Database]:
+def published_sample(backend: str, tmp_path: Path, sample_stores: SampleStores,
+                     request: pytest.FixtureRequest) -> Iterator[Database]:
     """A store of the test's own with the sample loaded and disclosed (a template's copy)."""
+    only_store(request)
     with sample_stores.copy(backend, tmp_path, publish=True) as db:
         yield db
 
 
 @pytest.fixture
-def unpublished_sample(backend: str, tmp_path: Path,
-                       sample_stores: SampleStores) -> Iterator[Database]:
+def unpublished_sample(backend: str, tmp_path: Path, sample_stores: SampleStores,
+                       request: pytest.FixtureRequest) -> Iterator[Database]:
     """Likewise, the sample loaded without its disclosure."""
+    only_store(request)
     with sample_stores.copy(backend, tmp_path, publish=False) as db:
         yield db

@@ -27,6 +27,12 @@ class Api:
         ledger: Ledger = self.client.app.state.services.ledger  # type: ignore[attr-defined]
         return ledger
 
+    @property
+    def db(self) -> Database:
+        """The store the app serves (for `sample_api`: its copy of the sample)."""
+        db: Database = self.client.app.state.services.read_model.db  # type: ignore[attr-defined]
+        return db
+
     def post(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         response = self.client.post("/graphql", json={"query": query, "variables": variables})
         assert response.status_code == 200, response.text
