@@ -12,7 +12,6 @@ from starlette.testclient import TestClient
 
 from jixiao.app import create_app
 from ledger.application import Ledger
-from ledger.sample.loader import load_sample
 from ledger.store import Database
 from ledger.tokens import TokenStore
 
@@ -27,6 +26,12 @@ class Api:
     def ledger(self) -> Ledger:
         ledger: Ledger = self.client.app.state.services.ledger  # type: ignore[attr-defined]
         return ledger
+
+    @property
+    def db(self) -> Database:
+        """The store the app serves (for `sample_api`: its copy of the sample)."""
+        db: Database = self.client.app.state.services.read_model.db  # type: ignore[attr-defined]
+        return db
 
     def post(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         response = self.client.post("/graphql", json={"query": query, "variables": variables})
@@ -92,9 +97,12 @@ def api(client: TestClient) -> Api:
 
 
 @pytest.fixture
-def sample_api(api: Api) -> Api:
-    load_sample(api.ledger)
-    return api
+def sample_api(unpublished_sample: Database) -> Iterator[Api]:
+    """Like `api`, over a store with the sample (undisclosed) loaded."""
+    headers = bearer(issue_token(unpublished_sample))
+    with TestClient(create_app(unpublished_sample, rate_limit=None),
+                    headers=headers) as test_client:
+        yield Api(test_client)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -23,8 +23,6 @@ from schemathesis.graphql import nodes
 from schemathesis.python.asgi import shutdown_lifespans
 
 from jixiao.app import create_app
-from ledger.application import Ledger
-from ledger.sample.loader import load_sample
 from ledger.store import Database
 from projections.views import ReadModel
 from schema.context import Services
@@ -71,13 +69,8 @@ schemathesis.graphql.scalar("JSON", st.dictionaries(st.sampled_from(KEYS), json_
 
 
 @pytest.fixture
-def fuzzed(database: Database) -> Iterator[Any]:
-    ledger = Ledger(database)
-    try:
-        load_sample(ledger)
-    finally:
-        ledger.close()
-    app = create_app(database)
+def fuzzed(unpublished_sample: Database) -> Iterator[Any]:
+    app = create_app(unpublished_sample)
     try:
         yield schemathesis.graphql.from_asgi("/graphql", app)
     finally:

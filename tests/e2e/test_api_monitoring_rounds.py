@@ -20,7 +20,7 @@ ROUND = """query($id: String!, $position: Int) { ledger(position: $position) {
     all: subjects { code status reportedOn budgetAmount warnings actions } } } }"""
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_who_has_not_reported_and_what_followed_a_warning(api: Api,
                                                           database: Database) -> None:
     for unit in (("FB", "相山区财政局", "finance_bureau"), ("MZJ", "相山区民政局", "department"),

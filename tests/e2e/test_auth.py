@@ -59,8 +59,8 @@ def test_a_bad_token_is_a_401_not_silently_public(world: World) -> None:
 
 
 @pytest.mark.slow
-def test_cli_tokens_are_hashed_shown_once_and_revocable(world: World,
-                                                        database: Database) -> None:
+def test_cli_tokens_are_hashed_shown_once_and_revocable(world: World) -> None:
+    database = world.db
     world.client.app.state.tokens.ttl = 0  # type: ignore[attr-defined]
     code, out = cli(database, "tokens", "create", "--role", "auditor", "--name", "审计局")
     assert code == 0

@@ -18,7 +18,6 @@ from starlette.testclient import TestClient
 
 from jixiao.app import create_app
 from ledger.sample.monitoring import ROUND_ID
-from ledger.store import Database
 from tests.e2e.conftest import Api, bearer, cid, issue_token
 from tests.integration.test_import_export import require_poppler
 
@@ -64,8 +63,9 @@ def refusal(client: TestClient, url: str, status: int, **params: str) -> dict[st
 
 
 @pytest.fixture
-def unit_client(database: Database, sample_api: Api) -> Iterator[TestClient]:
+def unit_client(sample_api: Api) -> Iterator[TestClient]:
     """A budget unit of 相山区民政局 (XS-U03): its own subjects, not 渠沟镇's."""
+    database = sample_api.db
     headers = bearer(issue_token(database, "budget_unit", unit="XS-U03"))
     with TestClient(create_app(database, rate_limit=None), headers=headers) as client:
         yield client

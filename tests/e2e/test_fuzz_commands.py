@@ -23,7 +23,7 @@ from ledger.integrity.sealer import verify_store
 from ledger.integrity.service import checkpoint_now
 from ledger.permissions import MATRIX, ROLES
 from ledger.runtime import Actor
-from ledger.sample.loader import AGENCY, load_sample
+from ledger.sample.loader import AGENCY
 from ledger.store import Database
 from projections.hashing import all_hashes
 from projections.projector import Runner
@@ -110,13 +110,17 @@ actors = st.just(BUREAU) | st.just(BUREAU) | anyone
 
 
 @pytest.fixture
-def sampled(ledger: Ledger) -> Iterator[Ledger]:
-    load_sample(ledger)
-    yield ledger
+def sampled(unpublished_sample: Database) -> Iterator[Ledger]:
+    ledger = Ledger(unpublished_sample)
+    try:
+        yield ledger
+    finally:
+        ledger.close()
 
 
 def test_random_commands_only_ever_meet_typed_refusals(sampled: Ledger,
-                                                       database: Database) -> None:
+                                                       unpublished_sample: Database) -> None:
+    database = unpublished_sample
     sampled.event_key.use(signer := NoteSigner.generate("jixiao.test/fuzz"))  # MACs appends
     checkpoint_now(database, sampled, signer)
     runner = Runner(database, sampled)
@@ -158,7 +162,7 @@ FUZZ_EXAMPLES = 8  # per mutation and backend, with a finance_bureau token
 
 
 @pytest.mark.fuzz
-def test_authenticated_mutations_never_fail_the_server(database: Database) -> None:
+def test_authenticated_mutations_never_fail_the_server(unpublished_sample: Database) -> None:
     import schemathesis
     from hypothesis import Phase
     from schemathesis.checks import not_a_server_error
@@ -169,11 +173,7 @@ def test_authenticated_mutations_never_fail_the_server(database: Database) -> No
     from jixiao.app import create_app
     from tests.e2e.conftest import Api, bearer, issue_token
 
-    ledger = Ledger(database)
-    try:
-        load_sample(ledger)
-    finally:
-        ledger.close()
+    database = unpublished_sample
     headers = bearer(issue_token(database))
     schema = schemathesis.graphql.from_asgi("/graphql", create_app(database, rate_limit=None))
     failures: list[str] = []

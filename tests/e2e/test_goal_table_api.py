@@ -117,7 +117,7 @@ def test_the_goal_table_downloads_as_xlsx(sample_api: Api) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_the_goal_table_downloads_as_pdf(sample_api: Api, tmp_path: Path) -> None:
     if shutil.which("pdftotext") is None:
         if os.environ.get("CI") == "true":

@@ -18,7 +18,7 @@ def sri(body: bytes) -> str:
     return "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode()
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_graphiql_page_loads_pinned_files_from_this_server(api: Api) -> None:
     page = api.client.get("/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200 and "<title>" in page.text

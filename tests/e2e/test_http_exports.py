@@ -25,13 +25,13 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from ledger.application import Ledger
-from ledger.sample.loader import load_sample
 from ledger.store import Database
 from projections.views import ReadModel
 from schema.exports import routes
 from tests.integration.helpers import do, max_position
 
-pytestmark = pytest.mark.slow  # renders PDF and every format per test
+pytestmark = [pytest.mark.slow,  # renders PDF and every format per test
+              pytest.mark.sample]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -44,7 +44,6 @@ def no_signing_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def read(database: Database) -> Iterator[ReadModel]:
     ledger = Ledger(database)
-    load_sample(ledger)
     model = ReadModel(database, ledger)
     yield model
     model.close()

@@ -92,7 +92,7 @@ def test_proofs_verify_and_name_their_checkpoint(http: TestClient, database: Dat
     assert reversed_["errors"][0]["extensions"]["reason"] == "SIZES_REVERSED"
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # HTTP only: one store
+@pytest.mark.parametrize("backend", ["sqlite"])  # HTTP only: one store
 def test_only_named_sizes_are_pinned_and_entries_need_a_reader_of_everything(
         http: TestClient, database: Database) -> None:
     size = sign(http, database)

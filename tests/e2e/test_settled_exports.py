@@ -104,7 +104,7 @@ def test_a_pinned_pdf_cites_the_first_checkpoint_signed_and_a_later_one_changes_
         assert later.headers["x-jixiao-checkpoint"] == cites(second)
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_settled_export_is_answered_without_the_store(database: Database, read: ReadModel,
                                                         tmp_path: Path) -> None:
     sign(read)

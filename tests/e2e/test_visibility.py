@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from jixiao.app import create_app
 from ledger.application import Ledger
-from ledger.sample.loader import AGENCY, load_sample
+from ledger.sample.loader import AGENCY
 from ledger.store import Database
 from tests.e2e.conftest import bearer, issue_token
 
@@ -28,6 +28,7 @@ class World:
     client: TestClient
     ledger: Ledger
     tokens: dict[str, str]
+    db: Database
 
     def post(self, query: str, variables: dict[str, Any] | None = None,
              who: str | None = None) -> dict[str, Any]:
@@ -52,7 +53,9 @@ class World:
 
 
 @pytest.fixture
-def world(database: Database) -> Iterator[World]:
+def world(unpublished_sample: Database) -> Iterator[World]:
+    """The app over a copy of the sample (not yet disclosed), with a token per kind of caller."""
+    database = unpublished_sample
     tokens = {
         "finance_bureau": issue_token(database),
         "auditor": issue_token(database, "auditor"),
@@ -63,8 +66,8 @@ def world(database: Database) -> Iterator[World]:
     }
     with TestClient(create_app(database, rate_limit=None)) as client:
         ledger: Ledger = client.app.state.services.ledger  # type: ignore[attr-defined]
-        load_sample(ledger)
-        yield World(client=client, ledger=ledger, tokens=tokens)
+        yield World(client=client, ledger=ledger, tokens=tokens, db=database)
+
 
 ALL = 16  # subjects in the 相山区 2022 sample
 

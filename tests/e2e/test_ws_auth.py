@@ -15,7 +15,7 @@ from schema.auth import BAD_TOKEN
 from schema.websocket import init_secret
 from tests.e2e.conftest import Api, cid, issue_token
 
-SQLITE = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+SQLITE = pytest.mark.parametrize("backend", ["sqlite"])
 FEED = "subscription { events(afterPosition: 0) { type commandId } }"
 
 

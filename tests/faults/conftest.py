@@ -139,6 +139,15 @@ def run_clients(url: str, clients: list[Client], stop: threading.Event,
     return threads
 
 
+def wait_for_acks(clients: list[Client], count: int, within: float = 30) -> None:
+    """Until the clients hold `count` acknowledgements between them: faults are injected at
+    a point of the load's progress, not of the clock, so they land while it runs."""
+    deadline = time.monotonic() + within
+    while sum(len(c.acked) for c in clients) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} commands acknowledged"
+        time.sleep(0.01)
+
+
 def command_counts(db: Database) -> Counter[str]:
     """How many Unit.Registered events each command id has in the log."""
     ledger = Ledger(db)

@@ -13,10 +13,17 @@ import psycopg
 import pytest
 
 from tests.conftest import PG_URL
-from tests.faults.conftest import Client, Server, bureau_headers, command_counts, run_clients
+from tests.faults.conftest import (
+    Client,
+    Server,
+    bureau_headers,
+    command_counts,
+    run_clients,
+    wait_for_acks,
+)
 
 CLIENTS = 8
-PER_CLIENT = 30
+PER_CLIENT = 20
 QUERY = "{ ledger { position subjects(first: 5) { edges { node { code } } } } }"
 
 
@@ -51,11 +58,13 @@ def test_dropped_connections_are_unavailable_then_recovered(server: Server) -> N
 
     read_thread = threading.Thread(target=reader, daemon=True)
     read_thread.start()
+    wait_for_acks(clients, CLIENTS)  # the load is flowing: drop from now on
     dropped = 0
-    for _ in range(3):  # several drops while the clients are busy
-        time.sleep(0.3)
+    for _ in range(3):  # several drops while the clients are busy, close enough to overlap
         dropped += terminate(server.app_name)
+        time.sleep(0.3)
     assert dropped > 0, "the server's connections were not found"
+    assert sum(len(c.acked) for c in clients) < CLIENTS * PER_CLIENT, "the load ended first"
     for t in threads:
         t.join(120)
     # Recovered by itself: the read path answers again without errors.

@@ -28,10 +28,10 @@ from ledger.integrity.checkpoint import (
 )
 from ledger.integrity.service import checkpoint_now
 from ledger.integrity.verifier import BundleError, BundleReport, verify_bundle
-from ledger.sample.loader import load_sample
 from ledger.store import Database, fetchone
 from projections.views import ReadModel
 from tests.integration.helpers import configure_key, do
+from tests.sample_stores import SampleStores
 
 pytestmark = pytest.mark.slow  # exports, verifies and replays bundles
 
@@ -66,22 +66,25 @@ def edit_line(bundle: Path, number: int, old: bytes, new: bytes) -> int:
 
 
 @pytest.fixture
-def signer(ledger: Ledger) -> NoteSigner:
-    """The log's key; the ledger authenticates what it appends with it (event MACs)."""
-    key = NoteSigner.generate(ORIGIN)
+def signer(ledger: Ledger, sample_stores: SampleStores) -> NoteSigner:
+    """The log's key; the ledger authenticates what it appends with it (event MACs). The
+    session's key for ORIGIN: copies under `@pytest.mark.sample(origin=ORIGIN)` were
+    recorded with it."""
+    key = sample_stores.signer(ORIGIN)
     ledger.event_key.use(key)
     return key
 
 
 @pytest.fixture
 def bundle(ledger: Ledger, database: Database, signer: NoteSigner, tmp_path: Path) -> Path:
-    load_sample(ledger)
+    """The sample's audit bundle; its tests are marked sample(origin=ORIGIN)."""
     checkpoint_now(database, ledger, signer)
     out = tmp_path / "bundle"
     export_bundle(database, ledger, out, signer.verifier())
     return out
 
 
+@pytest.mark.sample
 def test_done_scenario_live_tamper_and_offline_bundles(ledger: Ledger, database: Database,
                                                        tmp_path: Path) -> None:
     """Sample, checkpoint, export; then one byte of a stored event changes: the live check
@@ -89,7 +92,6 @@ def test_done_scenario_live_tamper_and_offline_bundles(ledger: Ledger, database:
     key = tmp_path / "signing.key"
     init_key_file(key, ORIGIN)
     public = load_signer(key).verifier().text()
-    load_sample(ledger)
     assert cli("checkpoint", db=database, key=key).returncode == 0
     before = tmp_path / "before"
     exported = cli("audit", "export", "--out", str(before), db=database, key=key)
@@ -125,6 +127,7 @@ def test_done_scenario_live_tamper_and_offline_bundles(ledger: Ledger, database:
     assert f"events.jsonl line {number} (position {target})" in edited.stderr
 
 
+@pytest.mark.sample(origin=ORIGIN)  # recorded under the signer's key
 def test_sample_bundle_prints_the_2022_annexes_with_the_root(bundle: Path,
                                                               signer: NoteSigner) -> None:
     report = verify_bundle(bundle, key=signer.verifier().text())
@@ -152,10 +155,10 @@ def test_sample_bundle_prints_the_2022_annexes_with_the_root(bundle: Path,
     assert "warning: verifier key taken from the bundle" in plain.stdout
 
 
+@pytest.mark.sample(origin=ORIGIN)  # recorded under the signer's key
 def test_replay_matches_the_read_models_with_corrections(ledger: Ledger, database: Database,
                                                          signer: NoteSigner,
                                                          tmp_path: Path) -> None:
-    load_sample(ledger)
     first = checkpoint_now(database, ledger, signer)
     subject = ledger.subject("XS-2022-KP-05")
     do(ledger, "correct_event", position=ledger.position_of(subject.id, 1),
@@ -189,6 +192,7 @@ def test_replay_matches_the_read_models_with_corrections(ledger: Ledger, databas
         "640.85")
 
 
+@pytest.mark.sample(origin=ORIGIN)  # recorded under the signer's key
 def test_edits_to_the_bundle_are_named(bundle: Path) -> None:
     number = line_of(bundle, b'"type":"Subject.GradeAssigned"', b'"grade":"GOOD"')
     position = edit_line(bundle, number, b'"grade":"GOOD"', b'"grade":"EXCELLENT"')
@@ -210,6 +214,7 @@ def key_projects_2022(report: BundleReport) -> AnnexTable:
                 if (t.fiscal_year, t.kind) == (2022, AnnexKind.KEY_PROJECTS))
 
 
+@pytest.mark.sample(origin=ORIGIN)  # recorded under the signer's key
 def test_non_canonical_missing_and_extra_lines_fail(bundle: Path) -> None:
     original = (bundle / "events.jsonl").read_bytes()
     lines = original.split(b"\n")[:-1]
@@ -243,6 +248,7 @@ def test_non_canonical_missing_and_extra_lines_fail(bundle: Path) -> None:
         verify_bundle(bundle)
 
 
+@pytest.mark.sample(origin=ORIGIN)  # recorded under the signer's key
 def test_checkpoint_signatures_and_pinned_key(bundle: Path, signer: NoteSigner) -> None:
     stranger = NoteSigner.generate(ORIGIN)
     with pytest.raises(BundleError, match="not signed by key"):
@@ -257,6 +263,7 @@ def test_checkpoint_signatures_and_pinned_key(bundle: Path, signer: NoteSigner) 
         verify_bundle(bundle, key=signer.verifier().text())
 
 
+@pytest.mark.sample(origin=ORIGIN)  # recorded under the signer's key
 def test_disclosure_must_name_a_checkpoint_the_log_reproduces(
         ledger: Ledger, database: Database, signer: NoteSigner, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -264,7 +271,6 @@ def test_disclosure_must_name_a_checkpoint_the_log_reproduces(
     reached the log anyway (recorded before the ledger checked citations, or by other
     software holding the key) is caught offline."""
     configure_key(signer, tmp_path, monkeypatch)  # the ledger checks citations by it
-    load_sample(ledger)
     real = checkpoint_now(database, ledger, signer)
     forged = {**real.for_disclosure(), "root": "A" * 43 + "="}
     with pytest.raises(DomainError) as refused:
@@ -283,9 +289,9 @@ def test_disclosure_must_name_a_checkpoint_the_log_reproduces(
         verify_bundle(tmp_path / "b")
 
 
+@pytest.mark.sample(origin=ORIGIN)  # recorded under the signer's key
 def test_known_checkpoints_expose_a_rewritten_history(
         ledger: Ledger, database: Database, signer: NoteSigner, tmp_path: Path) -> None:
-    load_sample(ledger)
     seen = checkpoint_now(database, ledger, signer)
     do(ledger, "register_unit", code="NEW", name="新单位")
     checkpoint_now(database, ledger, signer)

@@ -16,14 +16,14 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.importing.table_reader import read_annex_file
-from ledger.sample.loader import load_sample
 from ledger.store import Database
 from projections.exports.coverage_report import ExportRefused
 from projections.exports.disclosure import MANIFEST, disclose
 from projections.views import ReadModel
 from tests.integration.helpers import max_position
 
-pytestmark = pytest.mark.slow  # renders whole packages (PDF) per test
+pytestmark = [pytest.mark.slow,  # renders whole packages (PDF) per test
+              pytest.mark.sample]
 
 KEY_PROJECTS = [f"XS-2022-KP-{n:02d}" for n in range(1, 11)]
 DEPARTMENTS = [f"XS-2022-DO-{n:02d}" for n in range(1, 7)]
@@ -31,7 +31,6 @@ DEPARTMENTS = [f"XS-2022-DO-{n:02d}" for n in range(1, 7)]
 
 @pytest.fixture
 def read(ledger: Ledger, database: Database) -> Iterator[ReadModel]:
-    load_sample(ledger)
     model = ReadModel(database, ledger)
     yield model
     model.close()

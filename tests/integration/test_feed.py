@@ -14,12 +14,12 @@ from ledger.sample.loader import load_sample
 from ledger.store import Database
 from projections.feed import COMMAND_RECORD_TOPIC, Feed
 
-pytestmark = pytest.mark.slow  # threads over whole logs; a sample per test
+pytestmark = [pytest.mark.slow, pytest.mark.sample]  # threads over whole logs
 
 
 @pytest.fixture
 def loaded(ledger: Ledger) -> Ledger:
-    load_sample(ledger)
+    """The ledger over a store with the sample (pytestmark)."""
     return ledger
 
 

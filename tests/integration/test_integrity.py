@@ -22,6 +22,7 @@ from ledger.integrity.bundle import export_bundle
 from ledger.integrity.canonical import canonical_bytes
 from ledger.integrity.checkpoint import NoteSigner, init_key_file, open_note
 from ledger.integrity.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
+from ledger.integrity.sealer import BATCH as SEAL_BATCH
 from ledger.integrity.sealer import Sealer, verify_store
 from ledger.integrity.service import (
     checkpoint_now,
@@ -32,18 +33,20 @@ from ledger.integrity.service import (
 )
 from ledger.integrity.verifier import verify_bundle
 from ledger.log import read_log
-from ledger.sample.loader import load_sample
 from ledger.sample.synthetic import EVENTS_PER_SUBJECT, generate
 from ledger.store import Database, fetchall, fetchone
 from tests.integration.helpers import configure_key, do, setup_units
+from tests.sample_stores import SampleStores
 
 ORIGIN = "jixiao.test/ledger"
 
 
 @pytest.fixture
-def signer(ledger: Ledger) -> NoteSigner:
-    """The log's key; the ledger authenticates what it appends with it (event MACs)."""
-    key = NoteSigner.generate(ORIGIN)
+def signer(ledger: Ledger, sample_stores: SampleStores) -> NoteSigner:
+    """The log's key; the ledger authenticates what it appends with it (event MACs). The
+    session's key for ORIGIN: copies under `@pytest.mark.sample(origin=ORIGIN)` were
+    recorded with it."""
+    key = sample_stores.signer(ORIGIN)
     ledger.event_key.use(key)
     return key
 
@@ -101,9 +104,9 @@ GOLDEN = (  # the canonical record of a sample event, recorded_at and position m
 
 
 @pytest.mark.slow
+@pytest.mark.sample
 def test_canonical_records_are_the_same_on_every_store(ledger: Ledger) -> None:
     """What is hashed must not depend on the backend or drift with our code: a golden record."""
-    load_sample(ledger)
     position = ledger.position_of(ledger.subject("XS-2022-KP-05").id, 1)
     record = next(read_log(ledger, start=position)).as_json()
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00",
@@ -113,8 +116,8 @@ def test_canonical_records_are_the_same_on_every_store(ledger: Ledger) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.sample
 def test_sealer_covers_every_event_in_position_order(ledger: Ledger, database: Database) -> None:
-    load_sample(ledger)
     state = Sealer(database, ledger, batch=50).seal()
     expected = recomputed_leaves(ledger)
     assert state.size == len(expected) and state.position == expected[-1][0]
@@ -156,8 +159,8 @@ def test_gaps_in_positions_are_not_leaves(ledger: Ledger, database: Database,
 
 
 @pytest.mark.slow
+@pytest.mark.sample
 def test_two_sealers_at_once_never_double_apply(ledger: Ledger, database: Database) -> None:
-    load_sample(ledger)
     errors: list[BaseException] = []
 
     def seal() -> None:
@@ -178,11 +181,11 @@ def test_two_sealers_at_once_never_double_apply(ledger: Ledger, database: Databa
 
 
 @pytest.mark.slow
+@pytest.mark.sample(origin=ORIGIN)  # recorded under the signer's key
 def test_checkpoints_are_signed_and_feed_disclosures(
         ledger: Ledger, database: Database, signer: NoteSigner, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     configure_key(signer, tmp_path, monkeypatch)  # the ledger checks citations by it
-    load_sample(ledger)
     first = checkpoint_now(database, ledger, signer, origin=ORIGIN)
     assert checkpoint_now(database, ledger, signer, origin=ORIGIN) == first  # nothing new
     opened = open_note(first.note, signer.verifier(), origin=ORIGIN)
@@ -207,9 +210,9 @@ def test_checkpoints_are_signed_and_feed_disclosures(
 
 
 @pytest.mark.slow
+@pytest.mark.sample(origin=ORIGIN)  # recorded under the signer's key
 def test_inclusion_and_consistency_proofs(ledger: Ledger, database: Database,
                                           signer: NoteSigner) -> None:
-    load_sample(ledger)
     old = checkpoint_now(database, ledger, signer)
     setup_units(ledger)
     new = checkpoint_now(database, ledger, signer)
@@ -256,11 +259,11 @@ def test_event_store_refuses_update_delete_truncate(ledger: Ledger, database: Da
 
 
 @pytest.mark.slow  # runs the CLI in processes
+@pytest.mark.sample
 def test_verify_names_the_position_of_an_edited_event(ledger: Ledger, database: Database,
                                                       tmp_path: Path) -> None:
     key = tmp_path / "signing.key"
     init_key_file(key, ORIGIN)
-    load_sample(ledger)
     made = run_cli(database, key, "checkpoint")
     assert made.returncode == 0, made.stderr
     ok = run_cli(database, key, "verify")
@@ -283,10 +286,10 @@ def test_verify_names_the_position_of_an_edited_event(ledger: Ledger, database: 
 
 
 @pytest.mark.slow
+@pytest.mark.sample(origin=ORIGIN)  # recorded under the signer's key
 def test_rewritten_leaves_break_the_checkpoint(ledger: Ledger, database: Database,
                                                signer: NoteSigner) -> None:
     """Editing an event *and* its leaf hash still fails: the signed root no longer holds."""
-    load_sample(ledger)
     checkpoint_now(database, ledger, signer)
     conn = database.connect()
     try:
@@ -308,7 +311,9 @@ def test_sigkill_mid_seal_then_restart_seals_exactly_once(ledger: Ledger, databa
                                                           tmp_path: Path) -> None:
     key = tmp_path / "signing.key"
     init_key_file(key, ORIGIN)
-    head = generate(ledger, districts=1, subjects=30_000 // EVENTS_PER_SUBJECT + 1,
+    # Six of the sealer's batches: the kill lands once a quarter of the log is sealed, with
+    # the rest still to go (a bigger log, it was 30k events, proves nothing more).
+    head = generate(ledger, districts=1, subjects=6 * SEAL_BATCH // EVENTS_PER_SUBJECT + 1,
                     batch_subjects=250)
     env = {**os.environ, "JIXIAO_DATABASE_URL": database.url, "JIXIAO_KEY_FILE": str(key)}
     proc = subprocess.Popen([sys.executable, "-m", "jixiao.cli", "checkpoint"], env=env,

@@ -11,7 +11,6 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.sample import monitoring as sample_round
-from ledger.sample.loader import load_sample
 from ledger.store import Database
 from projections.monitoring_rounds import find_round, round_summary, rounds
 from projections.views import ReadModel
@@ -25,8 +24,8 @@ def read(ledger: Ledger, database: Database) -> Iterator[ReadModel]:
     model.close()
 
 
+@pytest.mark.sample
 def test_the_sample_round_shows_who_has_not_reported(ledger: Ledger, read: ReadModel) -> None:
-    load_sample(ledger)
     now = read.resolve()
     [info] = rounds(read, now, 2022)
     assert (info.round_id, info.window_start, info.window_end, info.due_on) == (

@@ -12,7 +12,6 @@ import pytest
 
 from ledger.annex import AnnexKind
 from ledger.application import Ledger
-from ledger.sample.loader import load_sample
 from ledger.store import Database
 from projections.hashing import all_hashes
 from projections.views import ReadModel
@@ -20,6 +19,8 @@ from tests.integration.helpers import do
 
 SEED = json.loads(resources.files("ledger.sample").joinpath("xiangshan_2022_annexes.json")
                   .read_text(encoding="utf-8"))
+
+pytestmark = pytest.mark.sample  # every test starts from the sample
 
 
 @pytest.fixture
@@ -37,7 +38,6 @@ def read(ledger: Ledger, database: Database) -> ReadModel:
 def test_sample_annex_tables_match_the_source(ledger: Ledger, read: ReadModel, kind: AnnexKind,
                                              key: str, total: str,
                                              grades: dict[str, int]) -> None:
-    load_sample(ledger)
     table = read.evaluation_table(read.resolve(), 2022, kind)
     source = SEED[key]["rows"]
     assert [r.seq for r in table.rows] == list(range(1, len(source) + 1))
@@ -54,7 +54,6 @@ def test_sample_annex_tables_match_the_source(ledger: Ledger, read: ReadModel, k
 
 @pytest.mark.slow
 def test_coverage_states_the_year(ledger: Ledger, read: ReadModel) -> None:
-    load_sample(ledger)
     coverage = read.coverage(read.resolve(), 2022)
     assert coverage.subjects == 16 and coverage.units == 9
     assert coverage.funds == Decimal("31030.61")
@@ -67,7 +66,6 @@ def test_coverage_states_the_year(ledger: Ledger, read: ReadModel) -> None:
 
 
 def test_correction_is_a_restatement_as_of_any_moment(ledger: Ledger, read: ReadModel) -> None:
-    load_sample(ledger)
     before = read.resolve()
     time.sleep(0.01)
     subject = ledger.subject("XS-2022-KP-05")
@@ -102,7 +100,6 @@ def test_correction_is_a_restatement_as_of_any_moment(ledger: Ledger, read: Read
 
 @pytest.mark.slow
 def test_unit_rename_restates_its_rows(ledger: Ledger, read: ReadModel) -> None:
-    load_sample(ledger)
     before = read.resolve()
     unit = ledger.unit("XS-U03")
     do(ledger, "correct_event", position=ledger.position_of(unit.id, 1),
@@ -115,7 +112,6 @@ def test_unit_rename_restates_its_rows(ledger: Ledger, read: ReadModel) -> None:
 
 @pytest.mark.slow
 def test_effective_date_hides_later_facts(ledger: Ledger, read: ReadModel) -> None:
-    load_sample(ledger)
     table = read.evaluation_table(read.resolve(effective_on=date(2022, 12, 31)), 2022,
                                   AnnexKind.KEY_PROJECTS)
     # Only 渠沟镇's fiscal operations had been evaluated (from 2022-12-09), not yet graded.
@@ -125,7 +121,6 @@ def test_effective_date_hides_later_facts(ledger: Ledger, read: ReadModel) -> No
 
 @pytest.mark.slow
 def test_read_your_writes_and_detail(ledger: Ledger, read: ReadModel) -> None:
-    load_sample(ledger)
     read.catch_up()
     spot = do(ledger, "record_spot_check", subject_code="XS-2022-KP-01", reviews="self",
               score="95")
@@ -143,8 +138,7 @@ def test_read_your_writes_and_detail(ledger: Ledger, read: ReadModel) -> None:
 
 
 def sample_corrected(ledger: Ledger, code: str, values: dict[str, str], reason: str) -> None:
-    """The sample, then a correction of the named subject's registration."""
-    load_sample(ledger)
+    """A correction of the named subject's registration in the sample."""
     subject = ledger.subject(code)
     do(ledger, "correct_event", position=ledger.position_of(subject.id, 1), values=values,
        reason=reason)

@@ -18,7 +18,6 @@ import pytest
 from openpyxl import load_workbook
 
 from ledger.application import Ledger
-from ledger.sample.loader import load_sample
 from ledger.store import Database
 from projections.exports.coverage_report import (
     ExportRefused,
@@ -31,14 +30,14 @@ from projections.exports.report import Report
 from projections.views import ReadModel
 from tests.integration.helpers import do
 
-pytestmark = pytest.mark.slow  # loads the sample into both stores and renders a PDF
+pytestmark = [pytest.mark.slow,  # renders a PDF
+              pytest.mark.sample]  # every test starts from the sample
 
 FORMULA = '=HYPERLINK("http://example.invalid","点此")'
 
 
 @pytest.fixture
 def read(ledger: Ledger, database: Database) -> Iterator[ReadModel]:
-    load_sample(ledger)
     # 核减 on a subject graded 优 contradicts the rule: the bureau overrides it, with a
     # reason that a spreadsheet would run as a formula.
     do(ledger, "apply_result", subject_code="XS-2022-KP-01", kind="reduce", amount="48.95",

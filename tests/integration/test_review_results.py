@@ -16,21 +16,19 @@ from openpyxl import load_workbook
 
 from ledger.application import Ledger
 from ledger.runtime import Actor
-from ledger.sample.loader import load_sample
 from ledger.store import Database
 from projections import visibility as seen
 from projections.exports.coverage_report import checkpoint_status, table_report, write_export
 from projections.review import frameworks_at, review_results
 from projections.views import ReadModel
 
-pytestmark = pytest.mark.slow  # loads the sample into both stores
+pytestmark = [pytest.mark.slow, pytest.mark.sample(publish=True)]
 
 PUBLIC = Actor(id="anonymous", role="public")
 
 
 @pytest.fixture
 def read(ledger: Ledger, database: Database) -> Iterator[ReadModel]:
-    load_sample(ledger, publish=True)
     model = ReadModel(database, ledger)
     yield model
     model.close()

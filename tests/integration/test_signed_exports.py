@@ -110,7 +110,7 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # files only: one store
+@pytest.mark.parametrize("backend", ["sqlite"])  # files only: one store
 def test_the_fiscal_data_package_validates_offline_with_frictionless(
         signed: tuple[ReadModel, CheckpointInfo, str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,6 @@ from starlette.applications import Starlette
 
 from jixiao.app import create_app
 from ledger.application import Ledger
-from ledger.sample.loader import load_sample
 from ledger.store import Database
 from tests.browser.conftest import ServerThread
 from tests.e2e.conftest import bearer, issue_token
@@ -86,9 +85,9 @@ def assert_public_annex_intact(url: str) -> None:
 
 
 @pytest.fixture
-def served(database: Database) -> Iterator[Served]:
+def served(published_sample: Database) -> Iterator[Served]:
     """The published sample behind the real app on a real socket (SQLite and PostgreSQL)."""
-    app = create_app(database, rate_limit=None)
-    load_sample(app.state.services.ledger, publish=True)
+    app = create_app(published_sample, rate_limit=None)
     with ServerThread(app) as url:
-        yield Served(url=url, app=app, db=database, bureau=bearer(issue_token(database)))
+        yield Served(url=url, app=app, db=published_sample,
+                     bureau=bearer(issue_token(published_sample)))

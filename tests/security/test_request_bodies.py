@@ -17,7 +17,6 @@ import httpx2 as httpx
 import pytest
 
 from jixiao.app import create_app
-from ledger.sample.loader import load_sample
 from ledger.store import Database
 from tests.browser.conftest import ServerThread
 from tests.security.conftest import Served, assert_public_annex_intact
@@ -59,11 +58,10 @@ def test_malformed_variables_in_a_get_are_a_typed_400(served: Served, variables:
 
 
 @pytest.fixture
-def impatient(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def impatient(published_sample: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The sample served with a 1 s body read timeout, set as an operator would."""
     monkeypatch.setenv("JIXIAO_BODY_TIMEOUT", str(BODY_TIMEOUT))
-    app = create_app(database, rate_limit=None)
-    load_sample(app.state.services.ledger, publish=True)
+    app = create_app(published_sample, rate_limit=None)
     with ServerThread(app) as url:
         yield url
 
