@@ -249,20 +249,25 @@ def routes(read_model_getter: ReadModelGetter, *, run: Run | None = None,
         except CjkFontNotFoundError as exc:  # its text names the server's font paths
             log.warning("export: %s", exc)
             return JSONResponse({"error": {"message": NO_PDF_FONT}}, status_code=503)
-        etag = '"' + hashlib.sha256(found.body).hexdigest() + '"'
-        headers = {
-            "Content-Disposition": content_disposition(found.ascii_name, found.utf8_name),
-            "ETag": etag,
-            # Revalidate: an export citing no checkpoint will cite the first one signed, and
-            # one citing a checkpoint is withdrawn if the views are found differing.
-            "Cache-Control": "no-cache",
-            "X-Jixiao-Position": str(found.position),
-            "X-Jixiao-Checkpoint": found.checkpoint,
-        }
-        if found.recorded_at is not None:
-            headers["X-Jixiao-Recorded-At"] = found.recorded_at.isoformat()
-        if request.headers.get("if-none-match") == etag:
-            return Response(status_code=304, headers=headers)
-        return Response(found.body, media_type=found.media_type, headers=headers)
+        return download(request, found)
 
     return [Route("/exports/{year}/{file}", export, methods=["GET"])]
+
+
+def download(request: Request, found: Export) -> Response:
+    """The file with its provenance in headers; 304 when the caller has these bytes."""
+    etag = '"' + hashlib.sha256(found.body).hexdigest() + '"'
+    headers = {
+        "Content-Disposition": content_disposition(found.ascii_name, found.utf8_name),
+        "ETag": etag,
+        # Revalidate: an export citing no checkpoint will cite the first one signed, and
+        # one citing a checkpoint is withdrawn if the views are found differing.
+        "Cache-Control": "no-cache",
+        "X-Jixiao-Position": str(found.position),
+        "X-Jixiao-Checkpoint": found.checkpoint,
+    }
+    if found.recorded_at is not None:
+        headers["X-Jixiao-Recorded-At"] = found.recorded_at.isoformat()
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(found.body, media_type=found.media_type, headers=headers)

@@ -12,7 +12,6 @@ the subjects it sees, as GraphQL's monitoringRound does. docs/domain.md.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,7 +45,7 @@ from schema.exports import (
     MEDIA_TYPES,
     NO_PDF_FONT,
     Run,
-    content_disposition,
+    download,
     log,
     moment_parameters,
     scope_of,
@@ -194,7 +193,7 @@ def form_routes(read_model_getter: Callable[[Request], ReadModel], *,
             except CjkFontNotFoundError as exc:  # its text names the server's font paths
                 log.warning("export: %s", exc)
                 return JSONResponse({"error": {"message": NO_PDF_FONT}}, status_code=503)
-            return _download(request, found)
+            return download(request, found)
 
         return Route(f"/exports/{form.path}/{{file}}", export, methods=["GET"])
 
@@ -214,18 +213,3 @@ async def _produce(chosen: FormPlan, record: str, render_on: RenderOn) -> Export
                   recorded_at=report.provenance.recorded_at, checkpoint=chosen.key.checkpoint)
 
 
-def _download(request: Request, found: Export) -> Response:
-    """The file with its provenance in headers; 304 when the caller has these bytes."""
-    etag = '"' + hashlib.sha256(found.body).hexdigest() + '"'
-    headers = {
-        "Content-Disposition": content_disposition(found.ascii_name, found.utf8_name),
-        "ETag": etag,
-        "Cache-Control": "no-cache",  # a later checkpoint may come to cover the position
-        "X-Jixiao-Position": str(found.position),
-        "X-Jixiao-Checkpoint": found.checkpoint,
-    }
-    if found.recorded_at is not None:
-        headers["X-Jixiao-Recorded-At"] = found.recorded_at.isoformat()
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(found.body, media_type=found.media_type, headers=headers)
